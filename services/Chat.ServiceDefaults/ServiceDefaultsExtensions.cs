@@ -1,0 +1,77 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Chat.ServiceDefaults;
+
+/// <summary>The cross-cutting setup every Chat.Dapr service calls first.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Liveness: the process answers. This is the path Dapr's app health check polls.</summary>
+    public const string LivenessPath = "/healthz";
+
+    /// <summary>Readiness: the process and its Dapr sidecar are both up.</summary>
+    public const string ReadinessPath = "/health/ready";
+
+    private const string ReadyTag = "ready";
+
+    /// <summary>Adds OpenTelemetry, health checks (self and the Dapr sidecar) and HTTP resilience defaults.</summary>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry();
+
+        builder.Services.AddHttpClient(DaprSidecarHealthCheck.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(2));
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy())
+            .AddCheck<DaprSidecarHealthCheck>("dapr-sidecar", tags: [ReadyTag]);
+
+        builder.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
+        return builder;
+    }
+
+    /// <summary>Traces, metrics and logs; exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(ChatTelemetry.MeterName))
+            .WithTracing(tracing => tracing
+                .AddSource(ChatTelemetry.ActivitySourceName)
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
+                    !ctx.Request.Path.StartsWithSegments(LivenessPath, StringComparison.Ordinal)
+                    && !ctx.Request.Path.StartsWithSegments(ReadinessPath, StringComparison.Ordinal))
+                .AddGrpcClientInstrumentation()
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Maps <see cref="LivenessPath"/> and <see cref="ReadinessPath"/>.</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        // Liveness must not depend on the sidecar: daprd's own readiness waits on the app's health.
+        app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = check => !check.Tags.Contains(ReadyTag) });
+        app.MapHealthChecks(ReadinessPath);
+        return app;
+    }
+}
