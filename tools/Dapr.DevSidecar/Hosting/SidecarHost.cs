@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Sockets;
+using Dapr.DevSidecar.Api;
+using Dapr.DevSidecar.Components;
+using Dapr.DevSidecar.State;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dapr.DevSidecar.Hosting;
+
+/// <summary>
+/// One running sidecar: an HTTP/1.1 port for the HTTP API and an HTTP/2 (h2c) port for the
+/// gRPC API and gRPC proxying, like daprd's <c>--dapr-http-port</c> and <c>--dapr-grpc-port</c>.
+/// </summary>
+public sealed class RunningSidecar : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    internal RunningSidecar(WebApplication app, SidecarContext context)
+    {
+        _app = app;
+        Context = context;
+    }
+
+    public SidecarContext Context { get; }
+
+    public string AppId => Context.AppId;
+
+    public int HttpPort => Context.HttpPort;
+
+    public int GrpcPort => Context.GrpcPort;
+
+    public string HttpEndpoint => $"http://127.0.0.1:{HttpPort}";
+
+    public string GrpcEndpoint => $"http://127.0.0.1:{GrpcPort}";
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Completes when the sidecar was asked to shut down (the Shutdown API).</summary>
+    public Task ShutdownRequested => Task.Delay(Timeout.Infinite, Context.ShutdownRequested.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Context.ShutdownRequested.CancelAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Starts sidecars.</summary>
+public static class SidecarHost
+{
+    /// <summary>
+    /// Loads the app's resources, builds its components (throwing <see cref="ComponentLoadException"/>
+    /// on bad ones) and starts listening. The app itself is not needed yet: calls to it are made lazily.
+    /// </summary>
+    public static async Task<RunningSidecar> StartAsync(SidecarOptions options, ComponentRuntime runtime, CancellationToken cancellationToken = default)
+    {
+        var resources = ResourceLoader.Load(options.ResourcesPaths);
+        var components = runtime.ForApp(options.AppId, resources);
+        var context = new SidecarContext(options, components, runtime)
+        {
+            HttpPort = options.HttpPort == 0 ? FreePort() : options.HttpPort,
+            GrpcPort = options.GrpcPort == 0 ? FreePort() : options.GrpcPort,
+        };
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(runtime.LoggerFactory);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.Services.AddSingleton(context);
+        builder.Services.AddSingleton(resources);
+        builder.Services.AddSingleton(runtime);
+        builder.Services.AddSingleton(runtime.Time);
+        builder.Services.AddSingleton<StateApi>();
+        builder.Services.AddGrpc(o => o.EnableDetailedErrors = true);
+        SidecarServices.Add(builder.Services, context);
+
+        var address = IPAddress.Parse(options.ListenAddress);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(address, context.HttpPort, l => l.Protocols = HttpProtocols.Http1);
+            k.Listen(address, context.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            k.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+        });
+
+        var app = builder.Build();
+        app.UseMiddleware<ApiTokenMiddleware>();
+        app.UseMiddleware<GrpcFallbackMiddleware>();
+        SidecarServices.UseBeforeRouting(app, context);
+        app.MapGrpcService<DaprGrpcService>();
+        HttpApi.Map(app, context);
+
+        await app.StartAsync(cancellationToken);
+        await SidecarServices.StartAsync(app.Services, context, cancellationToken);
+        return new RunningSidecar(app, context);
+    }
+
+    /// <summary>A currently free loopback port.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

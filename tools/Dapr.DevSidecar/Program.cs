@@ -1,0 +1,3 @@
+using Dapr.DevSidecar.Cli;
+
+return await SidecarCli.RunAsync(args);
