@@ -76,6 +76,7 @@ public static class SidecarHost
         builder.Services.AddSingleton(runtime);
         builder.Services.AddSingleton(runtime.Time);
         builder.Services.AddSingleton<StateApi>();
+        builder.Services.AddSingleton(_ => new AppChannel(options));
         builder.Services.AddGrpc(o => o.EnableDetailedErrors = true);
         SidecarServices.Add(builder.Services, context);
 
