@@ -1,0 +1,116 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Chat.ServiceDefaults.Auth;
+
+/// <summary>
+/// gRPC server interceptor: every call needs <c>authorization: Bearer &lt;jwt&gt;</c> metadata
+/// holding a valid access token, except anonymous methods (see <see cref="ChatAuthOptions"/>
+/// and <see cref="AllowAnonymousCallAttribute"/>). The caller is then available through
+/// <see cref="ChatAuthExtensions.GetChatUser"/>. Register it with
+/// <c>services.AddGrpc(o =&gt; o.Interceptors.Add&lt;ChatAuthInterceptor&gt;())</c>.
+/// </summary>
+public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAuthOptions> options) : Interceptor
+{
+    internal const string UserStateKey = "chat.user";
+
+    // A call that arrives while the key is still being read waits at most this long.
+    private static readonly TimeSpan KeyWait = TimeSpan.FromSeconds(10);
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthenticateAsync(context);
+        return await continuation(request, context);
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthenticateAsync(context);
+        return await continuation(requestStream, context);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthenticateAsync(context);
+        await continuation(request, responseStream, context);
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await AuthenticateAsync(context);
+        await continuation(requestStream, responseStream, context);
+    }
+
+    private async Task AuthenticateAsync(ServerCallContext context)
+    {
+        // Anonymous calls may still issue tokens (Login), so every call waits for the key.
+        await WaitForKeyAsync(context);
+        if (IsAnonymous(context))
+        {
+            return;
+        }
+
+        var header = context.RequestHeaders.GetValue("authorization");
+        if (string.IsNullOrWhiteSpace(header))
+        {
+            throw ChatStatus.Unauthenticated($"{context.Method} needs an access token: send 'authorization: Bearer <token>' metadata.");
+        }
+
+        const string scheme = "Bearer ";
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            throw ChatStatus.Unauthenticated("The authorization metadata must be 'Bearer <token>'.");
+        }
+
+        var user = tokens.Validate(header[scheme.Length..].Trim())
+            ?? throw ChatStatus.Unauthenticated("The access token is invalid or expired; log in or refresh to get a new one.");
+        context.UserState[UserStateKey] = user;
+    }
+
+    private async Task WaitForKeyAsync(ServerCallContext context)
+    {
+        if (tokens.IsReady)
+        {
+            return;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        timeout.CancelAfter(KeyWait);
+        try
+        {
+            await tokens.WaitUntilReadyAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The service is starting: its token signing key is not loaded yet."));
+        }
+        catch (Exception ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"The service cannot check tokens: {ex.Message}"));
+        }
+    }
+
+    private bool IsAnonymous(ServerCallContext context)
+    {
+        var method = context.Method;
+        if (options.Value.AnonymousMethods.Contains(method))
+        {
+            return true;
+        }
+
+        var slash = method.LastIndexOf('/');
+        if (slash > 1 && options.Value.AnonymousServices.Contains(method[1..slash]))
+        {
+            return true;
+        }
+
+        return context.GetHttpContext().GetEndpoint()?.Metadata.GetMetadata<AllowAnonymousCallAttribute>() is not null;
+    }
+}
