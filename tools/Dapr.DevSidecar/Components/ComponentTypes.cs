@@ -49,6 +49,18 @@ public static partial class ComponentTypes
             throw new ComponentLoadException(def.SourceFile, "spec.version", $"component '{def.Name}' has version '{def.Version}'; supported: v1");
         }
 
-        return factory(def, runtime);
+        var instance = factory(def, runtime);
+        try
+        {
+            ValidateCapabilities(def, instance);
+        }
+        catch
+        {
+            (instance as IDisposable)?.Dispose();
+            (instance as IAsyncDisposable)?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+
+        return instance;
     }
 }

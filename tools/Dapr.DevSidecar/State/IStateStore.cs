@@ -57,6 +57,15 @@ public interface IStateStore : IAsyncDisposable
     Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A store with a component-level default TTL (state.redis's <c>ttlInSeconds</c> metadata),
+/// applied to writes that do not carry their own <c>ttlInSeconds</c>.
+/// </summary>
+public interface IDefaultTtlStateStore
+{
+    TimeSpan? DefaultTtl { get; }
+}
+
 /// <summary>The ETag given does not match the stored one (gRPC Aborted, HTTP 409).</summary>
 public sealed class ETagMismatchException(string key) : Exception($"possible etag mismatch. error from state store: ETag mismatch for key {key}")
 {

@@ -83,7 +83,7 @@ public sealed class StateApi(SidecarContext sidecar)
     private StateUpsert ToUpsert(IStateStore store, string prefix, Item item)
     {
         CheckETagSupport(store, "this state store", item.ETag);
-        TimeSpan? ttl = null;
+        TimeSpan? ttl = (store as IDefaultTtlStateStore)?.DefaultTtl;
         if (item.Metadata.TryGetValue("ttlInSeconds", out var ttlText))
         {
             if (!long.TryParse(ttlText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) || seconds < -1)
@@ -115,7 +115,7 @@ public sealed class StateApi(SidecarContext sidecar)
         var stores = sidecar.Components.OfType<IStateStore>().ToList();
         if (stores.Count == 0)
         {
-            throw new DaprApiException("ERR_STATE_STORES_NOT_CONFIGURED", "state store is not configured",
+            throw new DaprApiException("ERR_STATE_STORE_NOT_CONFIGURED", "state store is not configured",
                 StatusCode.FailedPrecondition, StatusCodes.Status500InternalServerError);
         }
 

@@ -1,0 +1,336 @@
+using System.Data;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Dapr.DevSidecar.Components;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Dapr.DevSidecar.State;
+
+/// <summary>
+/// <c>state.sqlite</c>, with components-contrib's metadata (<c>connectionString</c>, <c>tableName</c>,
+/// <c>timeout</c>, <c>busyTimeout</c>, <c>cleanupInterval</c>, <c>disableWAL</c>) and its table layout
+/// (key, value, is_binary, etag, expiration_time, update_time), so the same file works with daprd.
+/// ETags are random UUIDs: any ETag that differs from the stored one is a mismatch, as in
+/// components-contrib (there is no "invalid" SQLite ETag).
+/// Several sidecars, in this process or others, may share one file: WAL journaling lets readers
+/// run beside a writer, and every write runs in a <c>BEGIN IMMEDIATE</c> transaction so an ETag
+/// check and the write that depends on it cannot interleave with another writer.
+/// </summary>
+public sealed partial class SqliteStateStore : IStateStore
+{
+    private const string TimeFormat = "yyyy-MM-dd HH:mm:ss.fff";
+
+    private readonly string _connectionString;
+    private readonly string _table;
+    private readonly int _busyTimeoutMs;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SqliteConnection? _memoryKeeper;
+    private readonly Task _cleanup = Task.CompletedTask;
+
+    public SqliteStateStore(ComponentDefinition def, TimeProvider time, ILogger log)
+    {
+        _time = time;
+        _log = log;
+        var connection = def.Get("connectionString")
+            ?? throw new ComponentLoadException(def.SourceFile, "spec.metadata[connectionString]",
+                $"component '{def.Name}' (state.sqlite) needs a connectionString: a file path such as data/state.db");
+        _table = def.Get("tableName") ?? "state";
+        if (!Identifier().IsMatch(_table))
+        {
+            throw new ComponentLoadException(def.SourceFile, "spec.metadata[tableName]", $"'{_table}' is not a valid SQLite table name");
+        }
+
+        var timeout = MetadataDuration.Get(def, "timeout", TimeSpan.FromSeconds(20));
+        _busyTimeoutMs = (int)MetadataDuration.Get(def, "busyTimeout", TimeSpan.FromSeconds(2)).TotalMilliseconds;
+        var cleanupInterval = MetadataDuration.Get(def, "cleanupInterval", TimeSpan.Zero);
+
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)),
+            Pooling = true,
+        };
+        var (path, isMemory) = ParseConnectionString(connection);
+        if (isMemory)
+        {
+            // A private in-memory database lives as long as one connection to it stays open.
+            builder.DataSource = $"devsidecar-{Guid.NewGuid():N}";
+            builder.Mode = SqliteOpenMode.Memory;
+            builder.Cache = SqliteCacheMode.Shared;
+        }
+        else
+        {
+            path = Path.GetFullPath(path);
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            }
+            catch (IOException ex)
+            {
+                throw new ComponentLoadException(def.SourceFile, "spec.metadata[connectionString]", $"cannot create the folder for '{path}': {ex.Message}");
+            }
+
+            builder.DataSource = path;
+            builder.Mode = SqliteOpenMode.ReadWriteCreate;
+        }
+
+        _connectionString = builder.ToString();
+        try
+        {
+            if (isMemory)
+            {
+                _memoryKeeper = new SqliteConnection(_connectionString);
+                _memoryKeeper.Open();
+            }
+
+            using var conn = Open();
+            if (!isMemory && !def.GetBool("disableWAL"))
+            {
+                Exec(conn, "PRAGMA journal_mode=WAL;");
+            }
+
+            Exec(conn, $"""
+                CREATE TABLE IF NOT EXISTS {_table} (
+                  key TEXT NOT NULL PRIMARY KEY,
+                  value TEXT NOT NULL,
+                  is_binary BOOLEAN NOT NULL,
+                  etag TEXT NOT NULL,
+                  expiration_time TIMESTAMP DEFAULT NULL,
+                  update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+                );
+                """);
+        }
+        catch (SqliteException ex)
+        {
+            throw new ComponentLoadException(def.SourceFile, "spec.metadata[connectionString]", $"cannot open SQLite database '{connection}': {ex.Message}");
+        }
+
+        if (cleanupInterval > TimeSpan.Zero)
+        {
+            _cleanup = CleanupLoopAsync(cleanupInterval, _stop.Token);
+        }
+    }
+
+    public StateStoreFeatures Features => StateStoreFeatures.ETag | StateStoreFeatures.Transactional | StateStoreFeatures.Ttl;
+
+    public async Task<StateEntry?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        var found = await GetManyAsync([key], cancellationToken);
+        return found.TryGetValue(key, out var entry) ? entry : null;
+    }
+
+    public async Task<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, StateEntry>(StringComparer.Ordinal);
+        await using var conn = Open();
+        foreach (var chunk in keys.Distinct(StringComparer.Ordinal).Chunk(500))
+        {
+            await using var cmd = conn.CreateCommand();
+            var names = chunk.Select((k, i) =>
+            {
+                cmd.Parameters.AddWithValue($"@k{i}", k);
+                return $"@k{i}";
+            });
+            cmd.CommandText = $"""
+                SELECT key, value, is_binary, etag, expiration_time FROM {_table}
+                WHERE key IN ({string.Join(",", names)}) AND (expiration_time IS NULL OR expiration_time > @now)
+                """;
+            cmd.Parameters.AddWithValue("@now", Now());
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var text = reader.GetString(1);
+                var value = reader.GetBoolean(2) ? Convert.FromBase64String(text) : Encoding.UTF8.GetBytes(text);
+                DateTimeOffset? expires = reader.IsDBNull(4) ? null : ParseTime(reader.GetString(4));
+                result[reader.GetString(0)] = new StateEntry(value, reader.GetString(3), expires);
+            }
+        }
+
+        return result;
+    }
+
+    public Task SetAsync(StateUpsert operation, CancellationToken cancellationToken) => ExecuteTransactionAsync([operation], cancellationToken);
+
+    public Task DeleteAsync(StateDelete operation, CancellationToken cancellationToken) => ExecuteTransactionAsync([operation], cancellationToken);
+
+    public async Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken)
+    {
+        await using var conn = Open();
+        // Serializable + not deferred = BEGIN IMMEDIATE: the write lock is taken before any check.
+        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        var now = Now();
+        foreach (var op in operations)
+        {
+            await using var cmd = conn.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.Parameters.AddWithValue("@key", op.Key);
+            cmd.Parameters.AddWithValue("@now", now);
+            if (op.ETag is not null)
+            {
+                cmd.Parameters.AddWithValue("@etag", op.ETag);
+            }
+
+            switch (op)
+            {
+                case StateUpsert up:
+                    var text = Utf8OrNull(up.Value);
+                    cmd.Parameters.AddWithValue("@value", text ?? Convert.ToBase64String(up.Value));
+                    cmd.Parameters.AddWithValue("@binary", text is null);
+                    cmd.Parameters.AddWithValue("@newEtag", Guid.NewGuid().ToString());
+                    cmd.Parameters.AddWithValue("@expires", up.Ttl is { } ttl ? Format(_time.GetUtcNow() + ttl) : DBNull.Value);
+                    cmd.CommandText = (up.ETag, up.Concurrency) switch
+                    {
+                        (not null, _) => $"""
+                            UPDATE {_table} SET value = @value, is_binary = @binary, etag = @newEtag, expiration_time = @expires, update_time = @now
+                            WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)
+                            """,
+                        (null, StateConcurrency.FirstWrite) => $"""
+                            INSERT INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
+                            VALUES (@key, @value, @binary, @newEtag, @expires, @now)
+                            ON CONFLICT (key) DO UPDATE SET value = excluded.value, is_binary = excluded.is_binary, etag = excluded.etag,
+                              expiration_time = excluded.expiration_time, update_time = excluded.update_time
+                            WHERE {_table}.expiration_time IS NOT NULL AND {_table}.expiration_time <= @now
+                            """,
+                        _ => $"""
+                            INSERT OR REPLACE INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
+                            VALUES (@key, @value, @binary, @newEtag, @expires, @now)
+                            """,
+                    };
+                    if (await cmd.ExecuteNonQueryAsync(cancellationToken) == 0)
+                    {
+                        throw new ETagMismatchException(op.Key);
+                    }
+
+                    break;
+                case StateDelete del:
+                    cmd.CommandText = del.ETag is null
+                        ? $"DELETE FROM {_table} WHERE key = @key"
+                        : $"DELETE FROM {_table} WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)";
+                    if (await cmd.ExecuteNonQueryAsync(cancellationToken) == 0 && del.ETag is not null)
+                    {
+                        throw new ETagMismatchException(op.Key);
+                    }
+
+                    break;
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Deletes expired rows now (the cleanup loop calls this every cleanupInterval).</summary>
+    public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
+    {
+        await using var conn = Open();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"DELETE FROM {_table} WHERE expiration_time IS NOT NULL AND expiration_time <= @now";
+        cmd.Parameters.AddWithValue("@now", Now());
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _cleanup;
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected when stopping.
+        }
+
+        _stop.Dispose();
+        if (_memoryKeeper is not null)
+        {
+            await _memoryKeeper.DisposeAsync();
+        }
+    }
+
+    private async Task CleanupLoopAsync(TimeSpan interval, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(interval, _time);
+        while (await timer.WaitForNextTickAsync(stop))
+        {
+            try
+            {
+                var n = await DeleteExpiredAsync(stop);
+                _log.LogDebug("state.sqlite: deleted {Count} expired rows from {Table}", n, _table);
+            }
+            catch (SqliteException ex)
+            {
+                _log.LogWarning(ex, "state.sqlite: cleanup of expired rows in {Table} failed", _table);
+            }
+        }
+    }
+
+    private SqliteConnection Open()
+    {
+        var conn = new SqliteConnection(_connectionString);
+        conn.Open();
+        Exec(conn, $"PRAGMA busy_timeout = {_busyTimeoutMs.ToString(CultureInfo.InvariantCulture)};");
+        return conn;
+    }
+
+    private static void Exec(SqliteConnection conn, string sql)
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private string Now() => Format(_time.GetUtcNow());
+
+    private static string Format(DateTimeOffset t) => t.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset? ParseTime(string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t : null;
+
+    private static string? Utf8OrNull(byte[] value)
+    {
+        try
+        {
+            return new UTF8Encoding(false, true).GetString(value);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// components-contrib accepts a file path, a <c>file:</c> URI (its query options are for the Go
+    /// driver and are not needed here) or <c>:memory:</c>.
+    /// </summary>
+    private static (string Path, bool IsMemory) ParseConnectionString(string value)
+    {
+        var text = value.Trim();
+        if (text.StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
+        {
+            text = new SqliteConnectionStringBuilder(text).DataSource;
+        }
+
+        var query = "";
+        if (text.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[5..];
+            var q = text.IndexOf('?', StringComparison.Ordinal);
+            if (q >= 0)
+            {
+                query = text[(q + 1)..];
+                text = text[..q];
+            }
+
+            text = Uri.UnescapeDataString(text);
+        }
+
+        var memory = text is ":memory:" or "" || query.Contains("mode=memory", StringComparison.OrdinalIgnoreCase);
+        return (text, memory);
+    }
+
+    [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
+    private static partial Regex Identifier();
+}
