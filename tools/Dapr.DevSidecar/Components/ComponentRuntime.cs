@@ -23,6 +23,12 @@ public sealed class ComponentRuntime(ILoggerFactory loggerFactory, TimeProvider 
     public TimeProvider Time { get; } = time;
 
     /// <summary>
+    /// Name resolution for service invocation between the sidecars of this runtime (and, when
+    /// it has a folder, of other dev-sidecar processes).
+    /// </summary>
+    public Hosting.AppRegistry Apps { get; init; } = new();
+
+    /// <summary>
     /// Builds (or reuses) every component in <paramref name="resources"/> that is in scope for
     /// <paramref name="appId"/>. Secret stores are built first so that other components can
     /// resolve their <c>secretKeyRef</c>s. Throws <see cref="ComponentLoadException"/> on any
