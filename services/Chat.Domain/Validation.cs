@@ -22,6 +22,7 @@ public static class ErrorCodes
     public const string InvalidConversationId = "invalid_conversation_id";
     public const string InvalidLimit = "invalid_limit";
     public const string InvalidUserName = "invalid_user_name";
+    public const string UserNameTaken = "user_name_taken";
     public const string InvalidPassword = "invalid_password";
     public const string InvalidDisplayName = "invalid_display_name";
     public const string InvalidTitle = "invalid_title";

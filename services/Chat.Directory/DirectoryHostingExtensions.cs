@@ -1,0 +1,49 @@
+using Chat.Directory.Services;
+using Chat.Directory.State;
+using Chat.Domain;
+using Chat.ServiceDefaults.Auth;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Chat.Directory;
+
+/// <summary>Setup of the directory app, shared by Program.cs and the in-process tests.</summary>
+public static class DirectoryHostingExtensions
+{
+    /// <summary>
+    /// Registers the directory's gRPC services with <see cref="ChatAuthInterceptor"/>, auth
+    /// (signing key from the Dapr secret store), the Dapr client and the state layer. Kestrel
+    /// serves h2c (HTTP/2 without TLS, what a sidecar with app protocol grpc speaks) on APP_PORT
+    /// when it is set.
+    /// </summary>
+    public static WebApplicationBuilder AddDirectoryServices(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        if (int.TryParse(configuration["APP_PORT"], out var appPort))
+        {
+            builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(appPort, l => l.Protocols = HttpProtocols.Http2));
+        }
+        else
+        {
+            builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2));
+        }
+
+        var services = builder.Services;
+        services.AddGrpc(o => o.Interceptors.Add<ChatAuthInterceptor>());
+        services.AddChatAuthentication(configuration);
+        services.Configure<ChatLimits>(configuration.GetSection(ChatLimits.SectionName));
+        services.Configure<DirectoryOptions>(configuration.GetSection(DirectoryOptions.SectionName));
+        services.AddSingleton<IDirectoryState, DaprDirectoryState>();
+        services.AddSingleton<DirectoryCore>();
+        services.AddSingleton<Accounts>();
+        services.AddSingleton<Groups>();
+        return builder;
+    }
+
+    /// <summary>Maps <c>chat.v1.DirectoryService</c> and <c>chat.v1.DirectoryInternalService</c>.</summary>
+    public static WebApplication MapDirectoryServices(this WebApplication app)
+    {
+        app.MapGrpcService<DirectoryGrpcService>();
+        app.MapGrpcService<DirectoryInternalGrpcService>();
+        return app;
+    }
+}

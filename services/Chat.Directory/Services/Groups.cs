@@ -1,0 +1,213 @@
+using Chat.Contracts.V1;
+using Chat.Directory.State;
+using Chat.Domain;
+using Chat.ServiceDefaults.Auth;
+using Grpc.Core;
+
+namespace Chat.Directory.Services;
+
+/// <summary>
+/// Group membership and roles. A group's whole membership is one key, changed only by
+/// ETag-guarded read-modify-write (<see cref="DirectoryStateExtensions.MutateAsync{T,TResult}"/>),
+/// so concurrent changes never pass the cap or lose a member: every rule is checked again
+/// on the value that is actually written over.
+/// </summary>
+public sealed class Groups(DirectoryCore core)
+{
+    public async Task<Group> CreateAsync(ChatUser caller, CreateGroupRequest request, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.GroupTitle(request.Title));
+        var members = DirectoryCore.ValidUserIds(request.MemberIds, ChatLimits.MaxBatchUsers, "member ids")
+            .Where(id => id != caller.UserId).ToList();
+        ChatStatus.ThrowIfInvalid(ChatValidation.GroupSize(1, members.Count, core.GroupMemberCap));
+        await core.RequireUsersAsync([caller.UserId, .. members], ct);
+
+        var now = core.Now;
+        var group = new GroupRecord
+        {
+            GroupId = Ids.NewGroupId(),
+            Title = request.Title,
+            OwnerId = caller.UserId,
+            CreatedAt = now,
+            Members = [new MemberRecord { UserId = caller.UserId, Role = (int)GroupRole.Owner, JoinedAt = now },
+                .. members.Select(id => new MemberRecord { UserId = id, Role = (int)GroupRole.Member, JoinedAt = now })],
+        };
+        if (!await core.State.TryInsertAsync(DirectoryKeys.Group(group.GroupId), group, null, ct))
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, "A generated group id collided; try again."));
+        }
+
+        await core.AddToIndexesAsync(group.Members.Select(m => (m.UserId, "")), ConversationId.Group(group.GroupId).Value, ct);
+        return core.ToGroup(group);
+    }
+
+    public async Task<AddMembersResponse> AddMembersAsync(ChatUser caller, AddMembersRequest request, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(request.GroupId, "Group id"));
+        var ids = DirectoryCore.ValidUserIds(request.UserIds, ChatLimits.MaxBatchUsers, "user ids");
+        if (ids.Count == 0)
+        {
+            throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, "user_ids is empty: name at least one user to add."));
+        }
+
+        // Permission first (so non-admins learn nothing about users), then existence, then the guarded write.
+        RequireAdmin(await core.RequireGroupAsync(request.GroupId, ct), caller.UserId, "add members");
+        await core.RequireUsersAsync(ids, ct);
+
+        var (group, added) = await core.State.MutateAsync<GroupRecord, (GroupRecord?, List<string>)>(DirectoryKeys.Group(request.GroupId), group =>
+        {
+            if (group is null)
+            {
+                throw ChatStatus.NotFound("group", request.GroupId);
+            }
+
+            RequireAdmin(group, caller.UserId, "add members");
+            var toAdd = ids.Where(id => group.Find(id) is null).ToList();
+            if (toAdd.Count == 0)
+            {
+                return new(null, (group, toAdd));
+            }
+
+            ChatStatus.ThrowIfInvalid(ChatValidation.GroupSize(group.Members.Count, toAdd.Count, core.GroupMemberCap));
+            var now = core.Now;
+            group.Members.AddRange(toAdd.Select(id => new MemberRecord { UserId = id, Role = (int)GroupRole.Member, JoinedAt = now }));
+            return new(group, (group, toAdd));
+        }, ct);
+
+        await core.AddToIndexesAsync(added.Select(id => (id, "")), ConversationId.Group(request.GroupId).Value, ct);
+        return new AddMembersResponse { Group = core.ToGroup(group!), AddedUserIds = { added } };
+    }
+
+    public async Task<Group> RemoveMemberAsync(ChatUser caller, RemoveMemberRequest request, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(request.GroupId, "Group id"));
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(request.UserId, "User id"));
+        if (request.UserId == caller.UserId)
+        {
+            return await LeaveAsync(caller, request.GroupId, ct);
+        }
+
+        var group = await core.State.MutateAsync<GroupRecord, GroupRecord>(DirectoryKeys.Group(request.GroupId), group =>
+        {
+            if (group is null)
+            {
+                throw ChatStatus.NotFound("group", request.GroupId);
+            }
+
+            RequireAdmin(group, caller.UserId, "remove members");
+            var target = RequireTarget(group, request.UserId);
+            if (target.Role == (int)GroupRole.Owner)
+            {
+                throw ChatStatus.PermissionDenied("Admins cannot remove the group's owner.");
+            }
+
+            group.Members.Remove(target);
+            return new(group, group);
+        }, ct);
+
+        await core.RemoveFromIndexAsync(request.UserId, ConversationId.Group(request.GroupId).Value, ct);
+        return core.ToGroup(group);
+    }
+
+    public async Task<GroupMember> SetRoleAsync(ChatUser caller, SetRoleRequest request, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(request.GroupId, "Group id"));
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(request.UserId, "User id"));
+        if (request.Role is not (GroupRole.Member or GroupRole.Admin or GroupRole.Owner))
+        {
+            throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, $"role must be GROUP_ROLE_MEMBER, GROUP_ROLE_ADMIN or GROUP_ROLE_OWNER; got {request.Role}."));
+        }
+
+        return await core.State.MutateAsync<GroupRecord, GroupMember>(DirectoryKeys.Group(request.GroupId), group =>
+        {
+            if (group is null)
+            {
+                throw ChatStatus.NotFound("group", request.GroupId);
+            }
+
+            var me = DirectoryCore.RequireMember(group, caller.UserId);
+            if (me.Role != (int)GroupRole.Owner)
+            {
+                throw ChatStatus.PermissionDenied("Only the group's owner can change roles.");
+            }
+
+            var target = RequireTarget(group, request.UserId);
+            if (target == me)
+            {
+                return request.Role == GroupRole.Owner
+                    ? new(null, DirectoryCore.ToMember(me))
+                    : throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument,
+                        "The owner cannot take a lower role: make another member OWNER (you become ADMIN) or leave the group.",
+                        ValidationKind.FailedPrecondition));
+            }
+
+            if (request.Role == GroupRole.Owner)
+            {
+                me.Role = (int)GroupRole.Admin;
+                group.OwnerId = target.UserId;
+            }
+
+            target.Role = (int)request.Role;
+            return new(group, DirectoryCore.ToMember(target));
+        }, ct);
+    }
+
+    public async Task<Group> LeaveAsync(ChatUser caller, string groupId, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(groupId, "Group id"));
+        var group = await core.State.MutateAsync<GroupRecord, GroupRecord>(DirectoryKeys.Group(groupId), group =>
+        {
+            if (group is null)
+            {
+                throw ChatStatus.NotFound("group", groupId);
+            }
+
+            var me = DirectoryCore.RequireMember(group, caller.UserId);
+            group.Members.Remove(me);
+            if (me.Role == (int)GroupRole.Owner)
+            {
+                // Members are in join order: the first admin, else the first member, is the oldest.
+                var heir = group.Members.Find(m => m.Role == (int)GroupRole.Admin) ?? group.Members.FirstOrDefault();
+                if (heir is not null)
+                {
+                    heir.Role = (int)GroupRole.Owner;
+                }
+
+                group.OwnerId = heir?.UserId ?? "";
+            }
+
+            return new(group, group);
+        }, ct);
+
+        await core.RemoveFromIndexAsync(caller.UserId, ConversationId.Group(groupId).Value, ct);
+        return core.ToGroup(group);
+    }
+
+    public async Task<GetGroupResponse> GetAsync(ChatUser caller, string groupId, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(groupId, "Group id"));
+        var group = await core.RequireGroupAsync(groupId, ct);
+        var me = DirectoryCore.RequireMember(group, caller.UserId);
+        return new GetGroupResponse { Group = core.ToGroup(group), MyRole = (GroupRole)me.Role };
+    }
+
+    public async Task<ListMembersResponse> ListMembersAsync(ChatUser caller, string groupId, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(groupId, "Group id"));
+        var group = await core.RequireGroupAsync(groupId, ct);
+        DirectoryCore.RequireMember(group, caller.UserId);
+        return new ListMembersResponse { Members = { group.Members.Select(DirectoryCore.ToMember) } };
+    }
+
+    private static void RequireAdmin(GroupRecord group, string userId, string action)
+    {
+        var me = DirectoryCore.RequireMember(group, userId);
+        if (me.Role is not ((int)GroupRole.Admin or (int)GroupRole.Owner))
+        {
+            throw ChatStatus.PermissionDenied($"Only the owner and admins of grp:{group.GroupId} can {action}.");
+        }
+    }
+
+    private static MemberRecord RequireTarget(GroupRecord group, string userId) =>
+        group.Find(userId) ?? throw ChatStatus.Create(StatusCode.NotFound, ErrorCodes.NotMember, $"User '{userId}' is not a member of grp:{group.GroupId}.");
+}
