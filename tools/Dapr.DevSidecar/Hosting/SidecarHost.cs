@@ -78,6 +78,8 @@ public static class SidecarHost
         builder.Services.AddSingleton<StateApi>();
         builder.Services.AddSingleton(_ => new AppChannel(options));
         builder.Services.AddGrpc(o => o.EnableDetailedErrors = true);
+        // Server reflection lists dapr.proto.runtime.v1.Dapr: the SDK asks it before a bulk publish.
+        builder.Services.AddSingleton(new Grpc.Reflection.ReflectionServiceImpl(Dapr.Client.Autogen.Grpc.v1.DaprReflection.Descriptor.Services));
         SidecarServices.Add(builder.Services, context);
 
         var address = IPAddress.Parse(options.ListenAddress);
@@ -93,6 +95,7 @@ public static class SidecarHost
         app.UseMiddleware<GrpcFallbackMiddleware>();
         SidecarServices.UseBeforeRouting(app, context);
         app.MapGrpcService<DaprGrpcService>();
+        app.MapGrpcService<Grpc.Reflection.ReflectionServiceImpl>();
         HttpApi.Map(app, context);
 
         await app.StartAsync(cancellationToken);

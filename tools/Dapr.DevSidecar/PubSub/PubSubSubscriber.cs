@@ -1,0 +1,381 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dapr.DevSidecar.Components;
+using Dapr.DevSidecar.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Dapr.DevSidecar.PubSub;
+
+/// <summary>
+/// The subscribe side of pub/sub for one sidecar: finds the app's subscriptions (declarative
+/// <c>kind: Subscription</c> resources at start, then <c>GET /dapr/subscribe</c> once the app
+/// answers), subscribes each with the app-id as consumer group, and delivers CloudEvents to
+/// the app over HTTP, reading its answer as daprd does (SUCCESS / RETRY / DROP, 404 = drop,
+/// other errors = retry), with retries, dead-letter topics and bounded concurrency.
+/// </summary>
+public sealed class PubSubSubscriber : IAsyncDisposable
+{
+    /// <summary>At most this many deliveries to the app run at once.</summary>
+    public const int MaxConcurrentDeliveries = 32;
+
+    private readonly SidecarContext _sidecar;
+    private readonly AppChannel _app;
+    private readonly LoadedResources _resources;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly SemaphoreSlim _gate = new(MaxConcurrentDeliveries);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<IAsyncDisposable> _subscriptions = [];
+    private readonly List<Subscription> _active = [];
+    private Task _discovery = Task.CompletedTask;
+
+    public PubSubSubscriber(SidecarContext sidecar, AppChannel app, LoadedResources resources, TimeProvider time, ILoggerFactory loggers)
+    {
+        _sidecar = sidecar;
+        _app = app;
+        _resources = resources;
+        _time = time;
+        _log = loggers.CreateLogger("Dapr.DevSidecar.PubSub");
+    }
+
+    /// <summary>Completes once the app's subscriptions are discovered and subscribed (or it has none).</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>The subscriptions in effect.</summary>
+    public IReadOnlyList<Subscription> Subscriptions
+    {
+        get
+        {
+            lock (_active)
+            {
+                return [.. _active];
+            }
+        }
+    }
+
+    /// <summary>Reads declarative subscriptions (throwing on bad ones) and starts discovery in the background.</summary>
+    public void Start()
+    {
+        var declarative = Subscription.ParseDeclarative(_resources, _sidecar.AppId);
+        if (_app.Options.AppPort is null)
+        {
+            if (declarative.Count > 0)
+            {
+                _log.LogWarning("app '{AppId}' has no app port: its {Count} declarative subscription(s) cannot be delivered", _sidecar.AppId, declarative.Count);
+            }
+
+            _ready.TrySetResult();
+            return;
+        }
+
+        if (!string.Equals(_app.Options.AppProtocol, "http", StringComparison.OrdinalIgnoreCase))
+        {
+            _log.LogWarning("app '{AppId}' uses app protocol {Protocol}: the dev sidecar delivers pub/sub messages to HTTP apps only; no subscriptions are loaded",
+                _sidecar.AppId, _app.Options.AppProtocol);
+            _ready.TrySetResult();
+            return;
+        }
+
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _sidecar.ShutdownRequested.Token).Token;
+        _discovery = Task.Run(async () =>
+        {
+            try
+            {
+                var all = new List<Subscription>(declarative);
+                all.AddRange(await DiscoverAsync(stop));
+                await SubscribeAllAsync(all, stop);
+                _ready.TrySetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                _ready.TrySetCanceled();
+            }
+            catch (Exception ex)
+            {
+                _log.LogError("pub/sub subscriptions of app '{AppId}' failed to load: {Error}", _sidecar.AppId, ex.Message);
+                _ready.TrySetException(ex);
+            }
+        }, CancellationToken.None);
+    }
+
+    private async Task<List<Subscription>> DiscoverAsync(CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/dapr/subscribe");
+                using var response = await _app.SendAsync(request, ct);
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    return [];
+                }
+
+                var body = await response.Content.ReadAsStringAsync(ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    _log.LogError("app '{AppId}' answered GET /dapr/subscribe with {Status}: no programmatic subscriptions", _sidecar.AppId, (int)response.StatusCode);
+                    return [];
+                }
+
+                if (string.IsNullOrWhiteSpace(body))
+                {
+                    return [];
+                }
+
+                var (subs, warnings) = Subscription.ParseProgrammatic(body, _sidecar.AppId);
+                foreach (var w in warnings)
+                {
+                    _log.LogWarning("{Warning}", w);
+                }
+
+                return subs;
+            }
+            catch (HttpRequestException)
+            {
+                // The app is not listening yet: apps start after (or alongside) their sidecar.
+                await Task.Delay(delay, _time, ct);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 500));
+            }
+        }
+    }
+
+    private async Task SubscribeAllAsync(List<Subscription> subscriptions, CancellationToken ct)
+    {
+        foreach (var sub in subscriptions)
+        {
+            var instance = _sidecar.Components.All.FirstOrDefault(c => c.Definition.Name == sub.PubSubName);
+            if (instance?.Implementation is not IPubSub pubsub)
+            {
+                _log.LogWarning("{Subscription}: pubsub '{PubSub}' is not loaded for app '{AppId}'; subscription skipped", sub, sub.PubSubName, _sidecar.AppId);
+                continue;
+            }
+
+            var group = ConsumerGroup(instance.Definition);
+            var policy = DeliveryRetryPolicy.For(_resources, _sidecar.AppId, sub.PubSubName);
+            var handle = await pubsub.SubscribeAsync(sub.Topic, group, (msg, token) => HandleAsync(sub, pubsub, policy, msg, token), ct);
+            lock (_active)
+            {
+                _subscriptions.Add(handle);
+                _active.Add(sub);
+            }
+
+            _log.LogInformation("app '{AppId}' subscribed to {PubSub}/{Topic} (consumer group {Group})", _sidecar.AppId, sub.PubSubName, sub.Topic, group);
+        }
+    }
+
+    /// <summary>The consumer group: <c>consumerID</c> metadata (with <c>{appID}</c> expanded) or the app-id, as daprd sets it.</summary>
+    private string ConsumerGroup(ComponentDefinition def) =>
+        def.Get("consumerID") is { } id
+            ? id.Replace("{appID}", _sidecar.AppId, StringComparison.Ordinal).Replace("{uuid}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+            : _sidecar.AppId;
+
+    private enum Outcome
+    {
+        Success,
+        Retry,
+        Drop,
+    }
+
+    private async Task HandleAsync(Subscription sub, IPubSub pubsub, DeliveryRetryPolicy policy, PubSubMessage message, CancellationToken brokerToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(brokerToken, _stop.Token);
+        var ct = linked.Token;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            JsonObject? cloudEvent;
+            byte[] body;
+            if (sub.RawPayload)
+            {
+                cloudEvent = CloudEvents.FromRawPayload(message.Data, message.Topic, sub.PubSubName, message.Metadata);
+                body = JsonSerializer.SerializeToUtf8Bytes(cloudEvent);
+            }
+            else
+            {
+                try
+                {
+                    cloudEvent = JsonNode.Parse(message.Data) as JsonObject;
+                }
+                catch (JsonException)
+                {
+                    cloudEvent = null;
+                }
+
+                body = message.Data;
+                if (cloudEvent is null)
+                {
+                    _log.LogError("{Subscription}: a message is not a CloudEvent (published with rawPayload?); not delivered", sub);
+                    await DeadLetterAsync(sub, pubsub, message, ct);
+                    return;
+                }
+            }
+
+            if (HasExpired(cloudEvent))
+            {
+                _log.LogWarning("{Subscription}: dropping expired event {Id}", sub, cloudEvent["id"]);
+                await DeadLetterAsync(sub, pubsub, message, ct);
+                return;
+            }
+
+            var path = sub.RouteFor(cloudEvent);
+            if (path is null)
+            {
+                _log.LogDebug("{Subscription}: no route matches event {Id}; dropped", sub, cloudEvent["id"]);
+                await DeadLetterAsync(sub, pubsub, message, ct);
+                return;
+            }
+
+            for (var retry = 0; ; retry++)
+            {
+                if (retry > 0)
+                {
+                    await Task.Delay(policy.DelayBefore(retry), _time, ct);
+                }
+
+                var outcome = await DeliverOnceAsync(sub, path, body, cloudEvent, ct);
+                if (outcome == Outcome.Success)
+                {
+                    return;
+                }
+
+                if (outcome == Outcome.Drop)
+                {
+                    await DeadLetterAsync(sub, pubsub, message, ct);
+                    return;
+                }
+
+                if (!policy.Allows(retry + 1))
+                {
+                    _log.LogError("{Subscription}: event {Id} still failing after {Retries} retries", sub, cloudEvent["id"], retry);
+                    await DeadLetterAsync(sub, pubsub, message, ct);
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<Outcome> DeliverOnceAsync(Subscription sub, string path, byte[] body, JsonObject cloudEvent, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(CloudEvents.ContentType);
+        if (cloudEvent["traceparent"]?.GetValueKind() == JsonValueKind.String && cloudEvent["traceparent"]!.GetValue<string>() is { Length: > 0 } tp)
+        {
+            request.Headers.TryAddWithoutValidation("traceparent", tp);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _app.SendAsync(request, ct);
+        }
+        catch (HttpRequestException ex)
+        {
+            _log.LogWarning("{Subscription}: delivering event {Id} to {Path} failed: {Error}; will retry", sub, cloudEvent["id"], path, ex.Message);
+            return Outcome.Retry;
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            var text = await response.Content.ReadAsStringAsync(ct);
+            if (status is >= 200 and <= 299)
+            {
+                string? appStatus;
+                try
+                {
+                    using var doc = JsonDocument.Parse(text);
+                    appStatus = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String
+                        ? s.GetString() : "";
+                }
+                catch (JsonException)
+                {
+                    // An empty or unparsable body counts as success, as in daprd.
+                    return Outcome.Success;
+                }
+
+                switch (appStatus)
+                {
+                    case "" or "SUCCESS":
+                        return Outcome.Success;
+                    case "DROP":
+                        _log.LogWarning("{Subscription}: DROP status returned from app while processing event {Id}", sub, cloudEvent["id"]);
+                        return Outcome.Drop;
+                    case "RETRY":
+                        return Outcome.Retry;
+                    default:
+                        _log.LogWarning("{Subscription}: unknown status '{Status}' returned from app for event {Id}; will retry", sub, appStatus, cloudEvent["id"]);
+                        return Outcome.Retry;
+                }
+            }
+
+            if (status == 404)
+            {
+                _log.LogError("{Subscription}: app answered 404 for event {Id} at {Path}; dropped", sub, cloudEvent["id"], path);
+                return Outcome.Drop;
+            }
+
+            _log.LogWarning("{Subscription}: app answered {Status} for event {Id}: {Body}; will retry", sub, status, cloudEvent["id"], text);
+            return Outcome.Retry;
+        }
+    }
+
+    private async Task DeadLetterAsync(Subscription sub, IPubSub pubsub, PubSubMessage message, CancellationToken ct)
+    {
+        if (sub.DeadLetterTopic is not { } dlq)
+        {
+            return;
+        }
+
+        try
+        {
+            await pubsub.PublishAsync(message with { Topic = dlq }, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _log.LogError("{Subscription}: sending a message to dead-letter topic {Topic} failed: {Error}", sub, dlq, ex.Message);
+        }
+    }
+
+    private bool HasExpired(JsonObject cloudEvent) =>
+        cloudEvent["expiration"]?.GetValueKind() == JsonValueKind.String
+        && DateTimeOffset.TryParse(cloudEvent["expiration"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+        && at < _time.GetUtcNow();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _discovery;
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+
+        List<IAsyncDisposable> subs;
+        lock (_active)
+        {
+            subs = [.. _subscriptions];
+            _subscriptions.Clear();
+        }
+
+        foreach (var s in subs)
+        {
+            await s.DisposeAsync();
+        }
+
+        _stop.Dispose();
+    }
+}
