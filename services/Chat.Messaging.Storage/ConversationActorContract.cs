@@ -1,0 +1,40 @@
+using Dapr.Actors;
+
+namespace Chat.Messaging.Storage;
+
+/// <summary>Asks the conversation's actor to store one message.</summary>
+public sealed record AppendMessageRequest(
+    string SenderId,
+    string SenderDeviceId,
+    string ClientMsgId,
+    string Text,
+    StoredAttachment? Attachment,
+    ulong ReplyToSeq,
+    bool Opaque,
+    int Kind,
+    IReadOnlyList<string> MemberIds);
+
+/// <summary>The stored message (new, or the original one for a repeated client_msg_id).</summary>
+public sealed record AppendMessageResult(StoredMessage Message, bool Duplicate);
+
+/// <summary>
+/// One actor per conversation (hosted by the router app). It serialises appends, so seqs are
+/// gap-free; it deduplicates client_msg_ids; and it owns the outbox that publishes every stored
+/// message as MessageCreated, surviving crashes through a reminder.
+/// Called without remoting (JSON), so another language can call it too.
+/// </summary>
+public interface IConversationActor : IActor
+{
+    /// <summary>Stores a message; idempotent per (sender, client_msg_id).</summary>
+    Task<AppendMessageResult> AppendAsync(AppendMessageRequest request);
+
+    /// <summary>The conversation header (epoch, last seq), after any crash repair.</summary>
+    Task<ConversationMeta> GetMetaAsync();
+}
+
+/// <summary>Names used on the wire for the actor's methods (non-remoting calls).</summary>
+public static class ConversationActorMethods
+{
+    public const string Append = nameof(IConversationActor.AppendAsync);
+    public const string GetMeta = nameof(IConversationActor.GetMetaAsync);
+}

@@ -1,0 +1,23 @@
+namespace Chat.Messaging.Storage;
+
+/// <summary>
+/// Keys in the messages store (<c>messages-store</c>, keyPrefix "name" so messaging and router
+/// share them). Every read is a computable key: history and sync are seq ranges.
+/// </summary>
+public static class MessageKeys
+{
+    /// <summary>One message: <c>conv:{cid}:msg:{seq}</c>. Written once; the commit point of a send.</summary>
+    public static string Message(string conversationId, ulong seq) => $"conv:{conversationId}:msg:{seq}";
+
+    /// <summary>The conversation header: epoch, last seq, published seq.</summary>
+    public static string Meta(string conversationId) => $"conv:{conversationId}:meta";
+
+    /// <summary>Dedup entry for (conversation, sender, client_msg_id), kept 7 days.</summary>
+    public static string Dedup(string conversationId, string senderId, string clientMsgId) => $"conv:{conversationId}:dedup:{senderId}:{clientMsgId}";
+
+    /// <summary>A member's receipt cursors in a conversation.</summary>
+    public static string Cursor(string conversationId, string userId) => $"conv:{conversationId}:cursor:{userId}";
+
+    /// <summary>How long a client_msg_id stays deduplicated.</summary>
+    public static readonly TimeSpan DedupRetention = TimeSpan.FromDays(7);
+}

@@ -1,0 +1,37 @@
+using Chat.Domain;
+using Chat.ServiceDefaults;
+
+namespace Chat.Router;
+
+/// <summary>Service registration of the router app (Dapr actors over HTTP).</summary>
+public static class RouterServices
+{
+    /// <summary>Registers the actors, the Dapr client and the Snowflake generator.</summary>
+    public static IHostApplicationBuilder AddRouterServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddDaprClient();
+        builder.Services.AddSingleton(new SnowflakeIdGenerator(WorkerIds.FromConfiguration(builder.Configuration)));
+        builder.Services.AddSingleton<RouterFaults>();
+        var config = builder.Configuration;
+        builder.Services.AddActors(options =>
+        {
+            // Explicit, so several apps can share one process in tests (env vars are process-wide).
+            options.HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString().TrimEnd('/');
+            options.DaprApiToken = config["DAPR_API_TOKEN"];
+            options.Actors.RegisterActor<ConversationActor>(DaprNames.Actors.Conversation);
+            options.ActorIdleTimeout = TimeSpan.FromMinutes(10);
+            options.ActorScanInterval = TimeSpan.FromSeconds(30);
+            options.DrainOngoingCallTimeout = TimeSpan.FromSeconds(30);
+            options.DrainRebalancedActors = true;
+        });
+        return builder;
+    }
+
+    /// <summary>Maps the actor endpoints Dapr calls (<c>/dapr/config</c>, <c>/actors/…</c>) and health.</summary>
+    public static WebApplication MapRouterServices(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.MapActorsHandlers();
+        return app;
+    }
+}
