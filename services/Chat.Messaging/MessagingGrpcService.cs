@@ -1,0 +1,281 @@
+using Chat.Contracts.V1;
+using Chat.Domain;
+using Chat.Messaging.Storage;
+using Chat.ServiceDefaults.Auth;
+using Dapr.Actors;
+using Dapr.Actors.Client;
+using Dapr.Client;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Chat.Messaging;
+
+/// <summary>
+/// The chat.v1 MessagingService. Every call acts for the user in the caller's access token;
+/// membership comes from directory (over Dapr gRPC proxying), ordering and dedup from the
+/// conversation's actor in router.
+/// </summary>
+public sealed class MessagingGrpcService(
+    MessageStore store,
+    Membership membership,
+    IActorProxyFactory actors,
+    DaprClient dapr,
+    TimeProvider time) : MessagingService.MessagingServiceBase
+{
+    public override async Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
+    {
+        var user = context.GetChatUser();
+        var content = request.Content ?? new MessageContent();
+        Check(ChatValidation.ClientMsgId(request.ClientMsgId));
+        Check(ChatValidation.Content(content.Text, content.Attachment?.Uri, content.Attachment?.ContentType, content.Attachment?.FileName));
+
+        string conversationId;
+        IReadOnlyList<string> members;
+        ConversationKind kind;
+        switch (request.TargetCase)
+        {
+            case SendMessageRequest.TargetOneofCase.PeerUserId:
+                Check(ChatValidation.Id(request.PeerUserId, "peer_user_id"));
+                if (request.PeerUserId == user.UserId)
+                {
+                    throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "You cannot start a direct conversation with yourself.");
+                }
+
+                conversationId = await membership.EnsureDirectAsync(user.UserId, request.PeerUserId, context.CancellationToken);
+                members = [user.UserId, request.PeerUserId];
+                kind = ConversationKind.Direct;
+                break;
+            case SendMessageRequest.TargetOneofCase.ConversationId:
+                (kind, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
+                conversationId = request.ConversationId;
+                break;
+            default:
+                throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "Set conversation_id or peer_user_id.");
+        }
+
+        var proxy = actors.Create(new ActorId(conversationId), DaprNames.Actors.Conversation);
+        var result = await proxy.InvokeMethodAsync<AppendMessageRequest, AppendMessageResult>(
+            ConversationActorMethods.Append,
+            new AppendMessageRequest(user.UserId, user.DeviceId, request.ClientMsgId, content.Text, content.Attachment.ToStored(),
+                content.ReplyToSeq, content.Opaque, (int)kind, members),
+            context.CancellationToken);
+
+        // The sender has seen their own message: their cursors move with it, so it never counts as unread.
+        await store.AdvanceCursorAsync(conversationId, user.UserId, result.Message.Seq, result.Message.Seq, context.CancellationToken);
+        return new SendMessageResponse { Message = result.Message.ToContract(), Duplicate = result.Duplicate };
+    }
+
+    public override async Task<GetHistoryResponse> GetHistory(GetHistoryRequest request, ServerCallContext context)
+    {
+        var user = context.GetChatUser();
+        Check(ChatValidation.ConversationId(request.ConversationId));
+        Check(ChatValidation.Limit(request.Limit, ChatLimits.MaxHistoryPage));
+        if (request.BeforeSeq != 0 && request.AfterSeq != 0)
+        {
+            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "Set before_seq or after_seq, not both.");
+        }
+
+        await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
+        var limit = request.Limit == 0 ? (ulong)ChatLimits.DefaultHistoryPage : request.Limit;
+        var lastSeq = (await store.GetMetaAsync(request.ConversationId, context.CancellationToken))?.LastSeq ?? 0;
+        var response = new GetHistoryResponse { LastSeq = lastSeq };
+        if (request.AfterSeq != 0)
+        {
+            var from = request.AfterSeq + 1;
+            var to = Math.Min(lastSeq, request.AfterSeq + limit);
+            response.Messages.AddRange((await store.GetRangeAsync(request.ConversationId, from, to, context.CancellationToken)).Select(m => m.ToContract()));
+            response.HasMore = to < lastSeq;
+        }
+        else
+        {
+            var upper = request.BeforeSeq == 0 ? lastSeq : Math.Min(lastSeq, request.BeforeSeq - 1);
+            var lower = upper >= limit ? upper - limit + 1 : 1;
+            var page = await store.GetRangeAsync(request.ConversationId, lower, upper, context.CancellationToken);
+            response.Messages.AddRange(page.OrderByDescending(m => m.Seq).Select(m => m.ToContract()));
+            response.HasMore = lower > 1;
+        }
+
+        return response;
+    }
+
+    public override async Task<SyncResponse> Sync(SyncRequest request, ServerCallContext context)
+    {
+        var user = context.GetChatUser();
+        Check(ChatValidation.Limit(request.Limit, ChatLimits.MaxSyncLimit));
+        var budget = request.Limit == 0 ? (ulong)ChatLimits.DefaultSyncLimit : request.Limit;
+        var known = new Dictionary<string, SyncCursor>(StringComparer.Ordinal);
+        foreach (var cursor in request.Cursors)
+        {
+            Check(ChatValidation.ConversationId(cursor.ConversationId));
+            known[cursor.ConversationId] = cursor;
+        }
+
+        var mine = await membership.UserConversationsAsync(user.UserId, context.CancellationToken);
+        var metas = await store.GetMetasAsync(mine.Select(c => c.ConversationId).ToList(), context.CancellationToken);
+        var response = new SyncResponse();
+        foreach (var conversation in mine)
+        {
+            var meta = metas.GetValueOrDefault(conversation.ConversationId);
+            var lastSeq = meta?.LastSeq ?? 0;
+            var epoch = meta?.Epoch ?? 0;
+            known.TryGetValue(conversation.ConversationId, out var cursor);
+            var isNew = cursor is null;
+            var from = (cursor?.LastSeq ?? 0) + 1;
+            var gap = SyncGapReason.Unspecified;
+            if (cursor is not null && cursor.Epoch != 0 && epoch != 0 && cursor.Epoch != epoch)
+            {
+                gap = SyncGapReason.Reset;
+                from = 1;
+            }
+            else if (cursor is not null && cursor.LastSeq > lastSeq)
+            {
+                response.Deltas.Add(new ConversationDelta
+                {
+                    ConversationId = conversation.ConversationId, Kind = conversation.Kind, Epoch = epoch, LastSeq = lastSeq,
+                    Gap = SyncGapReason.CursorAhead, GapFromSeq = lastSeq + 1,
+                });
+                continue;
+            }
+
+            if (!isNew && gap == SyncGapReason.Unspecified && from > lastSeq)
+            {
+                continue; // Nothing new here.
+            }
+
+            var delta = new ConversationDelta { ConversationId = conversation.ConversationId, Kind = conversation.Kind, Epoch = epoch, LastSeq = lastSeq, Gap = gap };
+            var to = Math.Min(lastSeq, from + budget - 1);
+            if (budget > 0 && from <= lastSeq)
+            {
+                var messages = await store.GetRangeAsync(conversation.ConversationId, from, to, context.CancellationToken);
+                delta.Messages.AddRange(messages.Select(m => m.ToContract()));
+                budget -= to - from + 1;
+            }
+            else
+            {
+                to = from - 1;
+            }
+
+            if (to < lastSeq)
+            {
+                delta.HasMore = true;
+                response.HasMore = true;
+                if (delta.Gap == SyncGapReason.Unspecified)
+                {
+                    delta.Gap = SyncGapReason.Limit;
+                }
+
+                delta.GapFromSeq = to + 1;
+            }
+
+            var (_, members) = await membership.GetMembersAsync(conversation.ConversationId, context.CancellationToken);
+            var cursors = await store.GetCursorsAsync(conversation.ConversationId, members, context.CancellationToken);
+            delta.Receipts.AddRange(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)));
+            response.Deltas.Add(delta);
+        }
+
+        return response;
+    }
+
+    public override async Task<UpdateReceiptResponse> UpdateReceipt(UpdateReceiptRequest request, ServerCallContext context)
+    {
+        var user = context.GetChatUser();
+        Check(ChatValidation.ConversationId(request.ConversationId));
+        if (request.Kind is not (ReceiptKind.Delivered or ReceiptKind.Read))
+        {
+            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "kind must be RECEIPT_KIND_DELIVERED or RECEIPT_KIND_READ.");
+        }
+
+        var (_, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
+        var lastSeq = (await store.GetMetaAsync(request.ConversationId, context.CancellationToken))?.LastSeq ?? 0;
+        if (request.UpToSeq == 0 || request.UpToSeq > lastSeq)
+        {
+            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, $"up_to_seq must be between 1 and the conversation's last seq ({lastSeq}); got {request.UpToSeq}.");
+        }
+
+        var read = request.Kind == ReceiptKind.Read ? request.UpToSeq : 0;
+        var (cursor, changed) = await store.AdvanceCursorAsync(request.ConversationId, user.UserId, request.UpToSeq, read, context.CancellationToken);
+        if (changed)
+        {
+            var evt = new ReceiptUpdated
+            {
+                ConversationId = request.ConversationId,
+                UserId = user.UserId,
+                Kind = request.Kind,
+                UpToSeq = request.Kind == ReceiptKind.Read ? cursor.ReadSeq : cursor.DeliveredSeq,
+                At = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+            };
+            evt.MemberIds.AddRange(members);
+            await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated, evt, context.CancellationToken);
+        }
+
+        return new UpdateReceiptResponse { Cursor = cursor.ToContract(user.UserId), Changed = changed };
+    }
+
+    public override async Task<GetReceiptsResponse> GetReceipts(GetReceiptsRequest request, ServerCallContext context)
+    {
+        var user = context.GetChatUser();
+        Check(ChatValidation.ConversationId(request.ConversationId));
+        var (_, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
+        var cursors = await store.GetCursorsAsync(request.ConversationId, members, context.CancellationToken);
+        var response = new GetReceiptsResponse { LastSeq = (await store.GetMetaAsync(request.ConversationId, context.CancellationToken))?.LastSeq ?? 0 };
+        response.Cursors.AddRange(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)));
+        return response;
+    }
+
+    public override async Task<ListConversationsResponse> ListConversations(ListConversationsRequest request, ServerCallContext context)
+    {
+        var user = context.GetChatUser();
+        Check(ChatValidation.Limit(request.Limit, ChatLimits.MaxHistoryPage));
+        var limit = request.Limit == 0 ? ChatLimits.DefaultHistoryPage : (int)request.Limit;
+        var offset = 0;
+        if (!string.IsNullOrEmpty(request.PageToken) && (!int.TryParse(request.PageToken, out offset) || offset < 0))
+        {
+            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "page_token is not one this server issued.");
+        }
+
+        var mine = await membership.UserConversationsAsync(user.UserId, context.CancellationToken);
+        var metas = await store.GetMetasAsync(mine.Select(c => c.ConversationId).ToList(), context.CancellationToken);
+        var ordered = mine
+            .Select(c => (Conversation: c, Meta: metas.GetValueOrDefault(c.ConversationId)))
+            .OrderByDescending(x => x.Meta?.LastMessageAt ?? x.Conversation.JoinedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue)
+            .ToList();
+        var response = new ListConversationsResponse();
+        foreach (var (conversation, meta) in ordered.Skip(offset).Take(limit))
+        {
+            var myCursor = (await store.GetCursorsAsync(conversation.ConversationId, [user.UserId], context.CancellationToken)).GetValueOrDefault(user.UserId);
+            var (kind, members, title) = await membership.GetConversationAsync(conversation.ConversationId, context.CancellationToken);
+            var summary = new ConversationSummary
+            {
+                ConversationId = conversation.ConversationId,
+                Kind = kind,
+                Title = title,
+                PeerUserId = conversation.PeerUserId,
+                UnreadCount = (meta?.LastSeq ?? 0) - Math.Min(meta?.LastSeq ?? 0, myCursor?.ReadSeq ?? 0),
+                MyCursor = myCursor.ToContract(user.UserId),
+                MemberCount = (uint)members.Count,
+                UpdatedAt = meta?.LastMessageAt is { } at ? Timestamp.FromDateTimeOffset(at) : conversation.JoinedAt,
+            };
+            if (meta is { LastSeq: > 0 } && await store.GetMessageAsync(conversation.ConversationId, meta.LastSeq, context.CancellationToken) is { } last)
+            {
+                summary.LastMessage = last.ToContract();
+            }
+
+            response.Conversations.Add(summary);
+        }
+
+        if (offset + limit < ordered.Count)
+        {
+            response.NextPageToken = (offset + limit).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return response;
+    }
+
+    private static void Check(ValidationError? error)
+    {
+        if (error is not null)
+        {
+            throw ChatStatus.FromValidation(error);
+        }
+    }
+}
