@@ -12,7 +12,7 @@ public sealed class Membership(DirectoryInternalService.DirectoryInternalService
     {
         if (ChatValidation.ConversationId(conversationId) is { } invalid)
         {
-            throw ChatStatus.FromValidation(invalid);
+            throw ChatStatus.From(invalid);
         }
 
         var (kind, members) = await GetMembersAsync(conversationId, ct);

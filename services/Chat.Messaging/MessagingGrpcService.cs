@@ -38,7 +38,7 @@ public sealed class MessagingGrpcService(
                 Check(ChatValidation.Id(request.PeerUserId, "peer_user_id"));
                 if (request.PeerUserId == user.UserId)
                 {
-                    throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "You cannot start a direct conversation with yourself.");
+                    throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "You cannot start a direct conversation with yourself.");
                 }
 
                 conversationId = await membership.EnsureDirectAsync(user.UserId, request.PeerUserId, context.CancellationToken);
@@ -50,7 +50,7 @@ public sealed class MessagingGrpcService(
                 conversationId = request.ConversationId;
                 break;
             default:
-                throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "Set conversation_id or peer_user_id.");
+                throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "Set conversation_id or peer_user_id.");
         }
 
         var proxy = actors.Create(new ActorId(conversationId), DaprNames.Actors.Conversation);
@@ -72,7 +72,7 @@ public sealed class MessagingGrpcService(
         Check(ChatValidation.Limit(request.Limit, ChatLimits.MaxHistoryPage));
         if (request.BeforeSeq != 0 && request.AfterSeq != 0)
         {
-            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "Set before_seq or after_seq, not both.");
+            throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "Set before_seq or after_seq, not both.");
         }
 
         await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
@@ -182,14 +182,14 @@ public sealed class MessagingGrpcService(
         Check(ChatValidation.ConversationId(request.ConversationId));
         if (request.Kind is not (ReceiptKind.Delivered or ReceiptKind.Read))
         {
-            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "kind must be RECEIPT_KIND_DELIVERED or RECEIPT_KIND_READ.");
+            throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "kind must be RECEIPT_KIND_DELIVERED or RECEIPT_KIND_READ.");
         }
 
         var (_, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
         var lastSeq = (await store.GetMetaAsync(request.ConversationId, context.CancellationToken))?.LastSeq ?? 0;
         if (request.UpToSeq == 0 || request.UpToSeq > lastSeq)
         {
-            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, $"up_to_seq must be between 1 and the conversation's last seq ({lastSeq}); got {request.UpToSeq}.");
+            throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, $"up_to_seq must be between 1 and the conversation's last seq ({lastSeq}); got {request.UpToSeq}.");
         }
 
         var read = request.Kind == ReceiptKind.Read ? request.UpToSeq : 0;
@@ -230,7 +230,7 @@ public sealed class MessagingGrpcService(
         var offset = 0;
         if (!string.IsNullOrEmpty(request.PageToken) && (!int.TryParse(request.PageToken, out offset) || offset < 0))
         {
-            throw ChatStatus.Invalid(ErrorCodes.InvalidArgument, "page_token is not one this server issued.");
+            throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "page_token is not one this server issued.");
         }
 
         var mine = await membership.UserConversationsAsync(user.UserId, context.CancellationToken);
@@ -275,7 +275,7 @@ public sealed class MessagingGrpcService(
     {
         if (error is not null)
         {
-            throw ChatStatus.FromValidation(error);
+            throw ChatStatus.From(error);
         }
     }
 }

@@ -12,7 +12,7 @@ public static class MessagingServices
 {
     public static IHostApplicationBuilder AddMessagingServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddDaprClient();
+        builder.Services.AddChatDaprClient(builder.Configuration);
         builder.Services.AddChatAuthentication(builder.Configuration);
         builder.Services.AddGrpc(o =>
         {

@@ -9,7 +9,7 @@ public static class RouterServices
     /// <summary>Registers the actors, the Dapr client and the Snowflake generator.</summary>
     public static IHostApplicationBuilder AddRouterServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddDaprClient();
+        builder.Services.AddChatDaprClient(builder.Configuration);
         builder.Services.AddSingleton(new SnowflakeIdGenerator(WorkerIds.FromConfiguration(builder.Configuration)));
         builder.Services.AddSingleton<RouterFaults>();
         var config = builder.Configuration;

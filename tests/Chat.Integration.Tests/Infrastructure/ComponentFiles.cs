@@ -1,0 +1,61 @@
+using Chat.Domain;
+
+namespace Chat.Integration.Tests.Infrastructure;
+
+/// <summary>
+/// Writes the component set of a test run into its temp folder: the same names and types as
+/// components/embedded and components/redis, with files and ports of this run.
+/// </summary>
+internal static class ComponentFiles
+{
+    public static void Write(string dir, ComponentSet set, string? redisEndpoint)
+    {
+        File.WriteAllText(Path.Combine(dir, "secrets.json"), $$"""{ "{{DaprNames.Secrets.JwtSigningKey}}": "{{ChatSystem.JwtKey}}" }""");
+        Write(dir, DaprNames.Secrets.Store, "secretstores.local.file", ("secretsFile", Path.Combine(dir, "secrets.json")), ("nestedSeparator", ":"));
+        string[] stores = [DaprNames.StateStores.Messages, DaprNames.StateStores.Directory, DaprNames.StateStores.Presence, DaprNames.StateStores.Actors];
+        foreach (var store in stores)
+        {
+            var extra = new List<(string, string)>();
+            if (store == DaprNames.StateStores.Messages)
+            {
+                extra.Add(("keyPrefix", "name"));
+            }
+
+            if (store == DaprNames.StateStores.Actors)
+            {
+                extra.Add(("actorStateStore", "true"));
+            }
+
+            if (set == ComponentSet.Redis)
+            {
+                Write(dir, store, "state.redis", [("redisHost", redisEndpoint!), .. extra]);
+            }
+            else
+            {
+                Write(dir, store, "state.sqlite", [("connectionString", Path.Combine(dir, store + ".db")), .. extra]);
+            }
+        }
+
+        if (set == ComponentSet.Redis)
+        {
+            Write(dir, DaprNames.PubSub, "pubsub.redis", ("redisHost", redisEndpoint!), ("processingTimeout", "2s"), ("redeliverInterval", "1s"));
+        }
+        else
+        {
+            Write(dir, DaprNames.PubSub, "pubsub.in-memory");
+        }
+    }
+
+    private static void Write(string dir, string name, string type, params (string Key, string Value)[] metadata) =>
+        File.WriteAllText(Path.Combine(dir, name + ".yaml"), $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: {name}
+            spec:
+              type: {type}
+              version: v1
+              metadata:
+            {string.Concat(metadata.Select(m => $"  - name: {m.Key}\n    value: \"{m.Value}\"\n"))}
+            """);
+}

@@ -1,0 +1,38 @@
+using Chat.Domain;
+using Chat.Messaging;
+using Chat.Router;
+using Chat.ServiceDefaults;
+using Microsoft.AspNetCore.Builder;
+
+namespace Chat.Integration.Tests.Infrastructure;
+
+/// <summary>Each app's own registration, exactly as its Program.cs calls it.</summary>
+internal static class ServiceRegistry
+{
+    public static void Add(string appId, WebApplicationBuilder builder)
+    {
+        builder.AddServiceDefaults();
+        switch (appId)
+        {
+            case DaprNames.Apps.Messaging: builder.AddMessagingServices(); break;
+            case DaprNames.Apps.Router: builder.AddRouterServices(); break;
+            default: AddOther(appId, builder); break;
+        }
+    }
+
+    public static void Map(string appId, WebApplication app)
+    {
+        switch (appId)
+        {
+            case DaprNames.Apps.Messaging: app.MapMessagingServices(); break;
+            case DaprNames.Apps.Router: app.MapRouterServices(); break;
+            default: MapOther(appId, app); break;
+        }
+    }
+
+    private static void AddOther(string appId, WebApplicationBuilder builder) =>
+        throw new ArgumentException($"No registration for app '{appId}' in the integration tests.", nameof(appId));
+
+    private static void MapOther(string appId, WebApplication app) =>
+        throw new ArgumentException($"No registration for app '{appId}' in the integration tests.", nameof(appId));
+}
