@@ -1,5 +1,5 @@
 using Chat.Domain;
-using Chat.Messaging.Storage;
+using Chat.Core;
 using Dapr.Client;
 
 namespace Chat.Messaging;

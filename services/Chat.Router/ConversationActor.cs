@@ -1,6 +1,6 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
-using Chat.Messaging.Storage;
+using Chat.Core;
 using Dapr.Actors.Runtime;
 using Dapr;
 using Dapr.Client;

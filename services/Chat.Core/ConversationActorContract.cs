@@ -1,6 +1,6 @@
 using Dapr.Actors;
 
-namespace Chat.Messaging.Storage;
+namespace Chat.Core;
 
 /// <summary>Asks the conversation's actor to store one message.</summary>
 public sealed record AppendMessageRequest(

@@ -1,7 +1,7 @@
 using Chat.Contracts.V1;
 using Google.Protobuf.WellKnownTypes;
 
-namespace Chat.Messaging.Storage;
+namespace Chat.Core;
 
 /// <summary>Converts stored records to and from the chat.v1 contract types.</summary>
 public static class MessageMapping

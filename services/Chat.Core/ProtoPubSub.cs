@@ -1,7 +1,7 @@
 using Dapr.Client;
 using Google.Protobuf;
 
-namespace Chat.Messaging.Storage;
+namespace Chat.Core;
 
 /// <summary>
 /// Publishes chat.v1 event messages as proto3 JSON (the format the design fixes for pub/sub

@@ -1,4 +1,4 @@
-namespace Chat.Messaging.Storage;
+namespace Chat.Core;
 
 /// <summary>An attachment reference as stored.</summary>
 public sealed record StoredAttachment(string Uri, string ContentType, ulong SizeBytes, string FileName);

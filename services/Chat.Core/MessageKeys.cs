@@ -1,4 +1,4 @@
-namespace Chat.Messaging.Storage;
+namespace Chat.Core;
 
 /// <summary>
 /// Keys in the messages store (<c>messages-store</c>, keyPrefix "name" so messaging and router
