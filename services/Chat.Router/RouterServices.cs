@@ -19,6 +19,7 @@ public static class RouterServices
             options.HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString().TrimEnd('/');
             options.DaprApiToken = config["DAPR_API_TOKEN"];
             options.Actors.RegisterActor<ConversationActor>(DaprNames.Actors.Conversation);
+            options.Actors.RegisterActor<UserActor>(DaprNames.Actors.User);
             options.ActorIdleTimeout = TimeSpan.FromMinutes(10);
             options.ActorScanInterval = TimeSpan.FromSeconds(30);
             options.DrainOngoingCallTimeout = TimeSpan.FromSeconds(30);
