@@ -1,0 +1,67 @@
+using Chat.Contracts.V1;
+using Chat.Domain;
+using Chat.Gateway.Hubs;
+using Chat.ServiceDefaults;
+using Chat.ServiceDefaults.Auth;
+using Dapr.Actors.Client;
+using Dapr.Client;
+using Microsoft.AspNetCore.Authentication;
+
+namespace Chat.Gateway;
+
+/// <summary>Service registration of the gateway app.</summary>
+public static class GatewayServices
+{
+    public const string HubPath = "/hubs/chat";
+
+    /// <summary>Most bytes of one hub message (a 64 KiB message plus JSON overhead).</summary>
+    public const long MaxHubMessageBytes = 160 * 1024;
+
+    public static IHostApplicationBuilder AddGatewayServices(this IHostApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        builder.Services.AddChatAuthentication(config);
+        builder.Services.AddSingleton<GatewayInstance>();
+        builder.Services.AddSingleton<LocalConnections>();
+        builder.Services.Configure<SendRateOptions>(config.GetSection("Gateway:SendRate"));
+        builder.Services.AddSingleton<SendRateLimiter>();
+        builder.Services.AddSingleton<GatewayLeaseService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayLeaseService>());
+
+        builder.Services.AddAuthentication(ChatBearerDefaults.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ChatBearerHandler>(ChatBearerDefaults.Scheme, _ => { });
+        builder.Services.AddAuthorization();
+        builder.Services.AddSignalR(o =>
+        {
+            o.MaximumReceiveMessageSize = MaxHubMessageBytes;
+            o.EnableDetailedErrors = false;
+            o.KeepAliveInterval = TimeSpan.FromSeconds(10);
+            o.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+        }).AddMessagePackProtocol();
+
+        builder.Services.AddSingleton<IActorProxyFactory>(_ => new ActorProxyFactory(new ActorProxyOptions
+        {
+            HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString().TrimEnd('/'),
+            DaprApiToken = config["DAPR_API_TOKEN"],
+            RequestTimeout = TimeSpan.FromSeconds(15),
+        }));
+        // Backend gRPC services are reached through this app's sidecar (gRPC proxying).
+        builder.Services.AddSingleton(_ => new MessagingService.MessagingServiceClient(
+            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Messaging, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        builder.Services.AddSingleton(_ => new DirectoryService.DirectoryServiceClient(
+            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        return builder;
+    }
+
+    public static WebApplication MapGatewayServices(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.UseCloudEvents();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapSubscribeHandler();
+        app.MapDeliveries();
+        app.MapHub<ChatHub>(HubPath, o => o.AllowStatefulReconnects = true);
+        return app;
+    }
+}

@@ -1,0 +1,206 @@
+using Chat.Contracts.V1;
+using Chat.Core.Routing;
+using Chat.Domain;
+using Chat.ServiceDefaults.Auth;
+using Dapr.Actors;
+using Dapr.Actors.Client;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Chat.Gateway.Hubs;
+
+/// <summary>
+/// The client-facing hub at <c>/hubs/chat</c>. Each call is forwarded to the owning service
+/// through Dapr with the caller's own access token, so services authorize the user themselves.
+/// Errors reach the client as hub errors <c>"{code}: {message}"</c> and never close the connection.
+/// </summary>
+[Authorize(AuthenticationSchemes = ChatBearerDefaults.Scheme)]
+public sealed partial class ChatHub(
+    MessagingService.MessagingServiceClient messaging,
+    IActorProxyFactory actors,
+    GatewayInstance instance,
+    LocalConnections connections,
+    SendRateLimiter rateLimiter,
+    ChatTokenService tokens,
+    ILogger<ChatHub> log) : Hub<IChatClient>
+{
+    private const string TokenItem = "access_token";
+
+    private readonly ILogger _logger = log;
+
+    public override async Task OnConnectedAsync()
+    {
+        var user = CurrentUser();
+        Context.Items[TokenItem] = ChatBearerHandler.ReadToken(Context.GetHttpContext()!.Request);
+        connections.Add(new LocalConnection(Context.ConnectionId, user.UserId, user.DeviceId));
+        await UserActor(user.UserId).InvokeMethodAsync<UserConnection, UserRoutes>(UserActorMethods.Connect,
+            new UserConnection(Context.ConnectionId, user.DeviceId, instance.Id, DateTimeOffset.UtcNow));
+        await base.OnConnectedAsync();
+    }
+
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        var user = CurrentUser();
+        connections.Remove(user.UserId, Context.ConnectionId);
+        try
+        {
+            await UserActor(user.UserId).InvokeMethodAsync<DisconnectRequest, UserRoutes>(UserActorMethods.Disconnect, new DisconnectRequest(Context.ConnectionId));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The route goes stale at worst; the lease check and the next connect clean it up.
+            LogDisconnectFailed(ex, user.UserId);
+        }
+
+        await base.OnDisconnectedAsync(exception);
+    }
+
+    /// <summary>Sends a message. Returns the ack (sent ✓) and also raises MessageAccepted on the caller.</summary>
+    public async Task<MessageAcceptedDto> SendMessage(SendMessageArgs args)
+    {
+        var user = CurrentUser();
+        if (args is null)
+        {
+            throw HubErrors.Create(ErrorCodes.InvalidArgument, "SendMessage needs an argument {conversationId | peerUserId, clientMsgId, text}.");
+        }
+
+        if (!rateLimiter.TryAcquire(user.UserId))
+        {
+            throw HubErrors.Create(ErrorCodes.RateLimited, "Too many messages; slow down and retry with the same clientMsgId.");
+        }
+
+        var request = new SendMessageRequest
+        {
+            ClientMsgId = args.ClientMsgId ?? "",
+            Content = new MessageContent { Text = args.Text ?? "", ReplyToSeq = args.ReplyToSeq, Opaque = args.Opaque },
+        };
+        if (args.Attachment is { } a)
+        {
+            request.Content.Attachment = new Attachment { Uri = a.Uri ?? "", ContentType = a.ContentType ?? "", SizeBytes = a.SizeBytes, FileName = a.FileName ?? "" };
+        }
+
+        if (!string.IsNullOrEmpty(args.ConversationId))
+        {
+            request.ConversationId = args.ConversationId;
+        }
+        else if (!string.IsNullOrEmpty(args.PeerUserId))
+        {
+            request.PeerUserId = args.PeerUserId;
+        }
+
+        var response = await Call(() => messaging.SendMessageAsync(request, Headers()).ResponseAsync);
+        var accepted = new MessageAcceptedDto(request.ClientMsgId, response.Message.ToDto(), response.Duplicate);
+        await Clients.Caller.MessageAccepted(accepted);
+        return accepted;
+    }
+
+    /// <summary>Moves the caller's delivered or read cursor ("delivered" | "read").</summary>
+    public async Task<CursorDto> UpdateReceipt(UpdateReceiptArgs args)
+    {
+        if (args is null)
+        {
+            throw HubErrors.Create(ErrorCodes.InvalidArgument, "UpdateReceipt needs {conversationId, kind, upToSeq}.");
+        }
+
+        var kind = args.Kind?.ToLowerInvariant() switch
+        {
+            "delivered" => ReceiptKind.Delivered,
+            "read" => ReceiptKind.Read,
+            _ => throw HubErrors.Create(ErrorCodes.InvalidArgument, "kind must be \"delivered\" or \"read\"."),
+        };
+        var response = await Call(() => messaging.UpdateReceiptAsync(
+            new UpdateReceiptRequest { ConversationId = args.ConversationId ?? "", Kind = kind, UpToSeq = args.UpToSeq }, Headers()).ResponseAsync);
+        return response.Cursor.ToDto();
+    }
+
+    /// <summary>Catch-up after a reconnect.</summary>
+    public async Task<SyncResultDto> Sync(SyncArgs? args)
+    {
+        var request = new SyncRequest { Limit = args?.Limit ?? 0 };
+        foreach (var c in args?.Cursors ?? [])
+        {
+            request.Cursors.Add(new SyncCursor { ConversationId = c.ConversationId ?? "", Epoch = c.Epoch, LastSeq = c.LastSeq });
+        }
+
+        var response = await Call(() => messaging.SyncAsync(request, Headers()).ResponseAsync);
+        return new SyncResultDto(response.Deltas.Select(d => d.ToDto()).ToList(), response.HasMore);
+    }
+
+    /// <summary>A page of a conversation's history.</summary>
+    public async Task<HistoryDto> GetHistory(GetHistoryArgs args)
+    {
+        if (args is null)
+        {
+            throw HubErrors.Create(ErrorCodes.InvalidArgument, "GetHistory needs {conversationId, beforeSeq?, afterSeq?, limit?}.");
+        }
+
+        var response = await Call(() => messaging.GetHistoryAsync(new GetHistoryRequest
+        {
+            ConversationId = args.ConversationId ?? "",
+            BeforeSeq = args.BeforeSeq,
+            AfterSeq = args.AfterSeq,
+            Limit = args.Limit,
+        }, Headers()).ResponseAsync);
+        return new HistoryDto(response.Messages.Select(m => m.ToDto()).ToList(), response.HasMore, response.LastSeq);
+    }
+
+    /// <summary>The caller's conversations with last message and unread count.</summary>
+    public async Task<IReadOnlyList<ConversationSummaryDto>> ListConversations()
+    {
+        var response = await Call(() => messaging.ListConversationsAsync(new ListConversationsRequest { Limit = 200 }, Headers()).ResponseAsync);
+        return response.Conversations.Select(c => c.ToDto()).ToList();
+    }
+
+    /// <summary>Every member's cursors, for ticks and "read by k of n".</summary>
+    public async Task<IReadOnlyList<CursorDto>> GetReceipts(string conversationId)
+    {
+        var response = await Call(() => messaging.GetReceiptsAsync(new GetReceiptsRequest { ConversationId = conversationId ?? "" }, Headers()).ResponseAsync);
+        return response.Cursors.Select(c => c.ToDto()).ToList();
+    }
+
+    /// <summary>Replaces the access token used for this connection's calls (after a refresh). Same user only.</summary>
+    public void UpdateAccessToken(string accessToken)
+    {
+        var user = tokens.Validate(accessToken ?? "");
+        if (user is null || user.UserId != CurrentUser().UserId)
+        {
+            throw HubErrors.Create(ErrorCodes.Unauthenticated, "The token is invalid, expired, or belongs to another user.");
+        }
+
+        Context.Items[TokenItem] = accessToken;
+    }
+
+    private ChatUser CurrentUser() => ChatBearerHandler.ToChatUser(Context.User)
+        ?? throw HubErrors.Create(ErrorCodes.Unauthenticated, "Not signed in.");
+
+    private Metadata Headers() => new()
+    {
+        { "authorization", "Bearer " + (Context.Items.TryGetValue(TokenItem, out var t) ? t as string : null) },
+    };
+
+    private ActorProxy UserActor(string userId) => actors.Create(new ActorId(userId), DaprNames.Actors.User);
+
+    private async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RpcException ex)
+        {
+            if (ex.StatusCode is not (StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.FailedPrecondition))
+            {
+                LogBackendFailed(ex, ex.StatusCode);
+            }
+
+            throw HubErrors.From(ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove the connection of {UserId} from its UserActor")]
+    private partial void LogDisconnectFailed(Exception ex, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Backend call failed with {Status}")]
+    private partial void LogBackendFailed(Exception ex, StatusCode status);
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+using Chat.Contracts.V1;
+
+namespace Chat.Gateway.Hubs;
+
+/// <summary>chat.v1 contract types to hub DTOs and back.</summary>
+public static class DtoMapping
+{
+    public static MessageDto ToDto(this ChatMessage m) => new(
+        m.ConversationId, m.Seq, m.MsgId.ToString(CultureInfo.InvariantCulture), m.SenderId, m.SenderDeviceId, m.ClientMsgId,
+        m.Content?.Text ?? "", m.Content?.Attachment is { Uri.Length: > 0 } a ? new AttachmentDto(a.Uri, a.ContentType, a.SizeBytes, a.FileName) : null,
+        m.Content?.ReplyToSeq ?? 0, m.Content?.Opaque ?? false, m.SentAt?.ToDateTimeOffset() ?? default);
+
+    public static CursorDto ToDto(this ReceiptCursor c) => new(c.UserId, c.DeliveredSeq, c.ReadSeq);
+
+    public static ReceiptDto ToDto(this ReceiptUpdated r) => new(r.ConversationId, r.UserId, Kind(r.Kind), r.UpToSeq, r.At?.ToDateTimeOffset() ?? default);
+
+    public static string Kind(ReceiptKind kind) => kind switch
+    {
+        ReceiptKind.Delivered => "delivered",
+        ReceiptKind.Read => "read",
+        _ => "unspecified",
+    };
+
+    public static string Kind(ConversationKind kind) => kind switch
+    {
+        ConversationKind.Direct => "direct",
+        ConversationKind.Group => "group",
+        _ => "unspecified",
+    };
+
+    public static string Gap(SyncGapReason gap) => gap switch
+    {
+        SyncGapReason.Limit => "limit",
+        SyncGapReason.Reset => "reset",
+        SyncGapReason.CursorAhead => "cursor_ahead",
+        _ => "",
+    };
+
+    public static ConversationDeltaDto ToDto(this ConversationDelta d) => new(
+        d.ConversationId, Kind(d.Kind), d.Epoch, d.Messages.Select(ToDto).ToList(), d.LastSeq, d.HasMore, Gap(d.Gap), d.GapFromSeq,
+        d.Receipts.Select(ToDto).ToList());
+
+    public static ConversationSummaryDto ToDto(this ConversationSummary s) => new(
+        s.ConversationId, Kind(s.Kind), s.Title, s.PeerUserId, s.LastMessage?.ToDto(), s.UnreadCount,
+        (s.MyCursor ?? new ReceiptCursor()).ToDto(), s.MemberCount, s.UpdatedAt?.ToDateTimeOffset());
+
+    public static PresenceDto ToDto(this PresenceChanged p) => new(p.UserId, p.Online, p.LastSeen?.ToDateTimeOffset(), true);
+
+    public static TypingDto ToDto(this TypingChanged t) => new(t.ConversationId, t.UserId, t.Typing);
+}

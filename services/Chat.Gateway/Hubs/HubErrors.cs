@@ -1,0 +1,37 @@
+using Chat.Domain;
+using Chat.ServiceDefaults.Auth;
+using Grpc.Core;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Chat.Gateway.Hubs;
+
+/// <summary>
+/// Hub errors carry a stable code before the message: <c>"{code}: {message}"</c>. Clients
+/// switch on the code (rate_limited, invalid_argument, not_member, unauthenticated…).
+/// </summary>
+public static class HubErrors
+{
+    public static HubException Create(string code, string message) => new($"{code}: {message}");
+
+    /// <summary>A backend gRPC error as the client should see it (details of internal failures are not passed on).</summary>
+    public static HubException From(RpcException ex)
+    {
+        var code = ex.ErrorCode() ?? ex.StatusCode switch
+        {
+            StatusCode.InvalidArgument => ErrorCodes.InvalidArgument,
+            StatusCode.PermissionDenied => ErrorCodes.NotMember,
+            StatusCode.NotFound => ErrorCodes.NotFound,
+            StatusCode.Unauthenticated => ErrorCodes.Unauthenticated,
+            StatusCode.FailedPrecondition => ErrorCodes.InvalidArgument,
+            StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled => ErrorCodes.Unavailable,
+            _ => ErrorCodes.Internal,
+        };
+        var message = ex.StatusCode switch
+        {
+            StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.FailedPrecondition or StatusCode.AlreadyExists => ex.Status.Detail,
+            StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled => "The service is briefly unavailable; retry with the same client_msg_id.",
+            _ => "Internal error.",
+        };
+        return Create(code, message);
+    }
+}
