@@ -1,0 +1,31 @@
+using Chat.Contracts.V1;
+using Chat.Domain;
+using Chat.ServiceDefaults;
+using Dapr.Client;
+
+namespace Chat.Delivery;
+
+/// <summary>Service registration of the delivery app.</summary>
+public static class DeliveryServices
+{
+    public static IHostApplicationBuilder AddDeliveryServices(this IHostApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        builder.Services.AddChatDaprClient(config);
+        builder.Services.AddSingleton<FanOut>();
+        builder.Services.AddSingleton<Recipients>();
+        builder.Services.AddSingleton<IOfflineNotifier, SyncOnlyNotifier>();
+        builder.Services.AddSingleton(_ => new DirectoryInternalService.DirectoryInternalServiceClient(
+            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        return builder;
+    }
+
+    public static WebApplication MapDeliveryServices(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.UseCloudEvents();
+        app.MapSubscribeHandler();
+        app.MapEventHandlers();
+        return app;
+    }
+}

@@ -1,0 +1,67 @@
+using Chat.Contracts.V1;
+using Chat.Core;
+using Chat.Core.Routing;
+using Chat.Domain;
+using Dapr.Client;
+
+namespace Chat.Delivery;
+
+/// <summary>Who of a set of users is connected where, from one bulk read of routes and one of leases.</summary>
+public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersByGateway, IReadOnlyList<string> Offline);
+
+/// <summary>
+/// Hybrid fan-out: users with a live connection get the event through their gateway instance's
+/// topic, batched (one publish per gateway instance, whatever the group size); the others are
+/// returned as offline, for push and later sync.
+/// </summary>
+public sealed class FanOut(DaprClient dapr)
+{
+    /// <summary>Reads where each user is connected, keeping only gateway instances with a live lease.</summary>
+    public async Task<RouteTable> ResolveAsync(IReadOnlyCollection<string> userIds, CancellationToken ct)
+    {
+        var distinct = userIds.Distinct(StringComparer.Ordinal).ToList();
+        var routes = distinct.Count == 0
+            ? []
+            : await dapr.GetBulkStateAsync<UserRoutes?>(DaprNames.StateStores.Presence, distinct.Select(RouteKeys.Routes).ToList(), parallelism: null, cancellationToken: ct);
+        var byUser = routes.Where(r => r.Value is not null).ToDictionary(r => r.Value!.UserId, r => r.Value!, StringComparer.Ordinal);
+        var gateways = byUser.Values.SelectMany(r => r.Connections).Select(c => c.GatewayInstanceId).Distinct(StringComparer.Ordinal).ToList();
+        var live = await LiveGateways.ReadAsync(dapr, gateways, ct);
+
+        var usersByGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var offline = new List<string>();
+        foreach (var userId in distinct)
+        {
+            var liveGateways = byUser.TryGetValue(userId, out var r)
+                ? r.Connections.Select(c => c.GatewayInstanceId).Where(live.Contains).Distinct(StringComparer.Ordinal).ToList()
+                : [];
+            if (liveGateways.Count == 0)
+            {
+                offline.Add(userId);
+                continue;
+            }
+
+            foreach (var gateway in liveGateways)
+            {
+                if (!usersByGateway.TryGetValue(gateway, out var list))
+                {
+                    usersByGateway[gateway] = list = [];
+                }
+
+                list.Add(userId);
+            }
+        }
+
+        return new RouteTable(usersByGateway, offline);
+    }
+
+    /// <summary>Publishes one batch per gateway instance carrying <paramref name="build"/>'s event for its users.</summary>
+    public Task PublishAsync(RouteTable table, Func<Chat.Contracts.V1.Delivery> build, CancellationToken ct) =>
+        Task.WhenAll(table.UsersByGateway.Select(kv =>
+        {
+            var delivery = build();
+            delivery.UserIds.AddRange(kv.Value);
+            var batch = new DeliveryBatch { GatewayInstanceId = kv.Key };
+            batch.Deliveries.Add(delivery);
+            return dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.Deliveries(kv.Key), batch, ct);
+        }));
+}

@@ -1,0 +1,10 @@
+using Chat.Delivery;
+using Chat.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddDeliveryServices();
+
+var app = builder.Build();
+app.MapDeliveryServices();
+app.Run();
