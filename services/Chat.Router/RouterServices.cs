@@ -17,7 +17,11 @@ public static class RouterServices
         {
             // Explicit, so several apps can share one process in tests (env vars are process-wide).
             options.HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString().TrimEnd('/');
-            options.DaprApiToken = config["DAPR_API_TOKEN"];
+            if (config["DAPR_API_TOKEN"] is { Length: > 0 } token)
+            {
+                options.DaprApiToken = token;
+            }
+
             options.Actors.RegisterActor<ConversationActor>(DaprNames.Actors.Conversation);
             options.Actors.RegisterActor<UserActor>(DaprNames.Actors.User);
             options.ActorIdleTimeout = TimeSpan.FromMinutes(10);

@@ -64,7 +64,7 @@ public sealed class ChatSystem : IAsyncDisposable
             apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging];
         }
 
-        var dir = Directory.CreateTempSubdirectory("chat-it-").FullName;
+        var dir = System.IO.Directory.CreateTempSubdirectory("chat-it-").FullName;
         ComponentFiles.Write(dir, set, redisEndpoint);
         var system = new ChatSystem(dir, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System));
         try
@@ -156,7 +156,7 @@ public sealed class ChatSystem : IAsyncDisposable
         await Runtime.DisposeAsync();
         try
         {
-            Directory.Delete(ResourcesPath, recursive: true);
+            System.IO.Directory.Delete(ResourcesPath, recursive: true);
         }
         catch (IOException)
         {

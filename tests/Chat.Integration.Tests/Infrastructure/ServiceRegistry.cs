@@ -1,4 +1,7 @@
+using Chat.Delivery;
+using Chat.Directory;
 using Chat.Domain;
+using Chat.Gateway;
 using Chat.Messaging;
 using Chat.Router;
 using Chat.ServiceDefaults;
@@ -16,6 +19,9 @@ internal static class ServiceRegistry
         {
             case DaprNames.Apps.Messaging: builder.AddMessagingServices(); break;
             case DaprNames.Apps.Router: builder.AddRouterServices(); break;
+            case DaprNames.Apps.Directory: builder.AddDirectoryServices(); break;
+            case DaprNames.Apps.Gateway: builder.AddGatewayServices(); break;
+            case DaprNames.Apps.Delivery: builder.AddDeliveryServices(); break;
             default: AddOther(appId, builder); break;
         }
     }
@@ -26,6 +32,9 @@ internal static class ServiceRegistry
         {
             case DaprNames.Apps.Messaging: app.MapMessagingServices(); break;
             case DaprNames.Apps.Router: app.MapRouterServices(); break;
+            case DaprNames.Apps.Directory: app.MapDirectoryServices(); break;
+            case DaprNames.Apps.Gateway: app.MapGatewayServices(); break;
+            case DaprNames.Apps.Delivery: app.MapDeliveryServices(); break;
             default: MapOther(appId, app); break;
         }
     }
