@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Dapr.Client;
+using Dapr.DevSidecar.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using StackExchange.Redis;
+
+namespace Dapr.DevSidecar.Tests;
+
+/// <summary>pubsub.redis against a real redis-server: streams, consumer groups, redelivery.</summary>
+[Collection(RedisCollection.Name)]
+[Trait("Area", "DevSidecar")]
+public sealed class RedisPubSubTests(RedisServerFixture redis)
+{
+    public sealed record Job(string Id);
+
+    private SidecarTestHost Host(params (string, string)[] extra) =>
+        new SidecarTestHost().WithComponent("pubsub.yaml", SidecarTestHost.Component("pubsub", "pubsub.redis",
+            [("redisHost", redis.Host), .. extra]));
+
+    private static string Topic() => "jobs-" + Guid.NewGuid().ToString("N")[..8];
+
+    [Fact]
+    public async Task A_subscriber_killed_mid_message_gets_it_again_after_it_restarts()
+    {
+        // processingTimeout as a bare number is milliseconds, as in components-contrib. It is shorter
+        // than the first delivery retry (500 ms), so only XPENDING + XCLAIM can bring the message back.
+        await using var host = Host(("processingTimeout", "300"), ("redeliverInterval", "100ms"));
+        var topic = Topic();
+        var entered = new TaskCompletionSource();
+        var hang = new TaskCompletionSource();
+        var first = await SubscriberApp.StartAsync(a => a.MapPost("/jobs", async () =>
+        {
+            entered.TrySetResult();
+            await hang.Task; // never answers: the app dies while handling the message
+            return Results.Ok();
+        }).WithTopic("pubsub", topic));
+        var port = first.Port;
+        var sidecar = await host.StartSidecarAsync("worker-" + topic, port);
+        await sidecar.SubscribedAsync();
+
+        await host.ClientFor(sidecar).PublishEventAsync("pubsub", topic, new Job("j-1"));
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var firstId = JsonDocument.Parse(first.Requests.First(r => r.Path == "/jobs").Body).RootElement.GetProperty("id").GetString();
+        await first.DisposeAsync();
+
+        var got = new ConcurrentQueue<Job>();
+        await using var restarted = await SubscriberApp.StartAsync(a => a.MapPost("/jobs", (Job j) => { got.Enqueue(j); return Results.Ok(); }).WithTopic("pubsub", topic), port);
+
+        await Eventually.TrueAsync(() => !got.IsEmpty, "the restarted app gets the message again");
+        Assert.Equal("j-1", got.Single().Id);
+        var againId = JsonDocument.Parse(restarted.Requests.First(r => r.Path == "/jobs").Body).RootElement.GetProperty("id").GetString();
+        Assert.Equal(firstId, againId);
+
+        // Handled now: acknowledged, nothing left pending in the app's consumer group.
+        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Host)).GetDatabase();
+        await Eventually.TrueAsync(() => db.StreamPending(topic, "worker-" + topic).PendingMessageCount == 0, "no pending entries");
+    }
+
+    [Fact]
+    public async Task Two_instances_of_an_app_share_one_consumer_group()
+    {
+        await using var host = Host(("maxLenApprox", "1000"));
+        var topic = Topic();
+        var handled = new ConcurrentQueue<(int Instance, string Id)>();
+        await using var app1 = await SubscriberApp.StartAsync(a => a.MapPost("/jobs", (Job j) => { handled.Enqueue((1, j.Id)); return Results.Ok(); }).WithTopic("pubsub", topic));
+        await using var app2 = await SubscriberApp.StartAsync(a => a.MapPost("/jobs", (Job j) => { handled.Enqueue((2, j.Id)); return Results.Ok(); }).WithTopic("pubsub", topic));
+        var s1 = await host.StartSidecarAsync("pool", app1.Port);
+        var s2 = await host.StartSidecarAsync("pool", app2.Port);
+        var publisher = await host.StartSidecarAsync("producer");
+        await Task.WhenAll(s1.SubscribedAsync(), s2.SubscribedAsync());
+
+        var dapr = host.ClientFor(publisher);
+        for (var i = 0; i < 20; i++)
+        {
+            await dapr.PublishEventAsync("pubsub", topic, new Job(i.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        await Eventually.TrueAsync(() => handled.Count >= 20, "20 messages handled");
+        await Task.Delay(300);
+        Assert.Equal(20, handled.Count);
+        Assert.Equal(20, handled.Select(h => h.Id).Distinct().Count());
+
+        // On the wire as components-contrib writes it: one group named by the app-id, entries with data + metadata.
+        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Host)).GetDatabase();
+        var groups = await db.StreamGroupInfoAsync(topic);
+        Assert.Equal("pool", Assert.Single(groups).Name);
+        var entry = (await db.StreamRangeAsync(topic, count: 1)).Single();
+        using var ce = JsonDocument.Parse((string)entry["data"]!);
+        Assert.Equal("producer", ce.RootElement.GetProperty("source").GetString());
+        Assert.Equal(topic, ce.RootElement.GetProperty("topic").GetString());
+        Assert.False(entry["metadata"].IsNull);
+    }
+}
