@@ -46,6 +46,15 @@ public sealed class SidecarTestHost : IAsyncDisposable
         return sidecar;
     }
 
+    /// <summary>Stops one sidecar before the host is disposed (e.g. to restart an app).</summary>
+    public async Task StopSidecarAsync(RunningSidecar sidecar)
+    {
+        if (_sidecars.Remove(sidecar))
+        {
+            await sidecar.DisposeAsync();
+        }
+    }
+
     /// <summary>An official DaprClient talking to <paramref name="sidecar"/>.</summary>
     public DaprClient ClientFor(RunningSidecar sidecar, string? apiToken = null)
     {
