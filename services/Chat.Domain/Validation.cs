@@ -30,6 +30,7 @@ public static class ErrorCodes
     public const string GroupFull = "group_full";
     public const string NotMember = "not_member";
     public const string NotAdmin = "not_admin";
+    public const string PermissionDenied = "permission_denied";
     public const string NotFound = "not_found";
     public const string Unauthenticated = "unauthenticated";
     public const string RateLimited = "rate_limited";

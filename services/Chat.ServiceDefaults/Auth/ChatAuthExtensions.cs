@@ -20,7 +20,9 @@ public static class ChatAuthExtensions
     public static IServiceCollection AddChatAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<ChatAuthOptions>().Bind(configuration.GetSection(ChatAuthOptions.SectionName));
+        services.AddOptions<ChatAuthOptions>()
+            .Bind(configuration.GetSection(ChatAuthOptions.SectionName))
+            .PostConfigure(o => o.AppApiToken ??= NullIfEmpty(configuration["APP_API_TOKEN"]));
         services.TryAddSingleton(TimeProvider.System);
         services.AddChatDaprClient(configuration);
         services.TryAddSingleton<IChatSigningKeyProvider, DaprSecretSigningKeyProvider>();
@@ -29,6 +31,8 @@ public static class ChatAuthExtensions
         services.TryAddSingleton<ChatAuthInterceptor>();
         return services;
     }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     /// <summary>The authenticated caller, or an Unauthenticated RpcException when there is none.</summary>
     public static ChatUser GetChatUser(this ServerCallContext context)

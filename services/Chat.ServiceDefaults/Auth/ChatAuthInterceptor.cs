@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+using Chat.Domain;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Http;
@@ -8,13 +11,18 @@ namespace Chat.ServiceDefaults.Auth;
 /// <summary>
 /// gRPC server interceptor: every call needs <c>authorization: Bearer &lt;jwt&gt;</c> metadata
 /// holding a valid access token, except anonymous methods (see <see cref="ChatAuthOptions"/>
-/// and <see cref="AllowAnonymousCallAttribute"/>). The caller is then available through
+/// and <see cref="AllowAnonymousCallAttribute"/>) and internal services, which need a calling
+/// app-id from <see cref="ChatAuthOptions.InternalCallers"/> instead. When APP_API_TOKEN is
+/// set, every call must also carry it as <c>dapr-api-token</c> (only the sidecar knows it).
+/// The caller is then available through
 /// <see cref="ChatAuthExtensions.GetChatUser"/>. Register it with
 /// <c>services.AddGrpc(o =&gt; o.Interceptors.Add&lt;ChatAuthInterceptor&gt;())</c>.
 /// </summary>
 public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAuthOptions> options) : Interceptor
 {
     internal const string UserStateKey = "chat.user";
+    private const string AppApiTokenHeader = "dapr-api-token";
+    private const string CallerAppIdHeader = "dapr-caller-app-id";
 
     // A call that arrives while the key is still being read waits at most this long.
     private static readonly TimeSpan KeyWait = TimeSpan.FromSeconds(10);
@@ -50,9 +58,29 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
 
     private async Task AuthenticateAsync(ServerCallContext context)
     {
+        var settings = options.Value;
+        if (settings.AppApiToken is { } appToken && !FixedTimeEquals(context.RequestHeaders.GetValue(AppApiTokenHeader), appToken))
+        {
+            throw ChatStatus.Unauthenticated($"{context.Method} is only callable through the app's Dapr sidecar (missing or wrong {AppApiTokenHeader}).");
+        }
+
         // Anonymous calls may still issue tokens (Login), so every call waits for the key.
         await WaitForKeyAsync(context);
-        if (IsAnonymous(context))
+        var service = ServiceName(context.Method);
+        if (settings.InternalServices.Contains(service))
+        {
+            var caller = context.RequestHeaders.GetValue(CallerAppIdHeader);
+            if (caller is null || !settings.InternalCallers.Contains(caller))
+            {
+                throw ChatStatus.PermissionDenied(
+                    $"{service} is for the chat services ({string.Join(", ", settings.InternalCallers)}); caller '{caller ?? "(not through Dapr)"}' may not use it.",
+                    ErrorCodes.PermissionDenied);
+            }
+
+            return;
+        }
+
+        if (IsAnonymous(context, service))
         {
             return;
         }
@@ -97,20 +125,18 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
         }
     }
 
-    private bool IsAnonymous(ServerCallContext context)
+    private bool IsAnonymous(ServerCallContext context, string service) =>
+        options.Value.AnonymousMethods.Contains(context.Method)
+        || options.Value.AnonymousServices.Contains(service)
+        || context.GetHttpContext().GetEndpoint()?.Metadata.GetMetadata<AllowAnonymousCallAttribute>() is not null;
+
+    // "/package.Service/Method" -> "package.Service".
+    private static string ServiceName(string method)
     {
-        var method = context.Method;
-        if (options.Value.AnonymousMethods.Contains(method))
-        {
-            return true;
-        }
-
         var slash = method.LastIndexOf('/');
-        if (slash > 1 && options.Value.AnonymousServices.Contains(method[1..slash]))
-        {
-            return true;
-        }
-
-        return context.GetHttpContext().GetEndpoint()?.Metadata.GetMetadata<AllowAnonymousCallAttribute>() is not null;
+        return slash > 1 ? method[1..slash] : method;
     }
+
+    private static bool FixedTimeEquals(string? actual, string expected) =>
+        actual is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(actual), Encoding.UTF8.GetBytes(expected));
 }

@@ -1,3 +1,5 @@
+using Chat.Domain;
+
 namespace Chat.ServiceDefaults.Auth;
 
 /// <summary>Token and interceptor settings, bound from the <c>Chat:Auth</c> configuration section.</summary>
@@ -27,14 +29,37 @@ public sealed class ChatAuthOptions
     };
 
     /// <summary>
-    /// Full gRPC service names whose every method needs no user token: service-to-service
-    /// contracts protected by Dapr API tokens and scopes, never proxied by the gateway.
+    /// Full gRPC service names whose every method needs no user token (health, reflection).
     /// </summary>
     public ISet<string> AnonymousServices { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        "chat.v1.DirectoryInternalService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
         "grpc.reflection.v1.ServerReflection",
     };
+
+    /// <summary>
+    /// Service-to-service contracts: no user token, but the call must come through Dapr from
+    /// one of <see cref="InternalCallers"/> (the <c>dapr-caller-app-id</c> metadata the
+    /// sidecar sets). The gateway never proxies them, and is not a caller.
+    /// </summary>
+    public ISet<string> InternalServices { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "chat.v1.DirectoryInternalService",
+    };
+
+    /// <summary>App-ids allowed to call <see cref="InternalServices"/>.</summary>
+    public ISet<string> InternalCallers { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        DaprNames.Apps.Messaging,
+        DaprNames.Apps.Delivery,
+        DaprNames.Apps.Presence,
+        DaprNames.Apps.Router,
+    };
+
+    /// <summary>
+    /// The token the app's sidecar sends as <c>dapr-api-token</c> (the app's APP_API_TOKEN).
+    /// When set, every call without it is refused: only the sidecar may call the app.
+    /// </summary>
+    public string? AppApiToken { get; set; }
 }
