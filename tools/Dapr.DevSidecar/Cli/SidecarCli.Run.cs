@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using Dapr.DevSidecar.Components;
 using Dapr.DevSidecar.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -5,10 +7,182 @@ namespace Dapr.DevSidecar.Cli;
 
 public static partial class SidecarCli
 {
-    // Filled in by the multi-app run work (issue 3, part 4).
-    private static Task<int> RunFileAsync(string[] args, ILoggerFactory loggerFactory) =>
-        Task.FromResult(Fail("run -f is not implemented yet"));
+    private static readonly TimeSpan AppStopGrace = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan AppStartTimeout = TimeSpan.FromSeconds(60);
 
-    private static Task<int> RunAppCommandAsync(SidecarOptions options, RunningSidecar sidecar, List<string> command, ILoggerFactory loggerFactory, CancellationToken stop) =>
-        Task.FromResult(Fail("starting the app command is not implemented yet"));
+    /// <summary>Ctrl+C (SIGINT), SIGTERM and SIGQUIT cancel <paramref name="stop"/> instead of ending the process at once.</summary>
+    private static IDisposable StopOnSignals(CancellationTokenSource stop)
+    {
+        void Handle(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        var registrations = new List<PosixSignalRegistration>
+        {
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle),
+            PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Handle),
+        };
+        return new Registrations(registrations);
+    }
+
+    private sealed class Registrations(List<PosixSignalRegistration> items) : IDisposable
+    {
+        public void Dispose() => items.ForEach(r => r.Dispose());
+    }
+
+    /// <summary>
+    /// Single-app mode with a command: starts the app with the CLI's environment, waits for it,
+    /// and stops it when the sidecar stops. If the app exits first, its exit code is returned.
+    /// </summary>
+    private static async Task<int> RunAppCommandAsync(SidecarOptions options, RunningSidecar sidecar, List<string> command, ILoggerFactory loggerFactory, CancellationToken stop)
+    {
+        var log = loggerFactory.CreateLogger("dapr-dev-sidecar");
+        var env = AppProcess.Environment(options, sidecar);
+        await using var app = AppProcess.Start(options.AppId, command, null, env);
+        log.LogInformation("Started app '{AppId}' (pid {Pid}): {Command}", options.AppId, app.Pid, string.Join(' ', command));
+        if (await app.WaitHealthyAsync(options, AppStartTimeout, stop))
+        {
+            log.LogInformation("You're up and running! Both Dapr and your app logs will appear here.");
+        }
+
+        await Task.WhenAny(app.Exited, Task.Delay(Timeout.Infinite, stop), sidecar.ShutdownRequested);
+        if (app.Exited.IsCompleted)
+        {
+            var code = await app.Exited;
+            log.LogInformation("App '{AppId}' exited with code {Code}; stopping the sidecar.", options.AppId, code);
+            return code;
+        }
+
+        log.LogInformation("Stopping app '{AppId}'.", options.AppId);
+        await app.StopAsync(AppStopGrace);
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>run -f dapr.yaml</c>: one sidecar per app (and per replica) in this process, so
+    /// in-memory components are shared; each app command started with the CLI's environment.
+    /// Stops everything on Ctrl+C / SIGTERM: apps first, then sidecars.
+    /// </summary>
+    private static async Task<int> RunFileAsync(string[] args, ILoggerFactory loggerFactory)
+    {
+        string? path = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            path = args[i] switch
+            {
+                "-f" or "--run-file" when i + 1 < args.Length => args[++i],
+                "-f" or "--run-file" => throw new ArgumentException($"{args[i]} needs the path of a run file"),
+                _ => throw new ArgumentException($"unknown option '{args[i]}' for run.\n\n{Usage}"),
+            };
+        }
+
+        if (path is null)
+        {
+            throw new ArgumentException("run needs -f <dapr.yaml>");
+        }
+
+        var log = loggerFactory.CreateLogger("dapr-dev-sidecar");
+        var (apps, warnings) = RunFile.Load(path);
+        foreach (var warning in warnings)
+        {
+            log.LogWarning("{Warning}", warning);
+        }
+
+        using var stop = new CancellationTokenSource();
+        using var signals = StopOnSignals(stop);
+        await using var runtime = new ComponentRuntime(loggerFactory, TimeProvider.System) { Apps = new AppRegistry(AppRegistry.DefaultFolder) };
+        var sidecars = new List<RunningSidecar>();
+        var processes = new List<(SidecarOptions Options, AppProcess Process)>();
+        try
+        {
+            foreach (var app in apps)
+            {
+                for (var replica = 0; replica < app.Replicas; replica++)
+                {
+                    var options = OptionsFor(app, replica);
+                    var sidecar = await SidecarHost.StartAsync(options, runtime, stop.Token);
+                    sidecars.Add(sidecar);
+                    log.LogInformation("Sidecar for app '{AppId}' (instance {Instance}) listening: HTTP {Http}, gRPC {Grpc}, app port {AppPort}",
+                        options.AppId, options.InstanceId, sidecar.HttpPort, sidecar.GrpcPort, options.AppPort);
+                    if (app.Command.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    var env = new Dictionary<string, string>(app.Env, StringComparer.Ordinal);
+                    foreach (var (k, v) in AppProcess.Environment(options, sidecar))
+                    {
+                        env[k] = v;
+                    }
+
+                    processes.Add((options, AppProcess.Start(options.AppId, app.Command, app.AppDirPath, env)));
+                }
+            }
+
+            var healthy = await Task.WhenAll(processes.Select(async p =>
+            {
+                var ok = await p.Process.WaitHealthyAsync(p.Options, AppStartTimeout, stop.Token);
+                if (ok)
+                {
+                    log.LogInformation("App '{AppId}' (instance {Instance}) is up. You're up and running!", p.Options.AppId, p.Options.InstanceId);
+                }
+                else
+                {
+                    log.LogWarning("App '{AppId}' (instance {Instance}) did not become healthy.", p.Options.AppId, p.Options.InstanceId);
+                }
+
+                return ok;
+            }));
+
+            if (processes.Count > 0 && healthy.All(h => h))
+            {
+                log.LogInformation("You're up and running! All {Count} apps are started; Ctrl+C stops them.", processes.Count);
+            }
+
+            var allExited = processes.Count == 0 ? Task.Delay(Timeout.Infinite, stop.Token) : Task.WhenAll(processes.Select(p => p.Process.Exited));
+            await Task.WhenAny(allExited, Task.Delay(Timeout.Infinite, stop.Token));
+            if (!stop.IsCancellationRequested)
+            {
+                log.LogInformation("Every app exited; stopping the sidecars.");
+            }
+
+            return processes.Select(p => p.Process.Exited.IsCompletedSuccessfully ? p.Process.Exited.Result : 0).FirstOrDefault(c => c != 0);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return 0;
+        }
+        finally
+        {
+            log.LogInformation("Stopping {Apps} apps, then {Sidecars} sidecars.", processes.Count, sidecars.Count);
+            await Task.WhenAll(processes.Select(p => p.Process.DisposeAsync().AsTask()));
+            foreach (var sidecar in sidecars)
+            {
+                await sidecar.DisposeAsync();
+            }
+        }
+    }
+
+    private static SidecarOptions OptionsFor(RunFileApp app, int replica)
+    {
+        string? Env(string name) => app.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+
+        // Replicas past the first get free ports (their app reads APP_PORT), since two apps cannot share one.
+        return new SidecarOptions
+        {
+            AppId = app.AppId,
+            AppPort = replica == 0 || app.AppPort is null ? app.AppPort : SidecarHost.FreePort(),
+            AppProtocol = app.AppProtocol,
+            AppChannelAddress = app.AppChannelAddress,
+            HttpPort = replica == 0 ? app.DaprHttpPort : 0,
+            GrpcPort = replica == 0 ? app.DaprGrpcPort : 0,
+            ResourcesPaths = app.ResourcesPaths,
+            AppHealthCheckPath = app.AppHealthCheckPath,
+            ApiToken = Env("DAPR_API_TOKEN"),
+            AppApiToken = Env("APP_API_TOKEN"),
+        };
+    }
 }

@@ -66,18 +66,14 @@ public static partial class SidecarCli
     private static async Task<int> RunSidecarAsync(string[] args, ILoggerFactory loggerFactory)
     {
         var (options, command) = ParseSidecarArgs(args);
-        await using var runtime = new ComponentRuntime(loggerFactory, TimeProvider.System);
+        // One app per process here: sidecars of other processes are found through the registry folder.
+        await using var runtime = new ComponentRuntime(loggerFactory, TimeProvider.System) { Apps = new AppRegistry(AppRegistry.DefaultFolder) };
         await using var sidecar = await SidecarHost.StartAsync(options, runtime);
         var log = loggerFactory.CreateLogger("dapr-dev-sidecar");
         log.LogInformation("Sidecar for app '{AppId}' listening: HTTP {Http}, gRPC {Grpc}", options.AppId, sidecar.HttpPort, sidecar.GrpcPort);
 
         using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+        using var signals = StopOnSignals(stop);
 
         if (command.Count == 0)
         {

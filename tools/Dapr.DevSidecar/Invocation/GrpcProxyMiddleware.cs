@@ -62,8 +62,8 @@ internal sealed class GrpcProxyMiddleware(RequestDelegate next, ServiceInvoker i
             return;
         }
 
-        var error = await invoker.Forwarder.SendAsync(context, $"http://{target.AppChannelAddress}:{target.AppPort}", AppChannel.Invoker,
-            AppChannel.GrpcForwarding, invoker.GrpcProxyTransformer(target), context.RequestAborted);
+        var error = await invoker.Forwarder.SendAsync(context, $"http://{target.AppChannelAddress}:{target.AppPort}", AppConnections.Invoker,
+            AppConnections.GrpcForwarding, invoker.GrpcProxyTransformer(target), context.RequestAborted);
         if (error != ForwarderError.None && !context.Response.HasStarted)
         {
             var reason = context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? error.ToString();

@@ -46,7 +46,7 @@ internal sealed partial class ServiceInvoker
         }
 
         AddInvocationHeaders(headers.Add, target);
-        var invoker = AppChannel.GrpcTo(target.AppChannelAddress, target.AppPort!.Value).CreateCallInvoker();
+        var invoker = AppConnections.GrpcTo(target.AppChannelAddress, target.AppPort!.Value).CreateCallInvoker();
         try
         {
             using var call = invoker.AsyncUnaryCall(OnInvoke, null, new CallOptions(headers, context.Deadline, context.CancellationToken), message);
@@ -91,7 +91,7 @@ internal sealed partial class ServiceInvoker
         HttpResponseMessage response;
         try
         {
-            response = await AppChannel.Http.SendAsync(http, HttpCompletionOption.ResponseContentRead, context.CancellationToken);
+            response = await AppConnections.Http.SendAsync(http, HttpCompletionOption.ResponseContentRead, context.CancellationToken);
         }
         catch (HttpRequestException ex)
         {
@@ -145,7 +145,7 @@ internal sealed partial class ServiceInvoker
         }
 
         AddInvocationHeaders(headers.Add, target);
-        var invoker = AppChannel.GrpcTo(target.AppChannelAddress, target.AppPort!.Value).CreateCallInvoker();
+        var invoker = AppConnections.GrpcTo(target.AppChannelAddress, target.AppPort!.Value).CreateCallInvoker();
         try
         {
             using var call = invoker.AsyncUnaryCall(OnInvoke, null, new CallOptions(headers, cancellationToken: context.RequestAborted), message);

@@ -64,7 +64,7 @@ internal sealed partial class ServiceInvoker(SidecarContext sidecar, IHttpForwar
         }
 
         var prefix = $"http://{target.AppChannelAddress}:{target.AppPort}";
-        var error = await forwarder.SendAsync(context, prefix, AppChannel.Invoker, AppChannel.HttpForwarding,
+        var error = await forwarder.SendAsync(context, prefix, AppConnections.Invoker, AppConnections.HttpForwarding,
             new InvocationTransformer(sidecar, target, method), context.RequestAborted);
         if (error != ForwarderError.None && !context.Response.HasStarted)
         {

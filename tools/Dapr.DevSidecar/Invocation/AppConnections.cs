@@ -11,7 +11,7 @@ namespace Dapr.DevSidecar.Invocation;
 /// <see cref="SocketsHttpHandler"/> (HTTP/1.1 and h2c, several HTTP/2 connections per app when
 /// streams pile up), shared by the HTTP forwarder, plain HTTP calls and gRPC channels.
 /// </summary>
-internal static class AppChannel
+internal static class AppConnections
 {
     private static readonly ConcurrentDictionary<string, GrpcChannel> GrpcChannels = new(StringComparer.Ordinal);
 
