@@ -43,7 +43,10 @@ public static partial class SidecarCli
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
             })
-            .SetMinimumLevel(LogLevel.Information));
+            .SetMinimumLevel(LogLevel.Information)
+            // Per-request logs of Kestrel, routing and the forwarder would drown the apps' own output.
+            .AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("Yarp", LogLevel.Warning));
         try
         {
             return args[0] switch
