@@ -9,7 +9,7 @@ namespace Dapr.DevSidecar.Tests;
 
 /// <summary>
 /// <c>run -f</c> as a new user runs it: the built dapr-dev-sidecar executable, a run file with the
-/// two sample apps, a round trip through service invocation, then Ctrl+C (SIGINT).
+/// two sample apps, a round trip through service invocation and pub/sub, then Ctrl+C (SIGINT).
 /// </summary>
 [Trait("Area", "DevSidecar")]
 public sealed class RunFileTests
@@ -34,7 +34,7 @@ public sealed class RunFileTests
         Path.Combine(RepoRoot, projectDir, "bin", Configuration, "net10.0", assembly + ".dll");
 
     [Fact]
-    public async Task Run_file_starts_two_sample_apps_that_talk_through_invocation_and_stops_cleanly_on_sigint()
+    public async Task Run_file_starts_two_sample_apps_that_talk_through_invocation_and_pubsub_and_stop_cleanly_on_sigint()
     {
         var samples = Path.Combine(RepoRoot, "tools", "Dapr.DevSidecar", "samples");
         var work = Directory.CreateTempSubdirectory("devsidecar-runfile-").FullName;
@@ -107,6 +107,25 @@ public sealed class RunFileTests
             Assert.Equal("done", checkout.GetProperty("checkout").GetString());
             Assert.Equal("42", checkout.GetProperty("order").GetProperty("id").GetString());
             Assert.Equal("checkout", checkout.GetProperty("order").GetProperty("caller").GetString());
+
+            // Pub/sub hop: checkout published order-placed; orders' sidecar discovers its subscription
+            // once the app is up, so an order checked out before that may be missed: check out until one arrives.
+            var delivered = false;
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            for (var n = 100; !delivered && DateTime.UtcNow < deadline; n++)
+            {
+                await http.GetStringAsync(new Uri($"http://127.0.0.1:{checkoutPort}/checkout/{n}"));
+                var until = DateTime.UtcNow.AddSeconds(1);
+                while (!delivered && DateTime.UtcNow < until)
+                {
+                    var placed = JsonSerializer.Deserialize<string[]>(await http.GetStringAsync(new Uri($"http://127.0.0.1:{ordersPort}/placed")))!;
+                    delivered = placed.Contains(n.ToString(CultureInfo.InvariantCulture));
+                    await Task.Delay(50);
+                }
+            }
+
+            Assert.True(delivered, "no order-placed event reached orders:\n" + string.Join('\n', lines));
+            Assert.Contains(lines, l => l.Contains("== APP - orders == order ", StringComparison.Ordinal) && l.EndsWith(" placed", StringComparison.Ordinal));
 
             foreach (var port in new[] { ordersPort, checkoutPort })
             {

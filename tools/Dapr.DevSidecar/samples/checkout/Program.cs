@@ -1,5 +1,6 @@
 // The "checkout" sample app: GET /checkout/{id} asks "orders" for the order through Dapr
-// service invocation (DaprClient reads DAPR_HTTP_ENDPOINT / DAPR_GRPC_ENDPOINT set by the runner).
+// service invocation, then publishes "order-placed" for orders to receive through pub/sub.
+// DaprClient finds its sidecar through DAPR_HTTP_ENDPOINT / DAPR_GRPC_ENDPOINT, set by the runner.
 using Dapr.Client;
 
 var builder = WebApplication.CreateSlimBuilder(args);
@@ -14,6 +15,7 @@ app.MapGet("/checkout/{id}", async (string id, DaprClient dapr, CancellationToke
 {
     using var http = DaprClient.CreateInvokeHttpClient("orders");
     var order = await http.GetStringAsync(new Uri($"/orders/{Uri.EscapeDataString(id)}", UriKind.Relative), ct);
+    await dapr.PublishEventAsync("pubsub", "order-placed", new { id }, ct);
     Console.WriteLine($"checked out order {id}");
     return Results.Text($$"""{"checkout":"done","order":{{order}}}""", "application/json");
 });
