@@ -22,8 +22,9 @@ public sealed class ActorTestApp : IAsyncDisposable
     private readonly WebApplication _app;
     private bool _stopped;
 
-    private ActorTestApp(SidecarTestHost host, WebApplication app, RunningSidecar sidecar, ActorProbe probe)
+    private ActorTestApp(SidecarTestHost host, WebApplication app, RunningSidecar sidecar, ActorProbe probe, string actorType)
     {
+        ActorType = actorType;
         _host = host;
         _app = app;
         Sidecar = sidecar;
@@ -31,6 +32,9 @@ public sealed class ActorTestApp : IAsyncDisposable
     }
 
     public RunningSidecar Sidecar { get; }
+
+    /// <summary>The name <see cref="CounterActor"/> is registered under.</summary>
+    public string ActorType { get; }
 
     public ActorProbe Probe { get; }
 
@@ -40,7 +44,7 @@ public sealed class ActorTestApp : IAsyncDisposable
 
     /// <summary>Short timings: idle actors go after <paramref name="idleTimeout"/> (default 1 s), scanned every 200 ms.</summary>
     public static async Task<ActorTestApp> StartAsync(SidecarTestHost host, string appId = "counter", string? name = null,
-        TimeSpan? idleTimeout = null, bool reentrancy = false, ActorProbe? probe = null)
+        TimeSpan? idleTimeout = null, bool reentrancy = false, ActorProbe? probe = null, string actorType = nameof(CounterActor))
     {
         var port = SidecarHost.FreePort();
         var sidecar = await host.StartSidecarAsync(appId, appPort: port);
@@ -53,7 +57,7 @@ public sealed class ActorTestApp : IAsyncDisposable
         builder.Services.AddActors(o =>
         {
             o.HttpEndpoint = sidecar.HttpEndpoint;
-            o.Actors.RegisterActor<CounterActor>();
+            o.Actors.RegisterActor<CounterActor>(actorType);
             o.ActorIdleTimeout = idleTimeout ?? TimeSpan.FromSeconds(1);
             o.ActorScanInterval = TimeSpan.FromMilliseconds(200);
             o.DrainOngoingCallTimeout = TimeSpan.FromSeconds(2);
@@ -63,7 +67,7 @@ public sealed class ActorTestApp : IAsyncDisposable
         app.MapActorsHandlers();
         await app.StartAsync();
 
-        var result = new ActorTestApp(host, app, sidecar, probe);
+        var result = new ActorTestApp(host, app, sidecar, probe, actorType);
         await result.ActorHost.Discovered.WaitAsync(TimeSpan.FromSeconds(10));
         return result;
     }
@@ -72,7 +76,7 @@ public sealed class ActorTestApp : IAsyncDisposable
     public ActorProxyFactory Proxies(TimeSpan? timeout = null) =>
         new(new ActorProxyOptions { HttpEndpoint = Sidecar.HttpEndpoint, RequestTimeout = timeout ?? TimeSpan.FromSeconds(20) });
 
-    public ICounterActor Counter(string id) => Proxies().CreateActorProxy<ICounterActor>(new ActorId(id), nameof(CounterActor));
+    public ICounterActor Counter(string id) => Proxies().CreateActorProxy<ICounterActor>(new ActorId(id), ActorType);
 
     /// <summary>Stops the sidecar (its actors leave the placement and are deactivated), then the app.</summary>
     public async Task StopAsync()

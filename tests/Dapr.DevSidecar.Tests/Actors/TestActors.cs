@@ -156,8 +156,8 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe) : Actor(host)
     }
 
     public Task<int> PingAsync(string otherId) =>
-        ProxyFactory.CreateActorProxy<ICounterActor>(new ActorId(otherId), nameof(CounterActor)).PongAsync(Id.GetId());
+        ProxyFactory.CreateActorProxy<ICounterActor>(new ActorId(otherId), Host.ActorTypeInfo.ActorTypeName).PongAsync(Id.GetId());
 
     public Task<int> PongAsync(string callerId) =>
-        ProxyFactory.CreateActorProxy<ICounterActor>(new ActorId(callerId), nameof(CounterActor)).AddAsync(10);
+        ProxyFactory.CreateActorProxy<ICounterActor>(new ActorId(callerId), Host.ActorTypeInfo.ActorTypeName).AddAsync(10);
 }
