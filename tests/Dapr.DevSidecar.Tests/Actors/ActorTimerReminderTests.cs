@@ -66,16 +66,16 @@ public sealed class ActorTimerReminderTests
 
         // R2/PT1S: exactly two ticks.
         await actor.SetReminderAsync("twice", 0, 1000, repetitions: 2, ttlMilliseconds: 0);
-        // Every 200 ms for a TTL of 700 ms: about four ticks, then it is removed.
-        await actor.SetReminderAsync("ttl", 0, 200, repetitions: 0, ttlMilliseconds: 700);
+        // Every 200 ms for a TTL of 1 s: at most six ticks (fewer on a loaded machine), then it is removed.
+        await actor.SetReminderAsync("ttl", 0, 200, repetitions: 0, ttlMilliseconds: 1000);
 
         await Eventually.TrueAsync(() => Ticks(app, "r1", "twice") == 2, Deadline, "two ticks of 'twice'");
-        await Eventually.TrueAsync(() => Ticks(app, "r1", "ttl") >= 3, Deadline, "ticks of 'ttl'");
+        await Eventually.TrueAsync(() => Ticks(app, "r1", "ttl") >= 2, Deadline, "ticks of 'ttl'");
         await Task.Delay(900);
         Assert.Equal(2, Ticks(app, "r1", "twice"));
         var ttlTicks = Ticks(app, "r1", "ttl");
-        Assert.InRange(ttlTicks, 3, 5);
-        await Task.Delay(400);
+        Assert.InRange(ttlTicks, 2, 6);
+        await Task.Delay(500);
         Assert.Equal(ttlTicks, Ticks(app, "r1", "ttl"));
         Assert.Contains(app.Probe.Events, e => e.Kind == "reminder" && e.What.StartsWith("twice|state-of-twice|", StringComparison.Ordinal));
 
