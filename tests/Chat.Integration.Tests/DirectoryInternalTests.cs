@@ -99,4 +99,16 @@ public sealed class DirectoryInternalTests(DirectoryFixture fx)
         Assert.Equal(StatusCode.InvalidArgument, badId.StatusCode);
         Assert.Contains("is not a conversation id", badId.Status.Detail, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Calls_that_bypass_the_sidecar_are_refused_without_its_app_token()
+    {
+        // The app's own port, straight, as anything on the network could try: no dapr-api-token.
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{fx.DirectorySidecar.Context.Options.AppPort}");
+        var direct = new DirectoryInternalService.DirectoryInternalServiceClient(channel);
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            direct.GetUserConversationsAsync(new GetUserConversationsRequest { UserId = "u1" }, new Metadata { { "dapr-caller-app-id", "messaging" } }).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
+        Assert.Contains("only callable through the app's Dapr sidecar", ex.Status.Detail, StringComparison.Ordinal);
+    }
 }
