@@ -16,6 +16,7 @@ public static class MessagingServices
         builder.Services.AddChatAuthentication(builder.Configuration);
         builder.Services.AddGrpc(o =>
         {
+            o.Interceptors.Add<GrpcErrorInterceptor>();
             o.Interceptors.Add<ChatAuthInterceptor>();
             o.MaxReceiveMessageSize = 256 * 1024;
         });

@@ -16,7 +16,7 @@ internal static class ComponentFiles
         foreach (var store in stores)
         {
             var extra = new List<(string, string)>();
-            if (store == DaprNames.StateStores.Messages)
+            if (store is DaprNames.StateStores.Messages or DaprNames.StateStores.Presence)
             {
                 extra.Add(("keyPrefix", "name"));
             }
