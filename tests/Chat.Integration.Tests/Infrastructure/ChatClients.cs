@@ -22,6 +22,14 @@ public static class ChatClients
             new DirectoryService.DirectoryServiceClient(system.InvokerFor(DaprNames.Apps.Directory, token)));
     }
 
+    /// <summary>Logs <paramref name="user"/> in on another device; returns that device's access token.</summary>
+    public static async Task<string> LoginAsync(this ChatSystem system, TestUser user, string deviceId)
+    {
+        var anonymous = new DirectoryService.DirectoryServiceClient(system.InvokerFor(DaprNames.Apps.Directory));
+        var login = await anonymous.LoginAsync(new LoginRequest { UserName = user.UserName, Password = "correct horse battery", DeviceId = deviceId });
+        return login.Tokens.AccessToken;
+    }
+
     public static async Task<string> CreateGroupAsync(this TestUser owner, string title, params TestUser[] members)
     {
         var request = new CreateGroupRequest { Title = title };

@@ -54,6 +54,14 @@ public sealed class ChatSystem : IAsyncDisposable
 
     public RunningSidecar SidecarOf(string appId) => _byId[appId].Sidecar;
 
+    /// <summary>The base URL of the (first) gateway app.</summary>
+    public string GatewayUrl => AppUrls.TryGetValue(Chat.Domain.DaprNames.Apps.Gateway, out var url)
+        ? url
+        : throw new InvalidOperationException("no gateway started");
+
+    /// <summary>Base URL of each started app.</summary>
+    public Dictionary<string, string> AppUrls { get; } = new(StringComparer.Ordinal);
+
     public WebApplication AppOf(string appId) => _byId[appId].App ?? throw new InvalidOperationException($"{appId} has no app");
 
     /// <summary>Starts the given apps (default: directory, router, messaging).</summary>
@@ -116,6 +124,7 @@ public sealed class ChatSystem : IAsyncDisposable
         await app.StartAsync();
         _apps.Add(app);
         _byId[appId] = (sidecar, app);
+        AppUrls[appId] = $"http://127.0.0.1:{port}";
     }
 
     /// <summary>A gRPC call invoker that reaches <paramref name="appId"/> through the client sidecar.</summary>
