@@ -93,8 +93,23 @@ public sealed class ChatSystem : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts one app with its sidecar.</summary>
+    /// <summary>Starts one app with its sidecar (on fresh ports again if another process took a free port meanwhile).</summary>
     public async Task StartAppAsync(string appId)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await StartAppOnceAsync(appId);
+                return;
+            }
+            catch (IOException ex) when (attempt < 3 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+            }
+        }
+    }
+
+    private async Task StartAppOnceAsync(string appId)
     {
         var port = SidecarHost.FreePort();
         var grpcApp = appId is DaprNames.Apps.Directory or DaprNames.Apps.Messaging or DaprNames.Apps.Presence;
@@ -121,7 +136,18 @@ public sealed class ChatSystem : IAsyncDisposable
         ServiceRegistry.Add(appId, builder);
         var app = builder.Build();
         ServiceRegistry.Map(appId, app);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            _sidecars.Remove(sidecar);
+            await sidecar.DisposeAsync();
+            throw;
+        }
+
         _apps.Add(app);
         _byId[appId] = (sidecar, app);
         AppUrls[appId] = $"http://127.0.0.1:{port}";

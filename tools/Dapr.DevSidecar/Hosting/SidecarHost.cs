@@ -103,11 +103,31 @@ public static class SidecarHost
         return new RunningSidecar(app, context);
     }
 
-    /// <summary>A currently free loopback port.</summary>
+    private static int _nextPort = 20000 + Random.Shared.Next(0, 10000);
+
+    /// <summary>
+    /// A currently free loopback port below Linux's ephemeral range (32768 and up), so an outgoing
+    /// connection cannot take it between this check and the bind.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 2000; attempt++)
+        {
+            var port = 20000 + ((Interlocked.Increment(ref _nextPort) - 20000) % 12000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try the next one.
+            }
+        }
+
+        using var any = new TcpListener(IPAddress.Loopback, 0);
+        any.Start();
+        return ((IPEndPoint)any.LocalEndpoint).Port;
     }
 }
