@@ -6,6 +6,7 @@ using Chat.ServiceDefaults.Auth;
 using Dapr.Actors.Client;
 using Dapr.Client;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Gateway;
 
@@ -37,6 +38,7 @@ public static class GatewayServices
             o.EnableDetailedErrors = false;
             o.KeepAliveInterval = TimeSpan.FromSeconds(10);
             o.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+            o.AddFilter<HubErrorFilter>();
         }).AddMessagePackProtocol();
 
         builder.Services.AddSingleton<IActorProxyFactory>(_ => new ActorProxyFactory(new ActorProxyOptions

@@ -122,7 +122,7 @@ public sealed class ChatSystem : IAsyncDisposable
         }, Runtime);
         _sidecars.Add(sidecar);
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development", ApplicationName = appId });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["APP_ID"] = appId,
@@ -131,7 +131,10 @@ public sealed class ChatSystem : IAsyncDisposable
             ["Chat:Auth:SigningKey"] = JwtKey,
             ["Logging:LogLevel:Default"] = "Warning",
         });
-        builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("CHAT_TEST_LOGS") != "1")
+        {
+            builder.Logging.ClearProviders();
+        }
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = grpcApp ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2));
         ServiceRegistry.Add(appId, builder);
         var app = builder.Build();
