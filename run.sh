@@ -29,4 +29,15 @@ fi
 mkdir -p data
 
 dotnet build Chat.Dapr.sln -c Release --verbosity quiet -nologo
-exec dotnet run --project tools/Dapr.DevSidecar -c Release --no-build -- run -f "$run_file" "$@"
+cat <<'INFO'
+
+Starting Chat.Dapr on the embedded components (dev sidecar, SQLite in ./data, in-memory pub/sub).
+When the log says "All ... apps are started":
+  web client      http://127.0.0.1:5080/
+  SignalR hub     http://127.0.0.1:5080/hubs/chat   (access_token from POST /api/auth/login)
+  push sink       http://127.0.0.1:5080/dev/push-sink
+Ctrl+C stops everything.
+
+INFO
+# Run the built sidecar from the repo root: component files use paths relative to it, as daprd does.
+exec dotnet tools/Dapr.DevSidecar/bin/Release/net10.0/dapr-dev-sidecar.dll run -f "$run_file" "$@"
