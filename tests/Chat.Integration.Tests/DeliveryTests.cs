@@ -158,4 +158,60 @@ public sealed class DeliveryTests(RedisFixture redis)
         Assert.Equal((ulong)accepted, history.LastSeq);
         Assert.Equal(HubConnectionState.Connected, hub.Connection.State);
     }
+
+    [Fact]
+    public async Task Users_on_different_gateway_instances_can_talk()
+    {
+        await using var system = await StartAsync(ComponentSet.Embedded);
+        var second = await system.StartAppAsync(DaprNames.Apps.Gateway);
+        var alice = await system.RegisterAsync();
+        var bob = await system.RegisterAsync();
+        await using var aliceHub = await HubClient.ConnectAsync(system.GatewayUrl, alice);
+        await using var bobHub = await HubClient.ConnectAsync(second.Url, bob);
+
+        var ack = await aliceHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(null, bob.UserId, Guid.NewGuid().ToString(), "across instances"));
+        await bobHub.WaitForAsync<MessageDto>(m => m.MsgId == ack.Message.MsgId);
+        await bobHub.Connection.InvokeAsync<CursorDto>("UpdateReceipt", new UpdateReceiptArgs(ack.Message.ConversationId, "read", ack.Message.Seq));
+        await aliceHub.WaitForAsync<ReceiptDto>(r => r.UserId == bob.UserId && r.Kind == "read");
+
+        var reply = await bobHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(ack.Message.ConversationId, null, Guid.NewGuid().ToString(), "back"));
+        await aliceHub.WaitForAsync<MessageDto>(m => m.MsgId == reply.Message.MsgId);
+    }
+
+    [Theory]
+    [MemberData(nameof(Sets))]
+    public async Task When_a_gateway_instance_dies_its_clients_reconnect_to_the_other_and_miss_nothing(ComponentSet set)
+    {
+        await using var system = await StartAsync(set);
+        var doomed = await system.StartAppAsync(DaprNames.Apps.Gateway);
+        var survivor = system.InstanceOf(DaprNames.Apps.Gateway);
+        var alice = await system.RegisterAsync();
+        var bob = await system.RegisterAsync();
+        await using var aliceHub = await HubClient.ConnectAsync(survivor.Url, alice);
+        var bobHub = await HubClient.ConnectAsync(doomed.Url, bob);
+
+        var first = await aliceHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(null, bob.UserId, Guid.NewGuid().ToString(), "before"));
+        var seen = await bobHub.WaitForAsync<MessageDto>(m => m.MsgId == first.Message.MsgId);
+        var sync0 = await bobHub.Connection.InvokeAsync<SyncResultDto>("Sync", new SyncArgs([], 0));
+        var epoch = sync0.Deltas.Single().Epoch;
+
+        await system.KillAsync(doomed);
+        await bobHub.DisposeAsync();
+
+        // Alice keeps talking while Bob is away; these are acknowledged, so Bob must get every one.
+        var sentWhileAway = new List<MessageAcceptedDto>();
+        for (var i = 0; i < 5; i++)
+        {
+            sentWhileAway.Add(await aliceHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(first.Message.ConversationId, null, Guid.NewGuid().ToString(), $"while away {i}")));
+        }
+
+        await using var bobAgain = await HubClient.ConnectAsync(survivor.Url, bob);
+        var sync = await bobAgain.Connection.InvokeAsync<SyncResultDto>("Sync", new SyncArgs([new SyncCursorDto(seen.ConversationId, epoch, seen.Seq)], 0));
+        var delta = sync.Deltas.Single();
+        Assert.Equal("", delta.Gap);
+        Assert.Equal(sentWhileAway.Select(a => a.Message.MsgId), delta.Messages.Select(m => m.MsgId));
+
+        var after = await aliceHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(first.Message.ConversationId, null, Guid.NewGuid().ToString(), "after"));
+        await bobAgain.WaitForAsync<MessageDto>(m => m.MsgId == after.Message.MsgId);
+    }
 }

@@ -36,7 +36,7 @@ public sealed class ChatSystem : IAsyncDisposable
 
     private readonly List<WebApplication> _apps = [];
     private readonly List<RunningSidecar> _sidecars = [];
-    private readonly Dictionary<string, (RunningSidecar Sidecar, WebApplication? App)> _byId = new(StringComparer.Ordinal);
+    private readonly List<AppInstance> _instances = [];
     private readonly List<GrpcChannel> _channels = [];
 
     private ChatSystem(string resourcesPath, ComponentRuntime runtime)
@@ -52,17 +52,18 @@ public sealed class ChatSystem : IAsyncDisposable
     /// <summary>The sidecar tests call through (app-id <c>test-client</c>, as the gateway would).</summary>
     public RunningSidecar ClientSidecar { get; private set; } = null!;
 
-    public RunningSidecar SidecarOf(string appId) => _byId[appId].Sidecar;
+    /// <summary>The running instances, in start order.</summary>
+    public IReadOnlyList<AppInstance> Instances => _instances;
+
+    /// <summary>The first running instance of an app.</summary>
+    public AppInstance InstanceOf(string appId) => _instances.First(i => i.AppId == appId && !i.Stopped);
+
+    public RunningSidecar SidecarOf(string appId) => InstanceOf(appId).Sidecar;
 
     /// <summary>The base URL of the (first) gateway app.</summary>
-    public string GatewayUrl => AppUrls.TryGetValue(Chat.Domain.DaprNames.Apps.Gateway, out var url)
-        ? url
-        : throw new InvalidOperationException("no gateway started");
+    public string GatewayUrl => InstanceOf(Chat.Domain.DaprNames.Apps.Gateway).Url;
 
-    /// <summary>Base URL of each started app.</summary>
-    public Dictionary<string, string> AppUrls { get; } = new(StringComparer.Ordinal);
-
-    public WebApplication AppOf(string appId) => _byId[appId].App ?? throw new InvalidOperationException($"{appId} has no app");
+    public WebApplication AppOf(string appId) => InstanceOf(appId).App;
 
     /// <summary>Starts the given apps (default: directory, router, messaging).</summary>
     public static async Task<ChatSystem> StartAsync(ComponentSet set, string? redisEndpoint = null, params string[] apps)
@@ -93,15 +94,21 @@ public sealed class ChatSystem : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts one app with its sidecar (on fresh ports again if another process took a free port meanwhile).</summary>
-    public async Task StartAppAsync(string appId)
+    /// <summary>
+    /// Starts one instance of an app with its own sidecar (again on fresh ports if another process
+    /// took a free port meanwhile). Several instances of one app-id may run at once.
+    /// </summary>
+    public async Task<AppInstance> StartAppAsync(
+        string appId,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        Action<WebApplicationBuilder>? add = null,
+        Action<WebApplication>? map = null)
     {
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                await StartAppOnceAsync(appId);
-                return;
+                return await StartAppOnceAsync(appId, settings, add ?? (b => ServiceRegistry.Add(appId, b)), map ?? (a => ServiceRegistry.Map(appId, a)));
             }
             catch (IOException ex) when (attempt < 3 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
             {
@@ -109,7 +116,33 @@ public sealed class ChatSystem : IAsyncDisposable
         }
     }
 
-    private async Task StartAppOnceAsync(string appId)
+    /// <summary>
+    /// Stops an instance the way a crash does: its connections drop at once, hosted services get
+    /// no time for clean-up (a gateway keeps its lease until the TTL), and its sidecar goes away.
+    /// </summary>
+    public async Task KillAsync(AppInstance instance)
+    {
+        instance.Stopped = true;
+        using (var cancelled = new CancellationTokenSource())
+        {
+            await cancelled.CancelAsync();
+            try
+            {
+                await instance.App.StopAsync(cancelled.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or AggregateException)
+            {
+                // Expected: nothing was allowed to finish.
+            }
+        }
+
+        await instance.App.DisposeAsync();
+        _apps.Remove(instance.App);
+        _sidecars.Remove(instance.Sidecar);
+        await instance.Sidecar.DisposeAsync();
+    }
+
+    private async Task<AppInstance> StartAppOnceAsync(string appId, IReadOnlyDictionary<string, string?>? settings, Action<WebApplicationBuilder> add, Action<WebApplication> map)
     {
         var port = SidecarHost.FreePort();
         var grpcApp = appId is DaprNames.Apps.Directory or DaprNames.Apps.Messaging or DaprNames.Apps.Presence;
@@ -130,15 +163,21 @@ public sealed class ChatSystem : IAsyncDisposable
             ["DAPR_GRPC_ENDPOINT"] = sidecar.GrpcEndpoint,
             ["Chat:Auth:SigningKey"] = JwtKey,
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Gateway:SendRate:Burst"] = "30",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         if (Environment.GetEnvironmentVariable("CHAT_TEST_LOGS") != "1")
         {
             builder.Logging.ClearProviders();
         }
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = grpcApp ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2));
-        ServiceRegistry.Add(appId, builder);
+        add(builder);
         var app = builder.Build();
-        ServiceRegistry.Map(appId, app);
+        map(app);
         try
         {
             await app.StartAsync();
@@ -152,8 +191,9 @@ public sealed class ChatSystem : IAsyncDisposable
         }
 
         _apps.Add(app);
-        _byId[appId] = (sidecar, app);
-        AppUrls[appId] = $"http://127.0.0.1:{port}";
+        var instance = new AppInstance(appId, sidecar, app, $"http://127.0.0.1:{port}");
+        _instances.Add(instance);
+        return instance;
     }
 
     /// <summary>A gRPC call invoker that reaches <paramref name="appId"/> through the client sidecar.</summary>
@@ -200,4 +240,19 @@ public sealed class ChatSystem : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>One running instance of an app, with its sidecar.</summary>
+public sealed class AppInstance(string appId, RunningSidecar sidecar, WebApplication app, string url)
+{
+    public string AppId { get; } = appId;
+
+    public RunningSidecar Sidecar { get; } = sidecar;
+
+    public WebApplication App { get; } = app;
+
+    /// <summary>The app's own base URL.</summary>
+    public string Url { get; } = url;
+
+    public bool Stopped { get; set; }
 }

@@ -45,3 +45,4 @@ internal static class ServiceRegistry
     private static void MapOther(string appId, WebApplication app) =>
         throw new ArgumentException($"No registration for app '{appId}' in the integration tests.", nameof(appId));
 }
+
