@@ -1,6 +1,7 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
+using Chat.Gateway.WebClient;
 using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
 using Dapr.Actors.Client;
@@ -58,6 +59,7 @@ public static class GatewayServices
     public static WebApplication MapGatewayServices(this WebApplication app)
     {
         app.MapDefaultEndpoints();
+        app.MapWebClient();
         app.UseCloudEvents();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -155,7 +155,12 @@ public sealed class ChatSystem : IAsyncDisposable
         }, Runtime);
         _sidecars.Add(sidecar);
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Development",
+            // The gateway serves the web client from its project's wwwroot (index.html and the esbuild bundle).
+            WebRootPath = appId == DaprNames.Apps.Gateway ? RepoPaths.GatewayWebRoot : null,
+        });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["APP_ID"] = appId,

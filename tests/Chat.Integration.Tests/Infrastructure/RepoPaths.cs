@@ -7,6 +7,9 @@ public static class RepoPaths
 
     public static string Components(string set) => Path.Combine(Root, "components", set);
 
+    /// <summary>The gateway's web root: the web client's static files and its built bundle.</summary>
+    public static string GatewayWebRoot => Path.Combine(Root, "services", "Chat.Gateway", "wwwroot");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

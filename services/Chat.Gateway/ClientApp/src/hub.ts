@@ -1,0 +1,121 @@
+// The SignalR connection to /hubs/chat and the shapes of what travels on it (camelCase JSON).
+import * as signalR from "@microsoft/signalr";
+
+export interface MessageDto {
+  conversationId: string;
+  seq: number;
+  msgId: string;
+  senderId: string;
+  senderDeviceId: string;
+  clientMsgId: string;
+  text: string;
+  sentAt: string;
+}
+
+export interface MessageAcceptedDto {
+  clientMsgId: string;
+  message: MessageDto;
+  duplicate: boolean;
+}
+
+export interface ReceiptDto {
+  conversationId: string;
+  userId: string;
+  kind: "delivered" | "read";
+  upToSeq: number;
+}
+
+export interface CursorDto {
+  userId: string;
+  deliveredSeq: number;
+  readSeq: number;
+}
+
+export interface ConversationSummaryDto {
+  conversationId: string;
+  kind: "direct" | "group";
+  title: string;
+  peerUserId: string;
+  lastMessage: MessageDto | null;
+  unreadCount: number;
+  myCursor: CursorDto;
+  memberCount: number;
+}
+
+export interface ConversationDeltaDto {
+  conversationId: string;
+  kind: "direct" | "group";
+  epoch: number;
+  messages: MessageDto[];
+  lastSeq: number;
+  hasMore: boolean;
+  gap: "" | "limit" | "reset" | "cursor_ahead";
+  gapFromSeq: number;
+  receipts: CursorDto[];
+}
+
+export interface SyncResultDto {
+  deltas: ConversationDeltaDto[];
+  hasMore: boolean;
+}
+
+export interface HistoryDto {
+  messages: MessageDto[];
+  hasMore: boolean;
+  lastSeq: number;
+}
+
+export interface UserProfileDto {
+  userId: string;
+  userName: string;
+  displayName: string;
+}
+
+export interface GroupDto {
+  groupId: string;
+  conversationId: string;
+  title: string;
+  memberCount: number;
+}
+
+export interface PresenceDto {
+  userId: string;
+  online: boolean;
+  lastSeen: string | null;
+  visible: boolean;
+}
+
+export interface TypingDto {
+  conversationId: string;
+  userId: string;
+  typing: boolean;
+}
+
+export interface SyncCursor {
+  conversationId: string;
+  epoch: number;
+  lastSeq: number;
+}
+
+/** Retries forever: quickly at first, then every 5 s. */
+const retryDelays = [0, 500, 1000, 2000, 5000];
+
+export function createConnection(accessToken: () => string): signalR.HubConnection {
+  return new signalR.HubConnectionBuilder()
+    .withUrl("/hubs/chat", { accessTokenFactory: accessToken })
+    .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => retryDelays[Math.min(ctx.previousRetryCount, retryDelays.length - 1)] })
+    .configureLogging(signalR.LogLevel.Warning)
+    .build();
+}
+
+/** True when the server has no such hub method (a feature not deployed yet). */
+export function isMissingMethod(error: unknown): boolean {
+  return error instanceof Error && /Method does not exist|Unknown hub method/i.test(error.message);
+}
+
+/** The "{code}: {message}" of a hub error, without SignalR's prefix. */
+export function hubErrorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const i = text.indexOf("HubException: ");
+  return i >= 0 ? text.slice(i + "HubException: ".length) : text;
+}

@@ -1,0 +1,124 @@
+using Chat.Integration.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chat.WebClient.Tests.Infrastructure;
+
+/// <summary>One user's browser context and page, with the steps a person takes in the web client.</summary>
+public sealed class ChatPage(string label, IBrowserContext context, IPage page) : IAsyncDisposable
+{
+    public const string Password = "correct horse battery";
+
+    private static int _counter;
+    private readonly List<IWebSocketRoute> _hubSockets = [];
+
+    public string Label { get; } = label;
+
+    public IBrowserContext Context { get; } = context;
+
+    public IPage Page { get; } = page;
+
+    public string UserName { get; private set; } = "";
+
+    /// <summary>A unique valid user name.</summary>
+    public static string NewUserName(string prefix) => $"{prefix}{Interlocked.Increment(ref _counter)}x{Random.Shared.Next(100000)}";
+
+    public ILocator ConversationList => Page.Locator("#conversation-list");
+
+    public ILocator Messages => Page.Locator("#messages");
+
+    public ILocator Banner => Page.Locator("#conn-banner");
+
+    /// <summary>Keeps a handle on every hub WebSocket so a test can cut it (call before opening the app).</summary>
+    public Task TrackHubSocketsAsync() => Page.RouteWebSocketAsync("**/hubs/chat**", ws =>
+    {
+        var server = ws.ConnectToServer();
+        lock (_hubSockets)
+        {
+            _hubSockets.Add(ws);
+            _hubSockets.Add(server);
+        }
+    });
+
+    /// <summary>Closes the hub WebSockets on both sides, as a dropped network would.</summary>
+    public async Task CutHubSocketsAsync()
+    {
+        IWebSocketRoute[] sockets;
+        lock (_hubSockets)
+        {
+            sockets = [.. _hubSockets];
+            _hubSockets.Clear();
+        }
+
+        foreach (var s in sockets)
+        {
+            await s.CloseAsync(new WebSocketRouteCloseOptions { Code = 1001, Reason = "test: network dropped" });
+        }
+    }
+
+    public async Task RegisterAsync(string userName, string displayName)
+    {
+        UserName = userName;
+        await Page.GotoAsync("/");
+        await Page.GetByLabel("User name", new() { Exact = true }).FillAsync(userName);
+        await Page.GetByLabel("Password", new() { Exact = true }).FillAsync(Password);
+        await Page.GetByLabel("Display name").FillAsync(displayName);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
+        await Expect(Page.Locator("#me")).ToContainTextAsync(displayName);
+    }
+
+    public async Task LoginAsync(string userName)
+    {
+        UserName = userName;
+        await Page.GotoAsync("/");
+        await Page.GetByLabel("User name", new() { Exact = true }).FillAsync(userName);
+        await Page.GetByLabel("Password", new() { Exact = true }).FillAsync(Password);
+        await Page.GetByLabel("Password", new() { Exact = true }).PressAsync("Enter");
+        await Expect(Page.Locator("#me")).ToContainTextAsync(userName);
+    }
+
+    public async Task StartChatAsync(string peerUserName)
+    {
+        await Page.GetByLabel("New chat with (user name)").FillAsync(peerUserName);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Start chat" }).ClickAsync();
+        await Expect(Page.Locator("#composer-input")).ToBeFocusedAsync();
+    }
+
+    /// <summary>Types a message and presses Enter.</summary>
+    public async Task SendAsync(string text)
+    {
+        var input = Page.GetByLabel("Message", new() { Exact = true });
+        await input.FillAsync(text);
+        await input.PressAsync("Enter");
+        await Expect(MyMessage(text)).ToBeVisibleAsync();
+    }
+
+    public ILocator ConversationButton(string title) =>
+        ConversationList.Locator("button.conv").Filter(new() { Has = Page.Locator(".conv-title", new() { HasTextString = title }) });
+
+    public async Task OpenConversationAsync(string title)
+    {
+        await ConversationButton(title).ClickAsync();
+        await Expect(Page.Locator("#conv-title")).ToHaveTextAsync(title);
+    }
+
+    public ILocator MessageItems => Messages.Locator("li.msg");
+
+    public ILocator MyMessage(string text) => Messages.Locator("li.msg.mine").Filter(new() { Has = Page.Locator(".text", new() { HasTextString = text }) });
+
+    public ILocator TheirMessage(string text) => Messages.Locator("li.msg.theirs").Filter(new() { Has = Page.Locator(".text", new() { HasTextString = text }) });
+
+    public ILocator TickOf(string text) => MyMessage(text).Locator(".tick");
+
+    /// <summary>Writes a PNG of the page to artifacts/screenshots/ and returns its path.</summary>
+    public async Task<string> ScreenshotAsync(string testName, string step)
+    {
+        var dir = Path.Combine(RepoPaths.Root, "artifacts", "screenshots");
+        System.IO.Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, $"{testName}-{Label}-{step}.png");
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        return path;
+    }
+
+    public async ValueTask DisposeAsync() => await Context.CloseAsync();
+}

@@ -1,0 +1,85 @@
+using Chat.Domain;
+using Chat.Integration.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Chat.WebClient.Tests.Infrastructure;
+
+/// <summary>
+/// The whole chat system (every app with its dev sidecar, embedded components) and one headless
+/// Debian Chromium driven by Playwright, shared by the web client tests. Each test makes its own
+/// users and browser contexts, so tests do not see each other's state.
+/// </summary>
+public sealed class WebClientFixture : IAsyncLifetime
+{
+    /// <summary>Debian's chromium; Playwright never downloads a browser here.</summary>
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    /// <summary>Headless flags that work on a machine without GPU, sandbox or outside network.</summary>
+    public static readonly string[] ChromiumArgs =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    public static readonly string[] Apps =
+        [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
+
+    private IPlaywright? _playwright;
+
+    public ChatSystem System { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public string BaseUrl => System.GatewayUrl;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(Path.Combine(RepoPaths.GatewayWebRoot, "app.js")))
+        {
+            throw new InvalidOperationException($"The web client bundle is missing from {RepoPaths.GatewayWebRoot}: build services/Chat.Gateway (it runs npm).");
+        }
+
+        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Apps);
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ChromiumArgs,
+        });
+    }
+
+    /// <summary>A fresh browser profile (its own storage, cookies, network state) on the gateway.</summary>
+    public async Task<ChatPage> NewUserPageAsync(string label)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseUrl,
+            ViewportSize = new ViewportSize { Width = 1100, Height = 720 },
+            Locale = "en-GB",
+            TimezoneId = "UTC",
+        });
+        var page = await context.NewPageAsync();
+        return new ChatPage(label, context, page);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        if (System is not null)
+        {
+            await System.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class WebClientCollection : ICollectionFixture<WebClientFixture>
+{
+    public const string Name = "WebClient";
+}
