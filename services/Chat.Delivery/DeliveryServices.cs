@@ -2,6 +2,7 @@ using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.ServiceDefaults;
 using Dapr.Client;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Chat.Delivery;
 
@@ -12,6 +13,7 @@ public static class DeliveryServices
     {
         var config = builder.Configuration;
         builder.Services.AddChatDaprClient(config);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FanOut>();
         builder.Services.AddSingleton<Recipients>();
         builder.Services.AddSingleton<IOfflineNotifier, SyncOnlyNotifier>();

@@ -16,6 +16,7 @@ public static partial class EventHandlers
     {
         app.MapPost("/events/message-created", OnMessageCreatedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.MessageCreated);
         app.MapPost("/events/receipt-updated", OnReceiptUpdatedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated);
+        app.MapPresenceEventHandlers();
     }
 
     private static Task<IResult> OnMessageCreatedAsync(HttpRequest request, FanOut fanOut, Recipients recipients, IOfflineNotifier offline, ILoggerFactory logs) =>

@@ -2,6 +2,7 @@ using Chat.Contracts.V1;
 using Chat.Core;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
+using Chat.Gateway.Presence;
 using Dapr;
 using Microsoft.AspNetCore.SignalR;
 
@@ -21,7 +22,7 @@ public static class DeliveryEndpoint
         app.MapPost(Route, HandleAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.Deliveries(instance.Id));
     }
 
-    private static async Task<IResult> HandleAsync(HttpRequest request, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections)
+    private static async Task<IResult> HandleAsync(HttpRequest request, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
     {
         using var reader = new StreamReader(request.Body);
         var batch = ProtoPubSub.ParseProto<DeliveryBatch>(await reader.ReadToEndAsync());
@@ -42,6 +43,12 @@ public static class DeliveryEndpoint
                     if (delivery.EventCase == Delivery.EventOneofCase.MessageCreated
                         && delivery.MessageCreated.Message.SenderId == userId
                         && delivery.MessageCreated.Message.SenderDeviceId == c.DeviceId)
+                    {
+                        continue;
+                    }
+
+                    // Presence goes only to the connections that watch that user.
+                    if (delivery.EventCase == Delivery.EventOneofCase.PresenceChanged && !watches.IsWatching(c.ConnectionId, delivery.PresenceChanged.UserId))
                     {
                         continue;
                     }

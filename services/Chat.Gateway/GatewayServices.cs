@@ -1,6 +1,7 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
+using Chat.Gateway.Presence;
 using Chat.Gateway.WebClient;
 using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
@@ -29,6 +30,7 @@ public static class GatewayServices
         builder.Services.AddSingleton<SendRateLimiter>();
         builder.Services.AddSingleton<GatewayLeaseService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayLeaseService>());
+        builder.AddGatewayPresence();
 
         builder.Services.AddAuthentication(ChatBearerDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ChatBearerHandler>(ChatBearerDefaults.Scheme, _ => { });

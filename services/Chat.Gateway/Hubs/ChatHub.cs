@@ -36,22 +36,26 @@ public sealed partial class ChatHub(
         connections.Add(new LocalConnection(Context.ConnectionId, user.UserId, user.DeviceId));
         await UserActor(user.UserId).InvokeMethodAsync<UserConnection, UserRoutes>(UserActorMethods.Connect,
             new UserConnection(Context.ConnectionId, user.DeviceId, instance.Id, DateTimeOffset.UtcNow));
+        PresenceOnConnected(user);
         await base.OnConnectedAsync();
     }
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         var user = CurrentUser();
-        connections.Remove(user.UserId, Context.ConnectionId);
+        var lastHere = connections.Remove(user.UserId, Context.ConnectionId);
+        UserRoutes? routes = null;
         try
         {
-            await UserActor(user.UserId).InvokeMethodAsync<DisconnectRequest, UserRoutes>(UserActorMethods.Disconnect, new DisconnectRequest(Context.ConnectionId));
+            routes = await UserActor(user.UserId).InvokeMethodAsync<DisconnectRequest, UserRoutes>(UserActorMethods.Disconnect, new DisconnectRequest(Context.ConnectionId));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The route goes stale at worst; the lease check and the next connect clean it up.
             LogDisconnectFailed(ex, user.UserId);
         }
+
+        await PresenceOnDisconnectedAsync(user, lastHere, routes);
 
         await base.OnDisconnectedAsync(exception);
     }

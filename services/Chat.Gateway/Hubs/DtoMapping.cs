@@ -47,5 +47,5 @@ public static class DtoMapping
 
     public static PresenceDto ToDto(this PresenceChanged p) => new(p.UserId, p.Online, p.LastSeen?.ToDateTimeOffset(), true);
 
-    public static TypingDto ToDto(this TypingChanged t) => new(t.ConversationId, t.UserId, t.Typing);
+    public static TypingDto ToDto(this TypingChanged t) => new(t.ConversationId, t.UserId, t.Typing, t.At?.ToDateTimeOffset());
 }

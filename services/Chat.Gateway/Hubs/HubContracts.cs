@@ -71,5 +71,5 @@ public sealed record ConversationSummaryDto(
 /// <summary>A user's presence as the caller may see it.</summary>
 public sealed record PresenceDto(string UserId, bool Online, DateTimeOffset? LastSeen, bool Visible);
 
-/// <summary>Typing state.</summary>
-public sealed record TypingDto(string ConversationId, string UserId, bool Typing);
+/// <summary>Typing state. Events may arrive out of order: keep the latest by <see cref="At"/>.</summary>
+public sealed record TypingDto(string ConversationId, string UserId, bool Typing, DateTimeOffset? At = null);

@@ -69,14 +69,13 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
         var service = ServiceName(context.Method);
         if (settings.InternalServices.Contains(service))
         {
-            var caller = context.RequestHeaders.GetValue(CallerAppIdHeader);
-            if (caller is null || !settings.InternalCallers.Contains(caller))
-            {
-                throw ChatStatus.PermissionDenied(
-                    $"{service} is for the chat services ({string.Join(", ", settings.InternalCallers)}); caller '{caller ?? "(not through Dapr)"}' may not use it.",
-                    ErrorCodes.PermissionDenied);
-            }
+            RequireCaller(context, service, settings.InternalCallers);
+            return;
+        }
 
+        if (settings.CallerRestrictedMethods.TryGetValue(context.Method, out var callers))
+        {
+            RequireCaller(context, context.Method, callers);
             return;
         }
 
@@ -100,6 +99,17 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
         var user = tokens.Validate(header[scheme.Length..].Trim())
             ?? throw ChatStatus.Unauthenticated("The access token is invalid or expired; log in or refresh to get a new one.");
         context.UserState[UserStateKey] = user;
+    }
+
+    private static void RequireCaller(ServerCallContext context, string what, ISet<string> callers)
+    {
+        var caller = context.RequestHeaders.GetValue(CallerAppIdHeader);
+        if (caller is null || !callers.Contains(caller))
+        {
+            throw ChatStatus.PermissionDenied(
+                $"{what} is for the chat services ({string.Join(", ", callers)}); caller '{caller ?? "(not through Dapr)"}' may not use it.",
+                ErrorCodes.PermissionDenied);
+        }
     }
 
     private async Task WaitForKeyAsync(ServerCallContext context)

@@ -58,6 +58,12 @@ public sealed class ChatAuthOptions
     };
 
     /// <summary>
+    /// Full gRPC method names that take no user token but only calls through Dapr from the
+    /// listed app-ids (<c>dapr-caller-app-id</c>), e.g. presence's gateway-only reports.
+    /// </summary>
+    public IDictionary<string, ISet<string>> CallerRestrictedMethods { get; } = new Dictionary<string, ISet<string>>(StringComparer.Ordinal);
+
+    /// <summary>
     /// The token the app's sidecar sends as <c>dapr-api-token</c> (the app's APP_API_TOKEN).
     /// When set, every call without it is refused: only the sidecar may call the app.
     /// </summary>

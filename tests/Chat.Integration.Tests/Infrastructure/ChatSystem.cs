@@ -25,6 +25,16 @@ public enum ComponentSet
     Redis,
 }
 
+/// <summary>Extra settings of a test run.</summary>
+public sealed record ChatSystemOptions
+{
+    /// <summary>Configuration given to every app (e.g. short presence intervals).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Wraps the presence store in <see cref="CountingStateStore"/> so tests can count its writes.</summary>
+    public bool CountPresenceWrites { get; init; }
+}
+
 /// <summary>
 /// The chat apps and their dev sidecars, all in this process on free loopback ports, as
 /// <c>dapr run -f</c> would start them. Tests reach the apps the way the gateway does: through a
@@ -36,6 +46,7 @@ public sealed class ChatSystem : IAsyncDisposable
 
     private readonly List<WebApplication> _apps = [];
     private readonly List<RunningSidecar> _sidecars = [];
+    private IReadOnlyDictionary<string, string?> _settings = new Dictionary<string, string?>();
     private readonly List<AppInstance> _instances = [];
     private readonly List<GrpcChannel> _channels = [];
 
@@ -66,7 +77,11 @@ public sealed class ChatSystem : IAsyncDisposable
     public WebApplication AppOf(string appId) => InstanceOf(appId).App;
 
     /// <summary>Starts the given apps (default: directory, router, messaging).</summary>
-    public static async Task<ChatSystem> StartAsync(ComponentSet set, string? redisEndpoint = null, params string[] apps)
+    public static Task<ChatSystem> StartAsync(ComponentSet set, string? redisEndpoint = null, params string[] apps) =>
+        StartAsync(set, redisEndpoint, new ChatSystemOptions(), apps);
+
+    /// <summary>Starts the given apps, every one (and any started later) with <see cref="ChatSystemOptions.Settings"/>.</summary>
+    public static async Task<ChatSystem> StartAsync(ComponentSet set, string? redisEndpoint, ChatSystemOptions options, params string[] apps)
     {
         if (apps.Length == 0)
         {
@@ -74,8 +89,8 @@ public sealed class ChatSystem : IAsyncDisposable
         }
 
         var dir = System.IO.Directory.CreateTempSubdirectory("chat-it-").FullName;
-        ComponentFiles.Write(dir, set, redisEndpoint);
-        var system = new ChatSystem(dir, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System));
+        ComponentFiles.Write(dir, set, redisEndpoint, options.CountPresenceWrites);
+        var system = new ChatSystem(dir, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System)) { _settings = options.Settings };
         try
         {
             foreach (var appId in apps)
@@ -120,9 +135,19 @@ public sealed class ChatSystem : IAsyncDisposable
     /// Stops an instance the way a crash does: its connections drop at once, hosted services get
     /// no time for clean-up (a gateway keeps its lease until the TTL), and its sidecar goes away.
     /// </summary>
-    public async Task KillAsync(AppInstance instance)
+    /// <param name="sidecarFirst">
+    /// Take the sidecar away before stopping the app, so the app cannot tell anyone anything
+    /// while its connections drop (no disconnect reports: only TTLs and sweeps notice).
+    /// </param>
+    public async Task KillAsync(AppInstance instance, bool sidecarFirst = false)
     {
         instance.Stopped = true;
+        if (sidecarFirst)
+        {
+            _sidecars.Remove(instance.Sidecar);
+            await instance.Sidecar.DisposeAsync();
+        }
+
         using (var cancelled = new CancellationTokenSource())
         {
             await cancelled.CancelAsync();
@@ -138,8 +163,11 @@ public sealed class ChatSystem : IAsyncDisposable
 
         await instance.App.DisposeAsync();
         _apps.Remove(instance.App);
-        _sidecars.Remove(instance.Sidecar);
-        await instance.Sidecar.DisposeAsync();
+        if (!sidecarFirst)
+        {
+            _sidecars.Remove(instance.Sidecar);
+            await instance.Sidecar.DisposeAsync();
+        }
     }
 
     private async Task<AppInstance> StartAppOnceAsync(string appId, IReadOnlyDictionary<string, string?>? settings, Action<WebApplicationBuilder> add, Action<WebApplication> map)
@@ -170,6 +198,7 @@ public sealed class ChatSystem : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["Gateway:SendRate:Burst"] = "30",
         });
+        builder.Configuration.AddInMemoryCollection(_settings);
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

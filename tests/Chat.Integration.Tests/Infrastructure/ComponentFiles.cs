@@ -8,7 +8,7 @@ namespace Chat.Integration.Tests.Infrastructure;
 /// </summary>
 internal static class ComponentFiles
 {
-    public static void Write(string dir, ComponentSet set, string? redisEndpoint)
+    public static void Write(string dir, ComponentSet set, string? redisEndpoint, bool countPresenceWrites = false)
     {
         File.WriteAllText(Path.Combine(dir, "secrets.json"), $$"""{ "{{DaprNames.Secrets.JwtSigningKey}}": "{{ChatSystem.JwtKey}}" }""");
         Write(dir, DaprNames.Secrets.Store, "secretstores.local.file", ("secretsFile", Path.Combine(dir, "secrets.json")), ("nestedSeparator", ":"));
@@ -26,7 +26,15 @@ internal static class ComponentFiles
                 extra.Add(("actorStateStore", "true"));
             }
 
-            if (set == ComponentSet.Redis)
+            if (countPresenceWrites && store == DaprNames.StateStores.Presence)
+            {
+                // The same store, wrapped by a test-only type that counts write calls.
+                (string, string)[] inner = set == ComponentSet.Redis
+                    ? [(CountingStateStore.InnerTypeKey, "state.redis"), ("redisHost", redisEndpoint!)]
+                    : [(CountingStateStore.InnerTypeKey, "state.sqlite"), ("connectionString", Path.Combine(dir, store + ".db"))];
+                Write(dir, store, CountingStateStore.TypeName, [.. inner, .. extra]);
+            }
+            else if (set == ComponentSet.Redis)
             {
                 Write(dir, store, "state.redis", [("redisHost", redisEndpoint!), .. extra]);
             }

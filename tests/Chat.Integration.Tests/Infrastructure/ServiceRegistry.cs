@@ -3,6 +3,7 @@ using Chat.Directory;
 using Chat.Domain;
 using Chat.Gateway;
 using Chat.Messaging;
+using Chat.Presence;
 using Chat.Router;
 using Chat.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
@@ -22,6 +23,7 @@ internal static class ServiceRegistry
             case DaprNames.Apps.Directory: builder.AddDirectoryServices(); break;
             case DaprNames.Apps.Gateway: builder.AddGatewayServices(); break;
             case DaprNames.Apps.Delivery: builder.AddDeliveryServices(); break;
+            case DaprNames.Apps.Presence: builder.AddPresenceServices(); break;
             default: AddOther(appId, builder); break;
         }
     }
@@ -35,6 +37,7 @@ internal static class ServiceRegistry
             case DaprNames.Apps.Directory: app.MapDirectoryServices(); break;
             case DaprNames.Apps.Gateway: app.MapGatewayServices(); break;
             case DaprNames.Apps.Delivery: app.MapDeliveryServices(); break;
+            case DaprNames.Apps.Presence: app.MapPresenceServices(); break;
             default: MapOther(appId, app); break;
         }
     }
