@@ -1,4 +1,5 @@
 using Chat.Contracts.V1;
+using Chat.Delivery.Push;
 using Chat.Domain;
 using Chat.ServiceDefaults;
 using Dapr.Client;
@@ -16,7 +17,7 @@ public static class DeliveryServices
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FanOut>();
         builder.Services.AddSingleton<Recipients>();
-        builder.Services.AddSingleton<IOfflineNotifier, SyncOnlyNotifier>();
+        builder.Services.AddPush(config);
         builder.Services.AddSingleton(_ => new DirectoryInternalService.DirectoryInternalServiceClient(
             DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
         return builder;

@@ -14,20 +14,3 @@ public interface IOfflineNotifier
 {
     Task NotifyAsync(MessageCreated message, IReadOnlyList<string> offlineUserIds, CancellationToken ct);
 }
-
-/// <summary>
-/// Used until push (issue 8) is wired: offline users catch up by sync when they reconnect, and
-/// this records how many pushes would have been sent.
-/// </summary>
-public sealed class SyncOnlyNotifier : IOfflineNotifier
-{
-    private long _skipped;
-
-    public long Skipped => Interlocked.Read(ref _skipped);
-
-    public Task NotifyAsync(MessageCreated message, IReadOnlyList<string> offlineUserIds, CancellationToken ct)
-    {
-        Interlocked.Add(ref _skipped, offlineUserIds.Count);
-        return Task.CompletedTask;
-    }
-}

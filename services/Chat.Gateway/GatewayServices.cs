@@ -31,6 +31,7 @@ public static class GatewayServices
         builder.Services.AddSingleton<GatewayLeaseService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayLeaseService>());
         builder.AddGatewayPresence();
+        builder.AddPushSink();
 
         builder.Services.AddAuthentication(ChatBearerDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ChatBearerHandler>(ChatBearerDefaults.Scheme, _ => { });
@@ -67,6 +68,7 @@ public static class GatewayServices
         app.UseAuthorization();
         app.MapSubscribeHandler();
         app.MapDeliveries();
+        app.MapPushSink();
         app.MapHub<ChatHub>(HubPath, o => o.AllowStatefulReconnects = true);
         return app;
     }

@@ -33,6 +33,12 @@ public sealed record ChatSystemOptions
 
     /// <summary>Wraps the presence store in <see cref="CountingStateStore"/> so tests can count its writes.</summary>
     public bool CountPresenceWrites { get; init; }
+
+    /// <summary>Extra entries of the run's secrets file (chat-secrets).</summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Called before each app starts (its sidecar loads the components then): write extra component files here.</summary>
+    public Action<string, ChatSystem>? BeforeAppStart { get; init; }
 }
 
 /// <summary>
@@ -89,12 +95,13 @@ public sealed class ChatSystem : IAsyncDisposable
         }
 
         var dir = System.IO.Directory.CreateTempSubdirectory("chat-it-").FullName;
-        ComponentFiles.Write(dir, set, redisEndpoint, options.CountPresenceWrites);
+        ComponentFiles.Write(dir, set, redisEndpoint, options.CountPresenceWrites, options.Secrets);
         var system = new ChatSystem(dir, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System)) { _settings = options.Settings };
         try
         {
             foreach (var appId in apps)
             {
+                options.BeforeAppStart?.Invoke(appId, system);
                 await system.StartAppAsync(appId);
             }
 

@@ -8,9 +8,13 @@ namespace Chat.Integration.Tests.Infrastructure;
 /// </summary>
 internal static class ComponentFiles
 {
-    public static void Write(string dir, ComponentSet set, string? redisEndpoint, bool countPresenceWrites = false)
+    public static void Write(string dir, ComponentSet set, string? redisEndpoint, bool countPresenceWrites = false, IReadOnlyDictionary<string, string>? secrets = null)
     {
-        File.WriteAllText(Path.Combine(dir, "secrets.json"), $$"""{ "{{DaprNames.Secrets.JwtSigningKey}}": "{{ChatSystem.JwtKey}}" }""");
+        var allSecrets = new Dictionary<string, string>(secrets ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            [DaprNames.Secrets.JwtSigningKey] = ChatSystem.JwtKey,
+        };
+        File.WriteAllText(Path.Combine(dir, "secrets.json"), System.Text.Json.JsonSerializer.Serialize(allSecrets));
         Write(dir, DaprNames.Secrets.Store, "secretstores.local.file", ("secretsFile", Path.Combine(dir, "secrets.json")), ("nestedSeparator", ":"));
         string[] stores = [DaprNames.StateStores.Messages, DaprNames.StateStores.Directory, DaprNames.StateStores.Presence, DaprNames.StateStores.Actors];
         foreach (var store in stores)
@@ -54,7 +58,8 @@ internal static class ComponentFiles
         }
     }
 
-    private static void Write(string dir, string name, string type, params (string Key, string Value)[] metadata) =>
+    /// <summary>Writes one component; values are YAML double-quoted, so they may hold newlines (PEM keys).</summary>
+    public static void Write(string dir, string name, string type, params (string Key, string Value)[] metadata) =>
         File.WriteAllText(Path.Combine(dir, name + ".yaml"), $"""
             apiVersion: dapr.io/v1alpha1
             kind: Component
@@ -64,6 +69,9 @@ internal static class ComponentFiles
               type: {type}
               version: v1
               metadata:
-            {string.Concat(metadata.Select(m => $"  - name: {m.Key}\n    value: \"{m.Value}\"\n"))}
+            {string.Concat(metadata.Select(m => $"  - name: {m.Key}\n    value: \"{Quote(m.Value)}\"\n"))}
             """);
+
+    private static string Quote(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

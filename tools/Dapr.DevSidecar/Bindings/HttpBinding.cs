@@ -12,6 +12,12 @@ namespace Dapr.DevSidecar.Bindings;
 /// </summary>
 public sealed class HttpBinding : IOutputBinding, IDisposable
 {
+    private static readonly HashSet<string> ContentHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Allow", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+        "Content-Location", "Content-MD5", "Content-Range", "Content-Type", "Expires", "Last-Modified",
+    };
+
     private static readonly string[] Ops = ["create", "get", "head", "post", "put", "patch", "delete", "options", "trace"];
 
     private readonly HttpClient _client = new(new SocketsHttpHandler { AllowAutoRedirect = true, UseCookies = false }) { Timeout = Timeout.InfiniteTimeSpan };
@@ -94,12 +100,18 @@ public sealed class HttpBinding : IOutputBinding, IDisposable
         {
             if ((key.Length > 0 && char.IsAsciiLetterUpper(key[0])) || key is "traceparent" or "tracestate" or "baggage")
             {
-                message.Headers.Remove(key);
-                if (!message.Headers.TryAddWithoutValidation(key, value))
+                // Content-Type and the other content headers belong to the body (Remove on the
+                // request headers would throw for them).
+                if (ContentHeaders.Contains(key))
                 {
                     message.Content ??= new ByteArrayContent([]);
                     message.Content.Headers.Remove(key);
                     message.Content.Headers.TryAddWithoutValidation(key, value);
+                }
+                else
+                {
+                    message.Headers.Remove(key);
+                    message.Headers.TryAddWithoutValidation(key, value);
                 }
             }
         }

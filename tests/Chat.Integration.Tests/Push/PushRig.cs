@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using Chat.Contracts.V1;
+using Chat.Delivery.Push;
+using Chat.Domain;
+using Chat.Integration.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat.Integration.Tests.Push;
+
+/// <summary>
+/// The chat apps with their push bindings pointed at the fake Apple, Google and browser push
+/// services: push-apns is a real <c>bindings.apns</c> (HTTP/2, TLS pinned by thumbprint, ES256
+/// provider token), push-fcm and push-webpush are <c>bindings.http</c> to the fakes' origins.
+/// </summary>
+public sealed class PushRig : IAsyncDisposable
+{
+    public static readonly string[] Apps =
+        [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Gateway, DaprNames.Apps.Delivery];
+
+    private PushRig(FakeApns apns, FakeFcm fcm, FakeWebPush webPush, ChatSystem system)
+    {
+        Apns = apns;
+        Fcm = fcm;
+        WebPush = webPush;
+        System = system;
+    }
+
+    public FakeApns Apns { get; }
+
+    public FakeFcm Fcm { get; }
+
+    public FakeWebPush WebPush { get; }
+
+    public ChatSystem System { get; }
+
+    public PushStats Stats => System.AppOf(DaprNames.Apps.Delivery).Services.GetRequiredService<PushStats>();
+
+    public static async Task<PushRig> StartAsync(ComponentSet set = ComponentSet.Embedded, string? redis = null, int throttleSeconds = 10)
+    {
+        using var vapid = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var vapidPublic = Jws.ToBase64Url(Jws.UncompressedPoint(vapid));
+        var vapidPrivate = Jws.ToBase64Url(vapid.ExportParameters(true).D!);
+        var apns = await FakeApns.StartAsync();
+        var fcm = await FakeFcm.StartAsync();
+        var webPush = await FakeWebPush.StartAsync(vapidPublic);
+        try
+        {
+            var options = new ChatSystemOptions
+            {
+                Secrets = new Dictionary<string, string>
+                {
+                    [DaprNames.Secrets.FcmServiceAccount] = fcm.ServiceAccountJson(),
+                    [DaprNames.Secrets.VapidPublicKey] = vapidPublic,
+                    [DaprNames.Secrets.VapidPrivateKey] = vapidPrivate,
+                },
+                Settings = new Dictionary<string, string?>
+                {
+                    ["Push:ThrottleSeconds"] = throttleSeconds.ToString(global::System.Globalization.CultureInfo.InvariantCulture),
+                },
+                BeforeAppStart = (appId, system) =>
+                {
+                    if (appId == DaprNames.Apps.Delivery)
+                    {
+                        ComponentFiles.Write(system.ResourcesPath, DaprNames.Bindings.Apns, "bindings.apns",
+                            ("key-id", FakeApns.KeyId), ("team-id", FakeApns.TeamId), ("private-key", apns.PrivateKeyPem),
+                            ("endpoint", apns.Origin), ("endpointCertificateThumbprint", apns.Thumbprint));
+                        ComponentFiles.Write(system.ResourcesPath, DaprNames.Bindings.Fcm, "bindings.http", ("url", fcm.Origin), ("responseTimeout", "5s"));
+                        ComponentFiles.Write(system.ResourcesPath, DaprNames.Bindings.WebPush, "bindings.http", ("url", webPush.Origin), ("responseTimeout", "5s"));
+                    }
+                },
+            };
+            return new PushRig(apns, fcm, webPush, await ChatSystem.StartAsync(set, redis, options, Apps));
+        }
+        catch
+        {
+            await apns.DisposeAsync();
+            await fcm.DisposeAsync();
+            await webPush.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Registers an iPhone, an Android phone and a browser for <paramref name="user"/>.</summary>
+    public async Task<UserDevices> RegisterDevicesAsync(TestUser user)
+    {
+        var devices = new UserDevices(user, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant(),
+            "fcm:" + Guid.NewGuid().ToString("N"), WebPush.Subscribe());
+        await user.Directory.RegisterDeviceAsync(new RegisterDeviceRequest { Device = new Device { DeviceId = "iphone", Platform = PushPlatform.Apns, PushToken = devices.ApnsToken, ApnsTopic = "io.chatdapr.app" } });
+        await user.Directory.RegisterDeviceAsync(new RegisterDeviceRequest { Device = new Device { DeviceId = "pixel", Platform = PushPlatform.Fcm, PushToken = devices.FcmToken } });
+        await user.Directory.RegisterDeviceAsync(new RegisterDeviceRequest
+        {
+            Device = new Device
+            {
+                DeviceId = "browser",
+                Platform = PushPlatform.Webpush,
+                WebPush = new WebPushSubscription { Endpoint = devices.Browser.Subscription.Endpoint, P256Dh = devices.Browser.Subscription.P256dh, Auth = devices.Browser.Subscription.Auth },
+            },
+        });
+        return devices;
+    }
+
+    /// <summary>Waits until delivery has finished the push part of <paramref name="count"/> MessageCreated events.</summary>
+    public Task WaitProcessedAsync(long count) => Wait.UntilAsync(() => Stats.Processed >= count, $"{count} messages processed by push (now {Stats.Processed})");
+
+    /// <summary>No fake saw anything wrong in a request.</summary>
+    public void AssertWireClean()
+    {
+        var problems = string.Join("\n", Apns.Problems.Concat(Fcm.Problems).Concat(WebPush.Problems));
+        Assert.True(problems.Length == 0, problems);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await System.DisposeAsync();
+        await Apns.DisposeAsync();
+        await Fcm.DisposeAsync();
+        await WebPush.DisposeAsync();
+    }
+}
+
+/// <summary>One user's three registered devices.</summary>
+public sealed record UserDevices(TestUser User, string ApnsToken, string FcmToken, (string Id, BrowserSubscription Subscription) Browser);
+
+public static class Wait
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds, failing after a deadline.</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("Timed out waiting for: " + what);
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("Timed out waiting for: " + what);
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
