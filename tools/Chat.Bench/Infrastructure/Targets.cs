@@ -1,0 +1,93 @@
+using Chat.Contracts.V1;
+using Chat.Domain;
+using Chat.Integration.Tests.Infrastructure;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+
+namespace Chat.Bench.Infrastructure;
+
+/// <summary>The chat system under test: its gateway, and a way to make users as a client would.</summary>
+public interface IChatTarget : IAsyncDisposable
+{
+    string Name { get; }
+
+    string GatewayUrl { get; }
+
+    string HubUrl => GatewayUrl.TrimEnd('/') + Chat.Gateway.GatewayServices.HubPath;
+
+    /// <summary>The in-process system, when the bench started it (the per-hop scenarios need it).</summary>
+    ChatSystem? System { get; }
+
+    /// <summary>Registers a user (directory Register) and returns it with its access token.</summary>
+    Task<TestUser> RegisterAsync();
+}
+
+/// <summary>The whole system started in this process (ChatSystem of the integration tests: embedded components).</summary>
+public sealed class InProcessTarget : IChatTarget
+{
+    private static readonly string[] AllApps =
+        [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
+
+    private InProcessTarget(ChatSystem system) => System = system;
+
+    public string Name => "in-process (embedded components: SQLite state, in-memory pub/sub)";
+
+    public ChatSystem System { get; }
+
+    public string GatewayUrl => System.GatewayUrl;
+
+    public static async Task<InProcessTarget> StartAsync()
+    {
+        // The bench sends faster than a person: lift the per-user send limit (read by the gateway from its configuration).
+        Environment.SetEnvironmentVariable("Gateway__SendRate__Burst", "1000000");
+        Environment.SetEnvironmentVariable("Gateway__SendRate__PerSecond", "1000000");
+        return new InProcessTarget(await ChatSystem.StartAsync(ComponentSet.Embedded, null, AllApps));
+    }
+
+    public Task<TestUser> RegisterAsync() => System.RegisterAsync();
+
+    public ValueTask DisposeAsync() => System.DisposeAsync();
+}
+
+/// <summary>
+/// A system started elsewhere (./run.sh): the gateway at its URL; users registered by calling
+/// the directory app's gRPC port directly (allowed by the dev run, which sets no app API token).
+/// </summary>
+public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, string messagingUrl) : IChatTarget
+{
+    private readonly GrpcChannel _directory = GrpcChannel.ForAddress(directoryUrl);
+    private readonly GrpcChannel _messaging = GrpcChannel.ForAddress(messagingUrl);
+    private int _counter;
+
+    public string Name => $"external gateway {gatewayUrl}";
+
+    public string GatewayUrl => gatewayUrl;
+
+    public ChatSystem? System => null;
+
+    public async Task<TestUser> RegisterAsync()
+    {
+        var name = $"bench{Interlocked.Increment(ref _counter)}x{Random.Shared.Next(1_000_000)}";
+        var anonymous = new DirectoryService.DirectoryServiceClient(_directory);
+        var registered = await anonymous.RegisterAsync(new RegisterRequest { UserName = name, Password = "correct horse battery", DeviceId = "dev1" });
+        var token = registered.Tokens.AccessToken;
+        return new TestUser(registered.Profile.UserId, name, token,
+            new MessagingService.MessagingServiceClient(WithToken(_messaging, token)),
+            new DirectoryService.DirectoryServiceClient(WithToken(_directory, token)));
+    }
+
+    private static CallInvoker WithToken(GrpcChannel channel, string token) =>
+        channel.Intercept(m =>
+        {
+            m.Add("authorization", "Bearer " + token);
+            return m;
+        });
+
+    public ValueTask DisposeAsync()
+    {
+        _directory.Dispose();
+        _messaging.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace Chat.Bench.Reporting;
+
+/// <summary>Writes a report as a console table, JSON, markdown and an SVG plot.</summary>
+public static class ReportWriters
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Writes report.json, report.md and latency.svg into <paramref name="folder"/>; returns their paths.</summary>
+    public static IReadOnlyList<string> WriteAll(BenchReport report, string folder)
+    {
+        System.IO.Directory.CreateDirectory(folder);
+        var json = Path.Combine(folder, "report.json");
+        var md = Path.Combine(folder, "report.md");
+        var svg = Path.Combine(folder, "latency.svg");
+        File.WriteAllText(json, JsonSerializer.Serialize(report, Json));
+        File.WriteAllText(md, Markdown(report, "latency.svg"));
+        File.WriteAllText(svg, Svg(report));
+        return [json, md, svg];
+    }
+
+    public static void Console(BenchReport report, IAnsiConsole console)
+    {
+        foreach (var scenario in report.Scenarios)
+        {
+            var table = new Table().Title($"[bold]{Markup.Escape(scenario.Name)}[/]: {Markup.Escape(scenario.Description)}").Border(TableBorder.Rounded);
+            table.AddColumn("series");
+            table.AddColumn(new TableColumn("n").RightAligned());
+            foreach (var col in new[] { "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms" })
+            {
+                table.AddColumn(new TableColumn(col).RightAligned());
+            }
+
+            table.AddColumn("metrics");
+            foreach (var s in scenario.Series)
+            {
+                var l = s.Latency;
+                table.AddRow(
+                    Markup.Escape(s.Name),
+                    l?.Count.ToString(Inv) ?? "",
+                    F(l?.P50), F(l?.P90), F(l?.P99), F(l?.P999), F(l?.Max),
+                    Markup.Escape(string.Join(", ", s.Metrics.Select(m => $"{m.Key}={Num(m.Value)}"))));
+            }
+
+            console.Write(table);
+            foreach (var (k, v) in scenario.Ratios)
+            {
+                console.MarkupLine($"  ratio [blue]{Markup.Escape(k)}[/]: {Num(v)}");
+            }
+
+            foreach (var t in scenario.Targets)
+            {
+                console.MarkupLine($"  target {Markup.Escape(t.Target)}: {Markup.Escape(t.Measured)} {(t.Met ? "[green]met[/]" : "[red]missed[/]")}");
+            }
+
+            foreach (var n in scenario.Notes)
+            {
+                console.MarkupLine($"  [grey]{Markup.Escape(n)}[/]");
+            }
+        }
+    }
+
+    /// <summary>The results as markdown: one section per scenario.</summary>
+    public static string Markdown(BenchReport report, string? svgName)
+    {
+        var sb = new StringBuilder();
+        var m = report.Machine;
+        sb.AppendLine(Inv, $"Run of {report.StartedAt:yyyy-MM-dd HH:mm} UTC, commit `{m.Commit}`, target: {report.Target}.");
+        sb.AppendLine();
+        sb.AppendLine(Inv, $"Machine: {m.Cores} cores ({m.Cpu}), {m.Memory} memory, {m.Os}, {m.DotNet}; load average at start {m.LoadAverage} (shared machine: other engineers' builds and tests run at the same time).");
+        sb.AppendLine();
+        sb.AppendLine("Command:");
+        sb.AppendLine();
+        sb.AppendLine("```");
+        sb.AppendLine(report.Command);
+        sb.AppendLine("```");
+        sb.AppendLine();
+        if (svgName is not null)
+        {
+            sb.AppendLine(Inv, $"![latency percentiles]({svgName})");
+            sb.AppendLine();
+        }
+
+        foreach (var s in report.Scenarios)
+        {
+            sb.AppendLine(Inv, $"### {s.Name}: {s.Description}");
+            sb.AppendLine();
+            sb.AppendLine(Inv, $"Parameters: {string.Join(", ", s.Parameters.Select(p => $"{p.Key}={p.Value}"))}. Load average (1 min) before {s.LoadBefore:F2}, after {s.LoadAfter:F2}; took {s.Seconds:F0} s.");
+            sb.AppendLine();
+            sb.AppendLine("| series | n | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | other |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+            foreach (var series in s.Series)
+            {
+                var l = series.Latency;
+                sb.AppendLine(Inv, $"| {series.Name} | {l?.Count.ToString(Inv) ?? ""} | {F(l?.P50)} | {F(l?.P90)} | {F(l?.P99)} | {F(l?.P999)} | {F(l?.Max)} | {string.Join(", ", series.Metrics.Select(x => $"{x.Key} {Num(x.Value)}"))} |");
+            }
+
+            sb.AppendLine();
+            if (s.Ratios.Count > 0)
+            {
+                sb.AppendLine(Inv, $"Ratios: {string.Join("; ", s.Ratios.Select(r => $"{r.Key} = {Num(r.Value)}"))}.");
+                sb.AppendLine();
+            }
+
+            foreach (var t in s.Targets)
+            {
+                sb.AppendLine(Inv, $"- Target {t.Target}: {t.Measured} — **{(t.Met ? "met" : "missed")}**");
+            }
+
+            foreach (var n in s.Notes)
+            {
+                sb.AppendLine(Inv, $"- {n}");
+            }
+
+            sb.AppendLine();
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>A hand-written SVG: one panel per scenario, bars for p50/p90/p99/p99.9 of each series on a log scale.</summary>
+    public static string Svg(BenchReport report)
+    {
+        var panels = report.Scenarios.Where(s => s.Series.Any(x => x.Latency is { Count: > 0 })).ToList();
+        const int panelW = 620, panelH = 230, left = 70, top = 40, plotH = 150;
+        var height = Math.Max(1, panels.Count) * panelH + 20;
+        var sb = new StringBuilder();
+        sb.AppendLine(Inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{panelW}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">");
+        sb.AppendLine(Inv, $"<rect width=\"{panelW}\" height=\"{height}\" fill=\"white\"/>");
+        string[] colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
+        string[] labels = ["p50", "p90", "p99", "p99.9"];
+        for (var i = 0; i < panels.Count; i++)
+        {
+            var scenario = panels[i];
+            var y0 = i * panelH;
+            var series = scenario.Series.Where(x => x.Latency is { Count: > 0 }).ToList();
+            var max = series.Max(x => x.Latency!.P999);
+            var decades = Math.Max(1, (int)Math.Ceiling(Math.Log10(Math.Max(max, 0.01) * 100)));
+            double Y(double ms) => y0 + top + plotH - (Math.Log10(Math.Max(ms, 0.01) * 100) / decades * plotH);
+            sb.AppendLine(Inv, $"<text x=\"10\" y=\"{y0 + 20}\" font-size=\"13\" font-weight=\"bold\">{Esc(scenario.Name)}: {Esc(scenario.Description)}</text>");
+            for (var d = 0; d <= decades; d++)
+            {
+                var ms = Math.Pow(10, d) / 100;
+                var y = Y(ms);
+                sb.AppendLine(Inv, $"<line x1=\"{left}\" y1=\"{y:F1}\" x2=\"{panelW - 10}\" y2=\"{y:F1}\" stroke=\"#ddd\"/><text x=\"{left - 5}\" y=\"{y + 4:F1}\" text-anchor=\"end\">{Num(ms)} ms</text>");
+            }
+
+            var groupW = (panelW - left - 20.0) / Math.Max(1, series.Count);
+            for (var s = 0; s < series.Count; s++)
+            {
+                var l = series[s].Latency!;
+                double[] values = [l.P50, l.P90, l.P99, l.P999];
+                var barW = groupW * 0.8 / values.Length;
+                for (var b = 0; b < values.Length; b++)
+                {
+                    var x = left + s * groupW + groupW * 0.1 + b * barW;
+                    var y = Y(values[b]);
+                    var h = y0 + top + plotH - y;
+                    sb.AppendLine(Inv, $"<rect x=\"{x:F1}\" y=\"{y:F1}\" width=\"{barW - 1:F1}\" height=\"{Math.Max(h, 0.5):F1}\" fill=\"{colors[b]}\"><title>{Esc(series[s].Name)} {labels[b]} {Num(values[b])} ms</title></rect>");
+                }
+
+                sb.AppendLine(Inv, $"<text x=\"{left + s * groupW + groupW / 2:F1}\" y=\"{y0 + top + plotH + 15}\" text-anchor=\"middle\">{Esc(series[s].Name)}</text>");
+            }
+
+            for (var b = 0; b < labels.Length; b++)
+            {
+                sb.AppendLine(Inv, $"<rect x=\"{left + b * 70}\" y=\"{y0 + top + plotH + 25}\" width=\"10\" height=\"10\" fill=\"{colors[b]}\"/><text x=\"{left + b * 70 + 14}\" y=\"{y0 + top + plotH + 34}\">{labels[b]}</text>");
+            }
+        }
+
+        sb.AppendLine("</svg>");
+        return sb.ToString();
+    }
+
+    private static string Esc(string s) => s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+
+    private static string F(double? v) => v is { } d ? d.ToString("F2", Inv) : "";
+
+    public static string Num(double v) => Math.Abs(v) >= 100 ? v.ToString("F0", Inv) : Math.Abs(v) >= 1 ? v.ToString("F2", Inv) : v.ToString("G3", Inv);
+}
