@@ -24,7 +24,7 @@ internal static class BuildOutputs
 }
 
 /// <summary>
-/// The gateway and the router as separate processes, each with its dev sidecar, started by
+/// The gateway, the router and presence (which the gateway reports connections to) as separate processes, each with its dev sidecar, started by
 /// the dev sidecar's multi-app run (<c>dapr-dev-sidecar run -f</c>) on a copy of the embedded
 /// component set: so the gateway's RSS is its own.
 /// </summary>
@@ -51,15 +51,16 @@ internal sealed class SystemProcess : IAsyncDisposable
         var folder = ChatCluster.WithComponents("embedded", files!);
         var routerPort = SidecarHost.FreePort();
         var gatewayPort = SidecarHost.FreePort();
-        string App(string id, string project, string assembly, int port) => $$"""
+        var presencePort = SidecarHost.FreePort();
+        string App(string id, string project, string assembly, int port, bool grpc = false) => $$"""
               - appID: {{id}}
                 appDirPath: {{folder.Folder}}
                 appPort: {{port}}
-                appProtocol: http
-                appHealthCheckPath: /healthz
+                appProtocol: {{(grpc ? "grpc" : "http\n    appHealthCheckPath: /healthz")}}
                 command: ["dotnet", "{{BuildOutputs.Dll(project, assembly)}}"]
                 env:
                   ASPNETCORE_URLS: http://127.0.0.1:{{port}}
+                  Kestrel__EndpointDefaults__Protocols: {{(grpc ? "Http2" : "Http1AndHttp2")}}
             """;
         var runFile = Path.Combine(folder.Folder, "bench-run.yaml");
         await File.WriteAllTextAsync(runFile, $$"""
@@ -73,6 +74,7 @@ internal sealed class SystemProcess : IAsyncDisposable
                 Logging__LogLevel__Chat: Information
             apps:
             {{App("router", "services/Chat.Router", "Chat.Router", routerPort)}}
+            {{App("presence", "services/Chat.Presence", "Chat.Presence", presencePort, grpc: true)}}
             {{App("gateway", "services/Chat.Gateway", "Chat.Gateway", gatewayPort)}}
             """);
         var run = ProcessTools.Start("dotnet", [BuildOutputs.Dll("tools/Dapr.DevSidecar", "dapr-dev-sidecar"), "run", "-f", runFile],

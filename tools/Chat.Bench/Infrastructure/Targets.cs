@@ -27,7 +27,7 @@ public interface IChatTarget : IAsyncDisposable
 public sealed class InProcessTarget : IChatTarget
 {
     private static readonly string[] AllApps =
-        [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
+        [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Presence, DaprNames.Apps.Gateway];
 
     private InProcessTarget(ChatSystem system) => System = system;
 
