@@ -1,3 +1,4 @@
+using Chat.Integration.Tests.Infrastructure;
 using Chat.WebClient.Tests.Infrastructure;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -43,6 +44,124 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Expect(bob.MessageItems).ToHaveCountAsync(2);
         await Shot(alice, "read");
         await Shot(bob, "read");
+    }
+
+    [Fact]
+    public async Task A_user_who_drops_offline_sees_the_missed_messages_after_reconnecting()
+    {
+        await using var alice = await system.NewUserPageAsync("alice");
+        await using var bob = await system.NewUserPageAsync("bob");
+        await bob.TrackHubSocketsAsync();
+        var bobName = ChatPage.NewUserName("bob");
+        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice Off");
+        await bob.RegisterAsync(bobName, "Bob Off");
+        await alice.StartChatAsync(bobName);
+        await alice.SendAsync("before the drop");
+        await bob.OpenConversationAsync("Alice Off");
+        await Expect(bob.TheirMessage("before the drop")).ToBeVisibleAsync();
+
+        // Bob's network goes away: no new requests, and the open WebSocket is cut.
+        await bob.Context.SetOfflineAsync(true);
+        await bob.CutHubSocketsAsync();
+        await Expect(bob.Banner).ToBeVisibleAsync();
+        await Expect(bob.Banner).ToHaveTextAsync("Reconnecting…");
+        await system.WaitForGatewayConnectionsAsync(await bob.UserIdAsync(), 0);
+        await Shot(bob, "offline");
+
+        string[] missed = ["missed one", "missed two", "missed three"];
+        foreach (var text in missed)
+        {
+            await alice.SendAsync(text);
+        }
+
+        // Bob did not get them live: they are stored, sent ✓ only.
+        await Expect(alice.TickOf("missed three")).ToHaveAttributeAsync("data-status", "sent");
+        await Expect(bob.MessageItems).ToHaveCountAsync(1);
+
+        await bob.Context.SetOfflineAsync(false);
+        await Expect(bob.Banner).ToBeHiddenAsync();
+        foreach (var text in missed)
+        {
+            await Expect(bob.TheirMessage(text)).ToHaveCountAsync(1);
+        }
+
+        // In order, each once, and read at once since Bob's chat is open.
+        await Expect(bob.MessageItems.Locator(".text")).ToHaveTextAsync(["before the drop", .. missed]);
+        await Expect(alice.TickOf("missed three")).ToHaveAttributeAsync("data-status", "read");
+
+        // The live stream works again after the catch-up.
+        await alice.SendAsync("after the drop");
+        await Expect(bob.TheirMessage("after the drop")).ToBeVisibleAsync();
+        await Expect(bob.MessageItems).ToHaveCountAsync(5);
+        await Shot(bob, "caught-up");
+    }
+
+    [Fact]
+    public async Task A_group_is_created_a_member_added_and_read_by_counts_up_to_all()
+    {
+        await using var alice = await system.NewUserPageAsync("alice");
+        await using var bob = await system.NewUserPageAsync("bob");
+        await using var carol = await system.NewUserPageAsync("carol");
+        var bobName = ChatPage.NewUserName("bob");
+        var carolName = ChatPage.NewUserName("carol");
+        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice G");
+        await bob.RegisterAsync(bobName, "Bob G");
+        await carol.RegisterAsync(carolName, "Carol G");
+
+        await alice.Page.GetByLabel("New group: title").FillAsync("Team");
+        await alice.Page.GetByLabel("Members (user names, comma separated)").FillAsync(bobName);
+        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await Expect(alice.Page.Locator("#conv-title")).ToHaveTextAsync("Team");
+        await Expect(alice.Page.Locator("#conv-status")).ToHaveTextAsync("2 members");
+        await alice.Page.GetByLabel("Add member").FillAsync(carolName);
+        await alice.Page.GetByLabel("Add member").PressAsync("Enter");
+        await Expect(alice.Page.Locator("#conv-status")).ToHaveTextAsync("3 members");
+
+        await alice.SendAsync("hello team");
+        await Expect(alice.MyMessage("hello team").Locator(".read-by")).ToHaveTextAsync("read by 0/2");
+
+        await bob.OpenConversationAsync("Team");
+        await Expect(bob.TheirMessage("hello team").Locator(".sender")).ToHaveTextAsync("Alice G");
+        await Expect(alice.MyMessage("hello team").Locator(".read-by")).ToHaveTextAsync("read by 1/2");
+        await Expect(alice.TickOf("hello team")).Not.ToHaveAttributeAsync("data-status", "read");
+
+        await carol.OpenConversationAsync("Team");
+        await Expect(alice.MyMessage("hello team").Locator(".read-by")).ToHaveTextAsync("read by 2/2");
+        await Expect(alice.TickOf("hello team")).ToHaveAttributeAsync("data-status", "read");
+
+        await carol.SendAsync("hi all");
+        await Expect(bob.TheirMessage("hi all").Locator(".sender")).ToHaveTextAsync("Carol G");
+        await Expect(carol.MyMessage("hi all").Locator(".read-by")).ToHaveTextAsync("read by 2/2");
+        await Shot(alice, "read-by");
+    }
+
+    [Fact]
+    public async Task History_scrolls_back_to_the_first_message()
+    {
+        var alice = await system.System.RegisterAsync();
+        var bobUser = await system.System.RegisterAsync();
+        var first = await alice.SendToPeerAsync(bobUser, "m01");
+        for (var i = 2; i <= 40; i++)
+        {
+            await alice.SendAsync(first.Message.ConversationId, $"m{i:00}");
+        }
+
+        await using var bob = await system.NewUserPageAsync("bob");
+        await bob.LoginAsync(bobUser.UserName);
+        await Expect(bob.ConversationButton(alice.UserName).Locator(".unread")).ToHaveTextAsync("40");
+        await Expect(bob.ConversationButton(alice.UserName).Locator(".conv-last")).ToHaveTextAsync("m40");
+
+        await bob.OpenConversationAsync(alice.UserName);
+        await Expect(bob.MessageItems).ToHaveCountAsync(30);
+        await Expect(bob.MessageItems.First.Locator(".text")).ToHaveTextAsync("m11");
+        await Expect(bob.MessageItems.Last.Locator(".text")).ToHaveTextAsync("m40");
+
+        await bob.Page.GetByRole(AriaRole.Button, new() { Name = "Load older messages" }).ClickAsync();
+        await Expect(bob.MessageItems).ToHaveCountAsync(40);
+        await Expect(bob.MessageItems.First.Locator(".text")).ToHaveTextAsync("m01");
+        await Expect(bob.Page.GetByRole(AriaRole.Button, new() { Name = "Load older messages" })).ToBeHiddenAsync();
+        await Expect(bob.ConversationButton(alice.UserName).Locator(".unread")).ToHaveCountAsync(0);
+        await Shot(bob, "history");
     }
 
     private async Task Shot(ChatPage page, string step, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>

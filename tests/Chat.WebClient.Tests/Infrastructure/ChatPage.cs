@@ -35,8 +35,8 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
         var server = ws.ConnectToServer();
         lock (_hubSockets)
         {
-            _hubSockets.Add(ws);
             _hubSockets.Add(server);
+            _hubSockets.Add(ws);
         }
     });
 
@@ -55,6 +55,9 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
             await s.CloseAsync(new WebSocketRouteCloseOptions { Code = 1001, Reason = "test: network dropped" });
         }
     }
+
+    /// <summary>The signed-in user's id, from the session the client keeps.</summary>
+    public Task<string> UserIdAsync() => Page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chat.session')).userId");
 
     public async Task RegisterAsync(string userName, string displayName)
     {
@@ -100,6 +103,8 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
     {
         await ConversationButton(title).ClickAsync();
         await Expect(Page.Locator("#conv-title")).ToHaveTextAsync(title);
+        // Opening ends by marking the chat read.
+        await Expect(ConversationButton(title).Locator(".unread")).ToHaveCountAsync(0);
     }
 
     public ILocator MessageItems => Messages.Locator("li.msg");

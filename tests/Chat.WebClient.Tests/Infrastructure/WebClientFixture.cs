@@ -1,5 +1,7 @@
 using Chat.Domain;
+using Chat.Gateway.Hubs;
 using Chat.Integration.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Chat.WebClient.Tests.Infrastructure;
@@ -61,6 +63,22 @@ public sealed class WebClientFixture : IAsyncLifetime
         });
         var page = await context.NewPageAsync();
         return new ChatPage(label, context, page);
+    }
+
+    /// <summary>Waits until the gateway holds exactly <paramref name="count"/> connections of the user.</summary>
+    public async Task WaitForGatewayConnectionsAsync(string userId, int count)
+    {
+        var connections = System.AppOf(DaprNames.Apps.Gateway).Services.GetRequiredService<LocalConnections>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (connections.Of(userId).Count() != count)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The gateway holds {connections.Of(userId).Count()} connections of {userId}, not {count}.");
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     public async Task DisposeAsync()

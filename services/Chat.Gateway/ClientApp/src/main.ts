@@ -60,7 +60,13 @@ function invoke<T>(method: string, ...args: unknown[]): Promise<T> {
 }
 
 function showError(target: HTMLElement, error: unknown): void {
-  target.textContent = error instanceof api.ApiError ? error.message : hubErrorMessage(error);
+  if (error instanceof api.ApiError) {
+    target.textContent = error.message;
+  } else if (conn && !connected()) {
+    target.textContent = "The connection dropped; try again once it is back.";
+  } else {
+    target.textContent = hubErrorMessage(error);
+  }
 }
 
 function banner(text: string | null): void {
@@ -388,11 +394,15 @@ async function flushOutbox(): Promise<void> {
 
 async function afterConnected(): Promise<void> {
   banner(null);
+  ui.sidebarError.textContent = "";
   await loadConversations();
   await catchUp();
   await flushOutbox();
   const c = openConversation();
   if (c && !isDraft(c.id)) {
+    if (!c.historyLoaded) {
+      await loadHistory(c); // Opening it was cut short by the drop.
+    }
     ctx.state.applyCursors(c.id, await invoke<CursorDto[]>("GetReceipts", c.id));
     markRead(c);
   }
