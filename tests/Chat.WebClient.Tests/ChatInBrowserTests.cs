@@ -164,6 +164,56 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Shot(bob, "history");
     }
 
+    [Fact]
+    public async Task Each_user_sees_the_others_presence_and_typing()
+    {
+        await using var alice = await system.NewUserPageAsync("alice");
+        await using var bob = await system.NewUserPageAsync("bob");
+        var bobName = ChatPage.NewUserName("bob");
+        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice P");
+        await bob.RegisterAsync(bobName, "Bob P");
+        await alice.StartChatAsync(bobName);
+        await alice.SendAsync("are you there?");
+        await bob.OpenConversationAsync("Alice P");
+
+        await Expect(alice.ConversationButton("Bob P").Locator(".presence-dot")).ToHaveAttributeAsync("aria-label", "online");
+        await Expect(alice.Page.Locator("#conv-status")).ToHaveTextAsync("online");
+        await Expect(bob.ConversationButton("Alice P").Locator(".presence-dot")).ToHaveAttributeAsync("data-online", "true");
+        await Expect(bob.Page.Locator("#conv-status")).ToHaveTextAsync("online");
+
+        await bob.Page.GetByLabel("Message", new() { Exact = true }).PressSequentiallyAsync("typing this");
+        await Expect(alice.Page.Locator("#typing")).ToHaveTextAsync("Bob P is typing…");
+        await Shot(alice, "typing");
+        await bob.Page.GetByLabel("Message", new() { Exact = true }).PressAsync("Enter");
+        await Expect(alice.TheirMessage("typing this")).ToBeVisibleAsync();
+        await Expect(alice.Page.Locator("#typing")).ToBeEmptyAsync();
+
+        await bob.Page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
+        await Expect(alice.Page.Locator("#conv-status")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^last seen \\d{2}:\\d{2}$"));
+        await Expect(alice.ConversationButton("Bob P").Locator(".presence-dot")).ToHaveAttributeAsync("data-online", "false");
+        await Shot(alice, "last-seen");
+    }
+
+    [Fact]
+    public async Task The_access_token_is_refreshed_before_it_expires_and_the_hub_takes_the_new_one()
+    {
+        await using var alice = await system.NewUserPageAsync("alice");
+        await using var bob = await system.NewUserPageAsync("bob");
+        var bobName = ChatPage.NewUserName("bob");
+        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice T");
+        await bob.RegisterAsync(bobName, "Bob T");
+        var firstToken = await alice.AccessTokenAsync();
+
+        // Tokens live 35 s here: the client refreshes after 5 s, then calls UpdateAccessToken on the hub.
+        await Expect(alice.Page.Locator("body")).ToHaveAttributeAsync("data-token-refreshed-at", new System.Text.RegularExpressions.Regex(".+"));
+        var secondToken = await alice.AccessTokenAsync();
+        Assert.NotEqual(firstToken, secondToken);
+
+        await alice.StartChatAsync(bobName);
+        await alice.SendAsync("still signed in");
+        await Expect(bob.ConversationButton("Alice T").Locator(".conv-last")).ToHaveTextAsync("still signed in");
+    }
+
     private async Task Shot(ChatPage page, string step, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
         output.WriteLine("screenshot: " + await page.ScreenshotAsync(test, step));
 }

@@ -59,6 +59,9 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
     /// <summary>The signed-in user's id, from the session the client keeps.</summary>
     public Task<string> UserIdAsync() => Page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chat.session')).userId");
 
+    /// <summary>The access token the client holds now.</summary>
+    public Task<string> AccessTokenAsync() => Page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chat.session')).accessToken");
+
     public async Task RegisterAsync(string userName, string displayName)
     {
         UserName = userName;

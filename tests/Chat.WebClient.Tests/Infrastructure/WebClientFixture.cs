@@ -24,7 +24,22 @@ public sealed class WebClientFixture : IAsyncLifetime
     ];
 
     public static readonly string[] Apps =
-        [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
+    [
+        DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
+        DaprNames.Apps.Presence, DaprNames.Apps.Gateway,
+    ];
+
+    /// <summary>
+    /// Access tokens live 35 s, so every client refreshes its token 5 s after signing in (and then
+    /// every 5 s) while the tests run; presence is reported every second and swept twice a second.
+    /// </summary>
+    public static readonly Dictionary<string, string?> Settings = new()
+    {
+        ["Chat:Auth:AccessTokenLifetime"] = "00:00:35",
+        ["Gateway:PresenceRefreshSeconds"] = "1",
+        ["Gateway:PresenceConnectDelayMs"] = "50",
+        ["Presence:SweepSeconds"] = "0.5",
+    };
 
     private IPlaywright? _playwright;
 
@@ -41,7 +56,7 @@ public sealed class WebClientFixture : IAsyncLifetime
             throw new InvalidOperationException($"The web client bundle is missing from {RepoPaths.GatewayWebRoot}: build services/Chat.Gateway (it runs npm).");
         }
 
-        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Apps);
+        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions { Settings = Settings }, Apps);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
