@@ -14,14 +14,13 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
     [Fact]
     public async Task Two_users_register_and_chat_and_ticks_go_sent_delivered_read()
     {
-        await using var alice = await system.NewUserPageAsync("alice");
-        await using var bob = await system.NewUserPageAsync("bob");
-        var bobName = ChatPage.NewUserName("bob");
-        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice A");
-        await bob.RegisterAsync(bobName, "Bob B");
+        await using var users = await TwoUsersAsync("A");
+        var (alice, bob, bobName) = (users.Alice, users.Bob, users.Bob.UserName);
 
+        // The gateway runs in Development here, so its dev push sink answers and is linked.
+        await Expect(alice.Page.GetByRole(AriaRole.Link, new() { Name = "Push sink" })).ToBeVisibleAsync();
         await alice.StartChatAsync(bobName);
-        await Expect(alice.Page.Locator("#conv-title")).ToHaveTextAsync("Bob B");
+        await Expect(alice.Page.Locator("#conv-title")).ToHaveTextAsync("Bob A");
         await alice.SendAsync("hello bob");
 
         // Bob's client acknowledges delivery on receipt; he has not opened the chat, so it is not read.
@@ -49,12 +48,8 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
     [Fact]
     public async Task A_user_who_drops_offline_sees_the_missed_messages_after_reconnecting()
     {
-        await using var alice = await system.NewUserPageAsync("alice");
-        await using var bob = await system.NewUserPageAsync("bob");
-        await bob.TrackHubSocketsAsync();
-        var bobName = ChatPage.NewUserName("bob");
-        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice Off");
-        await bob.RegisterAsync(bobName, "Bob Off");
+        await using var users = await TwoUsersAsync("Off", trackBobsSocket: true);
+        var (alice, bob, bobName) = (users.Alice, users.Bob, users.Bob.UserName);
         await alice.StartChatAsync(bobName);
         await alice.SendAsync("before the drop");
         await bob.OpenConversationAsync("Alice Off");
@@ -167,11 +162,8 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
     [Fact]
     public async Task Each_user_sees_the_others_presence_and_typing()
     {
-        await using var alice = await system.NewUserPageAsync("alice");
-        await using var bob = await system.NewUserPageAsync("bob");
-        var bobName = ChatPage.NewUserName("bob");
-        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice P");
-        await bob.RegisterAsync(bobName, "Bob P");
+        await using var users = await TwoUsersAsync("P");
+        var (alice, bob, bobName) = (users.Alice, users.Bob, users.Bob.UserName);
         await alice.StartChatAsync(bobName);
         await alice.SendAsync("are you there?");
         await bob.OpenConversationAsync("Alice P");
@@ -197,11 +189,8 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
     [Fact]
     public async Task The_access_token_is_refreshed_before_it_expires_and_the_hub_takes_the_new_one()
     {
-        await using var alice = await system.NewUserPageAsync("alice");
-        await using var bob = await system.NewUserPageAsync("bob");
-        var bobName = ChatPage.NewUserName("bob");
-        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice T");
-        await bob.RegisterAsync(bobName, "Bob T");
+        await using var users = await TwoUsersAsync("T");
+        var (alice, bob, bobName) = (users.Alice, users.Bob, users.Bob.UserName);
         var firstToken = await alice.AccessTokenAsync();
 
         // Tokens live 35 s here: the client refreshes after 5 s, then calls UpdateAccessToken on the hub.
@@ -212,6 +201,30 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await alice.StartChatAsync(bobName);
         await alice.SendAsync("still signed in");
         await Expect(bob.ConversationButton("Alice T").Locator(".conv-last")).ToHaveTextAsync("still signed in");
+    }
+
+    /// <summary>Alice and Bob, each registered in their own browser context ("Alice {suffix}", "Bob {suffix}").</summary>
+    private async Task<UserPair> TwoUsersAsync(string suffix, bool trackBobsSocket = false)
+    {
+        var alice = await system.NewUserPageAsync("alice");
+        var bob = await system.NewUserPageAsync("bob");
+        if (trackBobsSocket)
+        {
+            await bob.TrackHubSocketsAsync();
+        }
+
+        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice " + suffix);
+        await bob.RegisterAsync(ChatPage.NewUserName("bob"), "Bob " + suffix);
+        return new UserPair(alice, bob);
+    }
+
+    private sealed record UserPair(ChatPage Alice, ChatPage Bob) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Alice.DisposeAsync();
+            await Bob.DisposeAsync();
+        }
     }
 
     private async Task Shot(ChatPage page, string step, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
