@@ -95,7 +95,8 @@ public static class PushSink
             await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
             var headers = request.Headers
                 .Where(h => h.Key is not ("Host" or "Content-Length" or "Accept" or "traceparent" or "tracestate"))
-                .ToDictionary(h => h.Key, h => Redact(h.Key, h.Value.ToString()), StringComparer.OrdinalIgnoreCase);
+                // Lower-case names, as HTTP/2 (and so APNs) carries them.
+                .ToDictionary(h => h.Key.ToLowerInvariant(), h => Redact(h.Key, h.Value.ToString()), StringComparer.Ordinal);
             var item = store.Add(platform, "/" + (path ?? ""), headers, buffer.ToArray());
             // Answer as the real service does on success.
             return platform switch

@@ -30,6 +30,9 @@ public sealed class FakeFcm : FakeServer
     /// <summary>Registration tokens FCM no longer knows (404 UNREGISTERED).</summary>
     public ConcurrentDictionary<string, bool> Unregistered { get; } = new();
 
+    /// <summary>Strings that are not FCM registration tokens at all (400 INVALID_ARGUMENT).</summary>
+    public ConcurrentDictionary<string, bool> Malformed { get; } = new();
+
     public int TokenRequests => Volatile.Read(ref _tokenRequests);
 
     public IEnumerable<FcmPush> To(string token) => Pushes.Where(p => p.Token == token);
@@ -106,6 +109,11 @@ public sealed class FakeFcm : FakeServer
             {
                 Problem("FCM request that is not v1 JSON: " + ex.Message);
                 return Error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.", "INVALID_ARGUMENT");
+            }
+
+            if (Malformed.ContainsKey(token))
+            {
+                return Error(400, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token", "INVALID_ARGUMENT");
             }
 
             if (Unregistered.ContainsKey(token))
