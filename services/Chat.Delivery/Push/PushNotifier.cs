@@ -44,7 +44,11 @@ public sealed partial class PushNotifier(
     {
         try
         {
-            await NotifyCoreAsync(evt.Message, offlineUserIds, ct);
+            // Directory answers for at most MaxBatchUsers users per call.
+            foreach (var chunk in offlineUserIds.Where(u => u != evt.Message.SenderId).Chunk(ChatLimits.MaxBatchUsers))
+            {
+                await NotifyCoreAsync(evt.Message, chunk, ct);
+            }
         }
         catch (Exception ex) when (ex is RpcException or DaprException or HttpRequestException or TimeoutException)
         {
@@ -58,15 +62,11 @@ public sealed partial class PushNotifier(
         }
     }
 
-    private async Task NotifyCoreAsync(ChatMessage message, IReadOnlyList<string> offlineUserIds, CancellationToken ct)
+    private async Task NotifyCoreAsync(ChatMessage message, string[] recipients, CancellationToken ct)
     {
         var cid = message.ConversationId;
         var request = new GetPushTargetsRequest { ConversationId = cid, SenderId = message.SenderId };
-        request.UserIds.AddRange(offlineUserIds.Where(u => u != message.SenderId));
-        if (request.UserIds.Count == 0)
-        {
-            return;
-        }
+        request.UserIds.AddRange(recipients);
 
         var targets = await directory.GetPushTargetsAsync(request, cancellationToken: ct);
         var users = targets.Targets.Where(t => !t.Muted && t.UserId != message.SenderId && t.Devices.Count > 0).ToList();

@@ -209,15 +209,15 @@ public sealed class PushBehaviourTests
     [Fact]
     public async Task Embedded_bindings_post_to_the_gateway_push_sink_which_shows_what_would_have_been_pushed()
     {
-        using var vapid = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        // The development secrets of components/embedded: a placeholder instead of a service account, a VAPID pair.
+        var embedded = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(RepoPaths.Components("embedded"), "secrets.json")))!;
         var options = new ChatSystemOptions
         {
-            // As in components/embedded/secrets.json: a placeholder instead of a service account.
             Secrets = new Dictionary<string, string>
             {
-                [DaprNames.Secrets.FcmServiceAccount] = "dev-only-no-fcm-service-account",
-                [DaprNames.Secrets.VapidPublicKey] = Jws.ToBase64Url(Jws.UncompressedPoint(vapid)),
-                [DaprNames.Secrets.VapidPrivateKey] = Jws.ToBase64Url(vapid.ExportParameters(true).D!),
+                [DaprNames.Secrets.FcmServiceAccount] = embedded[DaprNames.Secrets.FcmServiceAccount],
+                [DaprNames.Secrets.VapidPublicKey] = embedded[DaprNames.Secrets.VapidPublicKey],
+                [DaprNames.Secrets.VapidPrivateKey] = embedded[DaprNames.Secrets.VapidPrivateKey],
             },
             BeforeAppStart = (appId, system) =>
             {
