@@ -60,6 +60,13 @@ public sealed partial class ChatHub(
         await base.OnDisconnectedAsync(exception);
     }
 
+    /// <summary>
+    /// Returns the server time. SignalR runs OnConnectedAsync before the first invocation, so when
+    /// this returns, the connection is registered for deliveries: clients call it (or any method)
+    /// right after connecting, then Sync.
+    /// </summary>
+    public DateTimeOffset Ping() => DateTimeOffset.UtcNow;
+
     /// <summary>Sends a message. Returns the ack (sent ✓) and also raises MessageAccepted on the caller.</summary>
     public async Task<MessageAcceptedDto> SendMessage(SendMessageArgs args)
     {

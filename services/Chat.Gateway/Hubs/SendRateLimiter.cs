@@ -10,8 +10,11 @@ public sealed class SendRateOptions
     /// <summary>Bucket size: sends allowed in a burst.</summary>
     public int Burst { get; set; } = 30;
 
-    /// <summary>Tokens added per second.</summary>
+    /// <summary>Tokens added per <see cref="Period"/>.</summary>
     public int PerSecond { get; set; } = 10;
+
+    /// <summary>How often <see cref="PerSecond"/> tokens are added (one second unless configured).</summary>
+    public TimeSpan Period { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -29,7 +32,7 @@ public sealed class SendRateLimiter(IOptions<SendRateOptions> options) : IDispos
         {
             TokenLimit = options.Value.Burst,
             TokensPerPeriod = options.Value.PerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            ReplenishmentPeriod = options.Value.Period,
             QueueLimit = 0,
             AutoReplenishment = true,
         }));

@@ -203,7 +203,6 @@ public sealed class ChatSystem : IAsyncDisposable
             ["DAPR_GRPC_ENDPOINT"] = sidecar.GrpcEndpoint,
             ["Chat:Auth:SigningKey"] = JwtKey,
             ["Logging:LogLevel:Default"] = "Warning",
-            ["Gateway:SendRate:Burst"] = "30",
         });
         builder.Configuration.AddInMemoryCollection(_settings);
         if (settings is not null)

@@ -43,6 +43,8 @@ public sealed class HubClient : IAsyncDisposable
 
         var client = new HubClient(builder.Build(), user);
         await client.Connection.StartAsync();
+        // Returns once the server's OnConnectedAsync (route registration) has completed.
+        await client.Connection.InvokeAsync<DateTimeOffset>("Ping");
         return client;
     }
 
