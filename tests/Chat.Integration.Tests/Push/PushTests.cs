@@ -79,7 +79,7 @@ public sealed class PushBehaviourTests
     [Fact]
     public async Task Pushes_collapse_per_conversation_and_are_limited_per_window_until_read()
     {
-        const int window = 4;
+        const int window = 5;
         await using var rig = await PushRig.StartAsync(throttleSeconds: window);
         var alice = await rig.System.RegisterAsync();
         var carol = await rig.System.RegisterAsync();
