@@ -73,6 +73,10 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Expect(alice.TickOf("missed three")).ToHaveAttributeAsync("data-status", "sent");
         await Expect(bob.MessageItems).ToHaveCountAsync(1);
 
+        // What Bob writes meanwhile waits in his outbox, marked as sending.
+        await bob.SendAsync("written offline");
+        await Expect(bob.TickOf("written offline")).ToHaveAttributeAsync("data-status", "pending");
+
         await bob.Context.SetOfflineAsync(false);
         await Expect(bob.Banner).ToBeHiddenAsync();
         foreach (var text in missed)
@@ -80,14 +84,16 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
             await Expect(bob.TheirMessage(text)).ToHaveCountAsync(1);
         }
 
-        // In order, each once, and read at once since Bob's chat is open.
-        await Expect(bob.MessageItems.Locator(".text")).ToHaveTextAsync(["before the drop", .. missed]);
+        // In order, each once, and read at once since Bob's chat is open; his outbox went out after them.
+        await Expect(bob.MessageItems.Locator(".text")).ToHaveTextAsync(["before the drop", .. missed, "written offline"]);
         await Expect(alice.TickOf("missed three")).ToHaveAttributeAsync("data-status", "read");
+        await Expect(alice.TheirMessage("written offline")).ToHaveCountAsync(1);
+        await Expect(bob.TickOf("written offline")).ToHaveAttributeAsync("data-status", "read");
 
         // The live stream works again after the catch-up.
         await alice.SendAsync("after the drop");
         await Expect(bob.TheirMessage("after the drop")).ToBeVisibleAsync();
-        await Expect(bob.MessageItems).ToHaveCountAsync(5);
+        await Expect(bob.MessageItems).ToHaveCountAsync(6);
         await Shot(bob, "caught-up");
     }
 
