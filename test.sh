@@ -22,7 +22,9 @@ rm -rf "$results"
 
 dotnet restore "$solution" --verbosity quiet
 dotnet build "$solution" -c Release --no-restore --verbosity quiet -nologo
-dotnet test "$solution" -c Release --no-build \
+# One test assembly at a time (-m:1): the integration suites start whole systems of apps and
+# sidecars, and several at once on a 2-core machine only measure the machine.
+dotnet test "$solution" -c Release --no-build -m:1 \
   --logger "trx;LogFilePrefix=results" \
   --results-directory "$results" \
   "$@"

