@@ -24,7 +24,7 @@ public sealed class BenchSmokeTests : IDisposable
 
     private async Task<(BenchReport Report, JsonDocument Json)> RunAsync(params string[] scenarios)
     {
-        var report = await BenchRunner.RunAsync(BenchOptions.Quick(scenarios) with { OutputFolder = _out, Command = "smoke" }, Quiet);
+        var report = await BenchRunner.RunAsync(BenchOptions.Quick(scenarios) with { OutputFolder = _out, Command = "smoke", ThrowOnFailure = true }, Quiet);
         Assert.Equal(scenarios, report.Scenarios.Select(s => s.Name));
         foreach (var s in report.Scenarios)
         {
@@ -70,6 +70,7 @@ public sealed class BenchSmokeTests : IDisposable
 
         var send = report.Scenarios[2];
         Assert.All(send.Series, s => Assert.True(s.Metrics["sends/s"] > 0, s.Name));
+        Assert.All(send.Series, s => Assert.Equal(0, s.Metrics["errors"]));
 
         var sync = report.Scenarios[3];
         Assert.Equal(30, Named(sync, "ours: connect").Metrics["messages"]);
@@ -85,7 +86,7 @@ public sealed class BenchSmokeTests : IDisposable
         var (report, _) = await RunAsync("sidecar", "actors");
 
         var sidecar = report.Scenarios[0];
-        Assert.Equal(6, sidecar.Series.Count);
+        Assert.Equal(8, sidecar.Series.Count);
         Assert.All(sidecar.Series, s => Assert.Equal(30, s.Latency!.Count));
         Assert.Contains("publish→deliver: added p50 ms", sidecar.Ratios.Keys);
 

@@ -50,9 +50,18 @@ public sealed record BenchOptions
 
     public string OutputFolder { get; init; } = "";
 
+    /// <summary>
+    /// When set (e.g. "normal"), the systems the bench starts open their state.sqlite files with
+    /// <c>_pragma=synchronous(…)</c>: a measurement of what the per-commit fsync costs.
+    /// </summary>
+    public string? SqliteSynchronous { get; init; }
+
     public bool UpdateDocs { get; init; }
 
     public string Command { get; init; } = "";
+
+    /// <summary>A failing scenario stops the run (tests) instead of being reported as failed.</summary>
+    public bool ThrowOnFailure { get; init; }
 
     /// <summary>Tiny sizes, for the smoke test and a first look.</summary>
     public static BenchOptions Quick(params string[] scenarios) => new()

@@ -41,7 +41,24 @@ public static class BenchRunner
                 var load = MachineInfo.LoadAverage1();
                 var started = Stopwatch.GetTimestamp();
                 console.Write(new Rule($"[yellow]{Markup.Escape(name)}[/]").LeftJustified());
-                var result = await Scenarios[name](ctx);
+                ScenarioResult result;
+                try
+                {
+                    result = await Scenarios[name](ctx);
+                }
+                catch (Exception ex) when (!options.ThrowOnFailure)
+                {
+                    // One failed scenario still leaves the others' numbers.
+                    console.MarkupLine($"[red]{Markup.Escape(name)} failed: {Markup.Escape(ex.Message)}[/]");
+                    result = new ScenarioResult(name, "failed");
+                    result.Notes.Add($"The scenario failed: {ex.GetType().Name}: {ex.Message}");
+                }
+
+                if (options.SqliteSynchronous is not null)
+                {
+                    result.Parameters["state.sqlite synchronous"] = options.SqliteSynchronous;
+                }
+
                 result.LoadBefore = load;
                 result.LoadAfter = MachineInfo.LoadAverage1();
                 result.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -71,7 +88,7 @@ public static class BenchRunner
     {
         var docs = docsFolder ?? Path.Combine(RepoPaths.Root, "docs");
         System.IO.Directory.CreateDirectory(Path.Combine(docs, "benchmarks"));
-        foreach (var scenario in report.Scenarios)
+        foreach (var scenario in report.Scenarios.Where(s => s.Series.Count > 0))
         {
             var single = new BenchReport { Machine = report.Machine, Command = report.Command, Target = report.Target, StartedAt = report.StartedAt };
             single.Scenarios.Add(scenario);

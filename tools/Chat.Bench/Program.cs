@@ -30,6 +30,7 @@ if (args.Contains("--help") || args.Contains("-h"))
           --calls N --seconds S --concurrency C  sidecar, actors, send (2000, 10, 32)
           --out DIR               results folder (default tools/Chat.Bench/results/<time>)
           --update-docs           rewrite the scenarios' sections of docs/benchmarks.md
+          --sqlite-synchronous M  open the started system's state.sqlite files with _pragma=synchronous(M), e.g. normal
         """);
     return 0;
 }
@@ -82,6 +83,7 @@ static BenchOptions Parse(string[] args)
             "--concurrency" => o with { Concurrency = Int() },
             "--out" => o with { OutputFolder = Next() },
             "--update-docs" => o with { UpdateDocs = true },
+            "--sqlite-synchronous" => o with { SqliteSynchronous = Next() },
             _ when a.StartsWith("--", StringComparison.Ordinal) => throw new ArgumentException($"unknown option {a}"),
             _ when a == "all" => o,
             _ when BenchRunner.IsScenario(a) => Add(o, a),

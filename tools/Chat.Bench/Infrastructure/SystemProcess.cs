@@ -45,10 +45,15 @@ internal sealed class SystemProcess : IAsyncDisposable
 
     public int GatewayPid { get; }
 
-    public static async Task<SystemProcess> StartAsync()
+    public static async Task<SystemProcess> StartAsync(string? sqliteSynchronous = null)
     {
         var files = System.IO.Directory.GetFiles(RepoPaths.Components("embedded"), "*.yaml").Select(Path.GetFileName).ToArray();
         var folder = ChatCluster.WithComponents("embedded", files!);
+        if (sqliteSynchronous is not null)
+        {
+            SqliteFiles.SetSynchronous(folder.ComponentsPath, sqliteSynchronous);
+        }
+
         var routerPort = SidecarHost.FreePort();
         var gatewayPort = SidecarHost.FreePort();
         var presencePort = SidecarHost.FreePort();

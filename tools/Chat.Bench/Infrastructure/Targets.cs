@@ -37,17 +37,58 @@ public sealed class InProcessTarget : IChatTarget
 
     public string GatewayUrl => System.GatewayUrl;
 
-    public static async Task<InProcessTarget> StartAsync()
+    public static async Task<InProcessTarget> StartAsync(string? sqliteSynchronous = null)
     {
-        // The bench sends faster than a person: lift the per-user send limit (read by the gateway from its configuration).
-        Environment.SetEnvironmentVariable("Gateway__SendRate__Burst", "1000000");
-        Environment.SetEnvironmentVariable("Gateway__SendRate__PerSecond", "1000000");
-        return new InProcessTarget(await ChatSystem.StartAsync(ComponentSet.Embedded, null, AllApps));
+        // The bench sends faster than a person: lift the per-user send limit.
+        var options = new ChatSystemOptions
+        {
+            Settings = new Dictionary<string, string?>
+            {
+                ["Gateway:SendRate:Burst"] = "1000000",
+                ["Gateway:SendRate:PerSecond"] = "1000000",
+            },
+            BeforeAppStart = sqliteSynchronous is null ? null : (_, system) => SqliteFiles.SetSynchronous(system.ResourcesPath, sqliteSynchronous),
+        };
+        return new InProcessTarget(await ChatSystem.StartAsync(ComponentSet.Embedded, null, options, AllApps));
     }
 
     public Task<TestUser> RegisterAsync() => System.RegisterAsync();
 
     public ValueTask DisposeAsync() => System.DisposeAsync();
+}
+
+/// <summary>Rewrites the state.sqlite components of a folder to open their files with <c>_pragma=synchronous(mode)</c>.</summary>
+internal static class SqliteFiles
+{
+    public static void SetSynchronous(string componentsFolder, string mode)
+    {
+        foreach (var file in System.IO.Directory.GetFiles(componentsFolder, "*.yaml"))
+        {
+            var yaml = File.ReadAllText(file);
+            if (!yaml.Contains("state.sqlite", StringComparison.Ordinal) || yaml.Contains("_pragma=synchronous", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var lines = yaml.Split('\n');
+            for (var i = 0; i < lines.Length - 1; i++)
+            {
+                if (lines[i].Contains("name: connectionString", StringComparison.Ordinal))
+                {
+                    var v = lines[i + 1];
+                    var start = v.IndexOf('"', StringComparison.Ordinal);
+                    var end = v.LastIndexOf('"');
+                    if (start >= 0 && end > start)
+                    {
+                        var path = v[(start + 1)..end];
+                        lines[i + 1] = string.Concat(v.AsSpan(0, start + 1), $"file:{path}?_pragma=synchronous({mode})", v.AsSpan(end));
+                    }
+                }
+            }
+
+            File.WriteAllText(file, string.Join('\n', lines));
+        }
+    }
 }
 
 /// <summary>

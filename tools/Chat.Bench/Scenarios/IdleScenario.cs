@@ -56,7 +56,7 @@ internal static class IdleScenario
             if (o.GatewayUrl is null)
             {
                 ctx.Console.MarkupLine("[grey]starting router + gateway as processes (dapr-dev-sidecar run -f)…[/]");
-                started = await SystemProcess.StartAsync();
+                started = await SystemProcess.StartAsync(o.SqliteSynchronous);
                 (gatewayUrl, pid) = (started.GatewayUrl, started.GatewayPid);
             }
             else
@@ -78,6 +78,10 @@ internal static class IdleScenario
                 var h = connector.Build(hubUrl, token, skipNegotiation: true);
                 await h.StartAsync();
                 return h;
+            }, started is null ? null : async () =>
+            {
+                await started.DisposeAsync();
+                started = null;
             }));
         }
         finally
@@ -99,7 +103,7 @@ internal static class IdleScenario
         return result;
     }
 
-    private static async Task<Series> MeasureAsync(BenchContext ctx, string name, int pid, int count, Func<int, Task<IAsyncDisposable>> connect)
+    private static async Task<Series> MeasureAsync(BenchContext ctx, string name, int pid, int count, Func<int, Task<IAsyncDisposable>> connect, Func<Task>? beforeClose = null)
     {
         var open = new IAsyncDisposable?[count];
         var latency = new LatencyRecorder();
@@ -160,6 +164,12 @@ internal static class IdleScenario
         }
         finally
         {
+            if (beforeClose is not null)
+            {
+                // Stop the server first: closing thousands of connections one by one would make it do work we do not measure.
+                await beforeClose();
+            }
+
             await Parallel.ForEachAsync(open.Where(x => x is not null), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (x, _) =>
             {
                 try

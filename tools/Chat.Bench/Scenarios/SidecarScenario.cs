@@ -78,6 +78,9 @@ internal static class SidecarScenario
 
         var stateVia = await TimeAsync(ctx, "state get via sidecar (gRPC)", n, () => dapr.GetStateAsync<JsonElement>(store, "bench-hop-key"));
         var stateDirect = await TimeAsync(ctx, "state get, store called directly", n, () => direct.GetAsync(storedKey, CancellationToken.None));
+        var value = System.Text.Encoding.UTF8.GetBytes("{\"name\":\"bench\",\"value\":42}");
+        var saveVia = await TimeAsync(ctx, "state save via sidecar (gRPC)", n, () => dapr.SaveStateAsync(store, "bench-hop-key", new { name = "bench", value = 42 }));
+        var saveDirect = await TimeAsync(ctx, "state save, store called directly", n, () => direct.SetAsync(new StateUpsert(storedKey, value, null, StateConcurrency.LastWrite, null), CancellationToken.None));
         var invokeVia = await TimeAsync(ctx, "invoke via sidecar (HTTP)", n, () => http.GetStringAsync($"{sidecar.HttpEndpoint}/v1.0/invoke/bench-hop/method/echo"));
         var invokeDirect = await TimeAsync(ctx, "invoke, app called directly", n, () => http.GetStringAsync($"http://127.0.0.1:{port}/echo"));
         var publishVia = await TimeAsync(ctx, "publish→deliver via sidecar", n, async () =>
@@ -97,7 +100,7 @@ internal static class SidecarScenario
             await tcs.Task.WaitAsync(TimeSpan.FromSeconds(10));
         });
 
-        foreach (var (name, via, without) in new[] { ("state get", stateVia, stateDirect), ("invoke", invokeVia, invokeDirect), ("publish→deliver", publishVia, publishDirect) })
+        foreach (var (name, via, without) in new[] { ("state get", stateVia, stateDirect), ("state save", saveVia, saveDirect), ("invoke", invokeVia, invokeDirect), ("publish→deliver", publishVia, publishDirect) })
         {
             result.Series.Add(via);
             result.Series.Add(without);
@@ -105,8 +108,9 @@ internal static class SidecarScenario
             result.Ratios[$"{name}: added p99 ms"] = via.Latency!.P99 - without.Latency!.P99;
         }
 
-        var added = Math.Max(result.Ratios["state get: added p50 ms"], Math.Max(result.Ratios["invoke: added p50 ms"], result.Ratios["publish→deliver: added p50 ms"]));
+        var added = new[] { "state get", "invoke", "publish→deliver" }.Max(h => result.Ratios[$"{h}: added p50 ms"]);
         result.Targets.Add(new TargetCheck("within Dapr's published per-hop figures, ≈ +0.5–1.7 ms at p50", $"largest added p50 {added:F2} ms", added <= 1.7));
+        result.Notes.Add("State save is not one of issue 3's hops; it is here because each save on state.sqlite waits for its WAL commit to reach the disk (fsync), which both series pay.");
         result.Notes.Add($"State store: {store} ({system.Runtime.GetType().Name} of the embedded set: state.sqlite). Pub/sub: pubsub.in-memory. Client and sidecar in one process, over loopback.");
         return result;
     }

@@ -16,15 +16,26 @@ namespace Dapr.DevSidecar.State;
 /// components-contrib (there is no "invalid" SQLite ETag).
 /// Several sidecars, in this process or others, may share one file: WAL journaling lets readers
 /// run beside a writer, and every write runs in a <c>BEGIN IMMEDIATE</c> transaction so an ETag
-/// check and the write that depends on it cannot interleave with another writer.
+/// check and the write that depends on it cannot interleave with another writer. Writers of this
+/// process queue for the file in order (see <see cref="WriteGates"/>).
 /// </summary>
 public sealed partial class SqliteStateStore : IStateStore
 {
     private const string TimeFormat = "yyyy-MM-dd HH:mm:ss.fff";
 
+    /// <summary>
+    /// One writer at a time per database file in this process. SQLite allows one writer anyway;
+    /// without this queue, concurrent writers each take a connection and spin in SQLite's busy
+    /// handler (sleeping up to 100 ms between tries, on a blocked thread), which under load made
+    /// writes queue for hundreds of milliseconds. Writers in other processes still meet busy_timeout.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates = new(StringComparer.Ordinal);
+
     private readonly string _connectionString;
     private readonly string _table;
     private readonly int _busyTimeoutMs;
+    private readonly string _pragmas;
+    private readonly SemaphoreSlim _writeGate;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
@@ -78,6 +89,8 @@ public sealed partial class SqliteStateStore : IStateStore
         }
 
         _connectionString = builder.ToString();
+        _writeGate = WriteGates.GetOrAdd(builder.DataSource, _ => new SemaphoreSlim(1, 1));
+        _pragmas = string.Concat(ParsePragmas(connection, def.SourceFile).Select(p => $"PRAGMA {p.Name} = {p.Value};"));
         try
         {
             if (isMemory)
@@ -158,6 +171,19 @@ public sealed partial class SqliteStateStore : IStateStore
 
     public async Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken)
     {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await WriteAsync(operations, cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken)
+    {
         await using var conn = Open();
         // Serializable + not deferred = BEGIN IMMEDIATE: the write lock is taken before any check.
         await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
@@ -224,11 +250,19 @@ public sealed partial class SqliteStateStore : IStateStore
     /// <summary>Deletes expired rows now (the cleanup loop calls this every cleanupInterval).</summary>
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
-        await using var conn = Open();
-        await using var cmd = conn.CreateCommand();
-        cmd.CommandText = $"DELETE FROM {_table} WHERE expiration_time IS NOT NULL AND expiration_time <= @now";
-        cmd.Parameters.AddWithValue("@now", Now());
-        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var conn = Open();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"DELETE FROM {_table} WHERE expiration_time IS NOT NULL AND expiration_time <= @now";
+            cmd.Parameters.AddWithValue("@now", Now());
+            return await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -271,7 +305,7 @@ public sealed partial class SqliteStateStore : IStateStore
     {
         var conn = new SqliteConnection(_connectionString);
         conn.Open();
-        Exec(conn, $"PRAGMA busy_timeout = {_busyTimeoutMs.ToString(CultureInfo.InvariantCulture)};");
+        Exec(conn, $"PRAGMA busy_timeout = {_busyTimeoutMs.ToString(CultureInfo.InvariantCulture)};{_pragmas}");
         return conn;
     }
 
@@ -302,8 +336,8 @@ public sealed partial class SqliteStateStore : IStateStore
     }
 
     /// <summary>
-    /// components-contrib accepts a file path, a <c>file:</c> URI (its query options are for the Go
-    /// driver and are not needed here) or <c>:memory:</c>.
+    /// components-contrib accepts a file path, a <c>file:</c> URI (of its query options, only
+    /// <c>_pragma</c> matters here: see <see cref="ParsePragmas"/>) or <c>:memory:</c>.
     /// </summary>
     private static (string Path, bool IsMemory) ParseConnectionString(string value)
     {
@@ -331,6 +365,56 @@ public sealed partial class SqliteStateStore : IStateStore
         return (text, memory);
     }
 
+    /// <summary>
+    /// The <c>_pragma=name(value)</c> options of a <c>file:</c> URI, which daprd hands to its driver
+    /// as per-connection pragmas (e.g. <c>_pragma=synchronous(normal)</c>). Like daprd, busy_timeout,
+    /// journal_mode and foreign_keys are refused: they have their own metadata or are fixed.
+    /// </summary>
+    private static List<(string Name, string Value)> ParsePragmas(string connection, string sourceFile)
+    {
+        var result = new List<(string, string)>();
+        var q = connection.IndexOf('?', StringComparison.Ordinal);
+        if (!connection.TrimStart().StartsWith("file:", StringComparison.OrdinalIgnoreCase) || q < 0)
+        {
+            return result;
+        }
+
+        foreach (var part in connection[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0 || !part[..eq].Equals("_pragma", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var text = Uri.UnescapeDataString(part[(eq + 1)..]).Trim();
+            var match = Pragma().Match(text);
+            if (!match.Success)
+            {
+                throw new ComponentLoadException(sourceFile, "spec.metadata[connectionString]", $"'_pragma={text}' is not of the form name(value)");
+            }
+
+            var name = match.Groups[1].Value.ToLowerInvariant();
+            if (name is "busy_timeout" or "journal_mode" or "foreign_keys")
+            {
+                throw new ComponentLoadException(sourceFile, "spec.metadata[connectionString]",
+                    $"found forbidden option '_pragma={name}' in the connection string" + (name switch
+                    {
+                        "busy_timeout" => "; use the busyTimeout metadata property instead",
+                        "journal_mode" => "; use the disableWAL metadata property instead",
+                        _ => "",
+                    }));
+            }
+
+            result.Add((name, match.Groups[2].Value));
+        }
+
+        return result;
+    }
+
     [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
     private static partial Regex Identifier();
+
+    [GeneratedRegex(@"^([a-zA-Z_][a-zA-Z0-9_]*)\(([a-zA-Z0-9_-]+)\)$")]
+    private static partial Regex Pragma();
 }
