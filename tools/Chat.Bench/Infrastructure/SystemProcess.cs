@@ -191,13 +191,18 @@ internal sealed class BaselineProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
+        var crashed = _process.HasExited;
+        if (!crashed)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
 
         _process.Dispose();
-        File.Delete(_log);
+        if (!crashed)
+        {
+            // A process that ended by itself keeps its log for a look.
+            File.Delete(_log);
+        }
     }
 }

@@ -29,6 +29,10 @@ internal static class IdleScenario
         result.Parameters["source addresses"] = $"127.0.0.2-127.0.0.{1 + o.SourceAddresses}";
         result.Parameters["open-file limit"] = ProcessTools.RaiseOpenFileLimit().ToString(CultureInfo.InvariantCulture);
         var sources = new SourceAddresses(o.SourceAddresses);
+        if (ProcessTools.RaiseOpenFileLimit() < c + 1000)
+        {
+            result.Notes.Add($"The open-file limit ({result.Parameters["open-file limit"]}) is below the connections plus overhead: a server process may fail before all are open.");
+        }
 
         await using (var echo = await BaselineProcess.StartAsync())
         {
@@ -99,7 +103,7 @@ internal static class IdleScenario
         result.Ratios["RSS/conn / relay hub"] = LatencyScenario.Ratio(ours, relayKb);
         result.Targets.Add(new TargetCheck("gateway RSS per connection ≤ 1.5× raw WebSocket", $"{ours:F1} vs {raw:F1} KiB ({LatencyScenario.Ratio(ours, raw):F2}×)", ours <= 1.5 * raw));
         result.Notes.Add("Connections are authenticated (JWT minted with the dev key of components/embedded) and the gateway registers each with its UserActor, as for a real user. Users: one per connection.");
-        result.Notes.Add("Both servers run with the same ASP.NET Core defaults (server GC). RSS includes whatever the GC keeps; the latency column is the connect time of each connection.");
+        result.Notes.Add("All three servers run with the same GC settings (inherited from the bench's environment). RSS includes whatever the GC keeps; the latency column is the connect time of each connection.");
         return result;
     }
 
