@@ -6,12 +6,19 @@ namespace Chat.Integration.Tests.Infrastructure;
 /// <summary>A registered test user with clients that carry their access token.</summary>
 public sealed record TestUser(string UserId, string UserName, string AccessToken, MessagingService.MessagingServiceClient Messaging, DirectoryService.DirectoryServiceClient Directory);
 
+/// <summary>Something that reaches the backend apps by gRPC (through a sidecar of the test).</summary>
+public interface IChatBackends
+{
+    /// <summary>A call invoker to <paramref name="appId"/>, carrying <paramref name="accessToken"/> when given.</summary>
+    Grpc.Core.CallInvoker InvokerFor(string appId, string? accessToken = null);
+}
+
 /// <summary>Helpers to create users and groups through the public contracts.</summary>
 public static class ChatClients
 {
     private static int _counter;
 
-    public static async Task<TestUser> RegisterAsync(this ChatSystem system, string? name = null)
+    public static async Task<TestUser> RegisterAsync(this IChatBackends system, string? name = null)
     {
         var userName = name ?? $"user{Interlocked.Increment(ref _counter)}x{Random.Shared.Next(100000)}";
         var anonymous = new DirectoryService.DirectoryServiceClient(system.InvokerFor(DaprNames.Apps.Directory));
@@ -23,7 +30,7 @@ public static class ChatClients
     }
 
     /// <summary>Logs <paramref name="user"/> in on another device; returns that device's access token.</summary>
-    public static async Task<string> LoginAsync(this ChatSystem system, TestUser user, string deviceId)
+    public static async Task<string> LoginAsync(this IChatBackends system, TestUser user, string deviceId)
     {
         var anonymous = new DirectoryService.DirectoryServiceClient(system.InvokerFor(DaprNames.Apps.Directory));
         var login = await anonymous.LoginAsync(new LoginRequest { UserName = user.UserName, Password = "correct horse battery", DeviceId = deviceId });

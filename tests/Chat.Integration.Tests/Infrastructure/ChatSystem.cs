@@ -46,7 +46,7 @@ public sealed record ChatSystemOptions
 /// <c>dapr run -f</c> would start them. Tests reach the apps the way the gateway does: through a
 /// sidecar of their own, by gRPC proxying with <c>dapr-app-id</c>.
 /// </summary>
-public sealed class ChatSystem : IAsyncDisposable
+public sealed class ChatSystem : IChatBackends, IAsyncDisposable
 {
     public const string JwtKey = "integration-tests-signing-key-0123456789abcdef0123456789abcdef";
 

@@ -1,0 +1,138 @@
+using Chat.Domain;
+using Chat.Integration.Tests.Reliability.Workload;
+using Xunit.Abstractions;
+
+namespace Chat.Integration.Tests.Reliability;
+
+/// <summary>
+/// Issue 11: the workload runs on the redis component set with every app a separate process;
+/// a fault is injected, held while clients keep sending, and recovered; then the checker must
+/// find no acknowledged message lost and nothing stored twice.
+/// </summary>
+[Trait("Area", "Reliability")]
+[Collection(ReliabilityCollection.Name)]
+public sealed class FaultTests(ITestOutputHelper output)
+{
+    /// <summary>Send attempts made while a fault is held (the fault overlaps real traffic).</summary>
+    private const int AttemptsDuringFault = 12;
+
+    [Fact]
+    public Task Connections_dropped_abruptly() => RunAsync(async (system, workload) =>
+    {
+        for (var round = 0; round < 3; round++)
+        {
+            var reconnects = workload.History.Reconnects;
+            foreach (var device in workload.Devices)
+            {
+                device.DropConnection();
+            }
+
+            await Wait.UntilAsync(() => workload.History.Reconnects >= reconnects + workload.Devices.Count, "every device to notice the drop", TimeSpan.FromSeconds(30));
+            await AcksGrowAsync(workload, 5);
+        }
+    });
+
+    [Fact]
+    public Task Gateway_killed() => KillAndRestartAsync(DaprNames.Apps.Gateway, index: 1);
+
+    [Fact]
+    public Task Messaging_killed() => KillAndRestartAsync(DaprNames.Apps.Messaging);
+
+    [Fact]
+    public Task Router_killed() => KillAndRestartAsync(DaprNames.Apps.Router);
+
+    [Fact]
+    public Task Delivery_killed() => KillAndRestartAsync(DaprNames.Apps.Delivery);
+
+    [Fact]
+    public Task Directory_killed() => KillAndRestartAsync(DaprNames.Apps.Directory);
+
+    [Theory]
+    [InlineData(DaprNames.Apps.Delivery)]
+    [InlineData(DaprNames.Apps.Directory)]
+    public Task Sidecar_process_killed(string appId) => RunAsync(async (system, workload) =>
+    {
+        var sidecar = system.InstanceOf(appId).SidecarProcess!;
+        sidecar.Kill();
+        await AttemptsGrowAsync(workload, AttemptsDuringFault);
+        await sidecar.StartAsync();
+    }, ownSidecarProcess: [appId]);
+
+    [Fact]
+    public Task Redis_killed_and_restarted_with_aof() => RunAsync(async (system, workload) =>
+    {
+        system.Redis.Kill();
+        await AttemptsGrowAsync(workload, AttemptsDuringFault);
+        await system.Redis.RestartAsync();
+    });
+
+    private Task KillAndRestartAsync(string appId, int index = 0) => RunAsync(async (system, workload) =>
+    {
+        var app = system.InstanceOf(appId, index);
+        app.Kill();
+        await AttemptsGrowAsync(workload, AttemptsDuringFault);
+        await app.StartAsync();
+    });
+
+    private async Task RunAsync(Func<AppProcesses, ChatWorkload, Task> fault, string[]? ownSidecarProcess = null)
+    {
+        await using var system = await AppProcesses.StartAsync(gateways: 2, ownSidecarProcess ?? []);
+        var result = await ReliabilityRun.RunAsync(system, fault, output);
+        Assert.True(result.Ok, $"{result}\n{system.LogTails()}");
+    }
+
+    private static Task AttemptsGrowAsync(ChatWorkload workload, int more)
+    {
+        var start = workload.History.Attempts.Count;
+        return Wait.UntilAsync(() => workload.History.Attempts.Count >= start + more, $"{more} more send attempts", TimeSpan.FromSeconds(60));
+    }
+
+    private static Task AcksGrowAsync(ChatWorkload workload, int more)
+    {
+        var start = workload.History.Acks.Count;
+        return Wait.UntilAsync(() => workload.History.Acks.Count >= start + more, $"{more} more acks", TimeSpan.FromSeconds(90));
+    }
+}
+
+/// <summary>One workload run around a fault: warm up, fault (and recovery), progress, settle, check.</summary>
+public static class ReliabilityRun
+{
+    public static async Task<CheckResult> RunAsync(AppProcesses system, Func<AppProcesses, ChatWorkload, Task> fault, ITestOutputHelper output)
+    {
+        await using var workload = await ChatWorkload.CreateAsync(system, () => system.LiveGatewayUrls);
+        workload.Start();
+        await workload.WaitForAcksAsync(15, TimeSpan.FromSeconds(90));
+        await fault(system, workload);
+
+        // After recovery the system takes messages again.
+        var acked = workload.History.Acks.Count(a => !a.FromEvent);
+        await Wait.UntilAsync(() => workload.History.Acks.Count(a => !a.FromEvent) >= acked + 15, "15 more acks after recovery", TimeSpan.FromSeconds(120));
+        await workload.StopAndSettleAsync();
+        var result = await workload.CheckAsync();
+        output.WriteLine(result.ToString());
+        ReportFile.Append(output, result);
+        return result;
+    }
+}
+
+/// <summary>Appends each run's counts to <c>$CHAT_RELIABILITY_REPORT</c> when set (for docs/reliability.md).</summary>
+public static class ReportFile
+{
+    public static void Append(ITestOutputHelper output, CheckResult result)
+    {
+        var path = Environment.GetEnvironmentVariable("CHAT_RELIABILITY_REPORT");
+        if (string.IsNullOrEmpty(path))
+        {
+            return;
+        }
+
+        var test = output.GetType().GetField("test", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)?.GetValue(output) as ITest;
+        File.AppendAllText(path, $"{test?.DisplayName ?? "run"}: {(result.Ok ? "OK" : "FAILED")}: {result}\n");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ReliabilityCollection
+{
+    public const string Name = "reliability";
+}
