@@ -8,7 +8,12 @@ namespace Chat.Integration.Tests.Infrastructure;
 /// </summary>
 internal static class ComponentFiles
 {
-    public static void Write(string dir, ComponentSet set, string? redisEndpoint, bool countPresenceWrites = false, IReadOnlyDictionary<string, string>? secrets = null)
+    /// <summary>
+    /// Writes the set. <paramref name="processingTimeout"/> and <paramref name="redeliverInterval"/>
+    /// are the redis pub/sub's (short by default, so tests see redeliveries quickly).
+    /// </summary>
+    public static void Write(string dir, ComponentSet set, string? redisEndpoint, bool countPresenceWrites = false, IReadOnlyDictionary<string, string>? secrets = null,
+        string processingTimeout = "2s", string redeliverInterval = "1s")
     {
         var allSecrets = new Dictionary<string, string>(secrets ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
@@ -50,7 +55,7 @@ internal static class ComponentFiles
 
         if (set == ComponentSet.Redis)
         {
-            Write(dir, DaprNames.PubSub, "pubsub.redis", ("redisHost", redisEndpoint!), ("processingTimeout", "2s"), ("redeliverInterval", "1s"));
+            Write(dir, DaprNames.PubSub, "pubsub.redis", ("redisHost", redisEndpoint!), ("processingTimeout", processingTimeout), ("redeliverInterval", redeliverInterval));
         }
         else
         {

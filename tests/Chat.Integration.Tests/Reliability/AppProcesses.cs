@@ -82,7 +82,8 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
         var system = new AppProcesses(System.IO.Directory.CreateTempSubdirectory("chat-rel-").FullName, redis);
         try
         {
-            ComponentFiles.Write(system.ResourcesPath, ComponentSet.Redis, redis.Endpoint);
+            // The product's pub/sub timeouts (components/redis/chat-pubsub.yaml): a delivery has 15 s.
+            ComponentFiles.Write(system.ResourcesPath, ComponentSet.Redis, redis.Endpoint, processingTimeout: "15s", redeliverInterval: "5s");
             system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [system.ResourcesPath] }, system.Runtime);
             system._sidecars.Add(system.ClientSidecar);
             string[] apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
@@ -361,7 +362,7 @@ public sealed class ProcessApp(string appId, int index, int port, bool grpc, int
             ["ASPNETCORE_URLS"] = Url,
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Default"] = Environment.GetEnvironmentVariable("CHAT_TEST_APP_LOGLEVEL") ?? "Warning",
             ["Logging__Console__FormatterName"] = "simple",
             ["Chat__Auth__SigningKey"] = ChatSystem.JwtKey,
             ["Gateway__SendRate__Burst"] = "30",

@@ -107,14 +107,35 @@ public sealed class ChatWorkload : IAsyncDisposable
 
         await all;
 
-        // Quiet: nothing arrived for a moment (live deliveries in flight have landed).
-        var quietSince = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow - History.LastActivityUtc < TimeSpan.FromMilliseconds(1500) && DateTime.UtcNow < quietSince)
+        // Quiet period: live delivery gets the chance to bring every acknowledged message to every
+        // device (up to a deadline); whatever it did not bring, the final sync must.
+        var quietDeadline = DateTime.UtcNow.AddSeconds(20);
+        while (!AllAcknowledgedHeld() && DateTime.UtcNow < quietDeadline)
         {
-            await Task.Delay(100);
+            await Task.Delay(200);
         }
 
         await Task.WhenAll(Devices.Select(FinalSyncAsync));
+    }
+
+    /// <summary>True when every device of every member holds every acknowledged message of its conversations.</summary>
+    public bool AllAcknowledgedHeld()
+    {
+        var acked = History.Acks.Select(a => a.Message).DistinctBy(m => m.MsgId).ToList();
+        foreach (var conversation in Conversations)
+        {
+            var seqs = acked.Where(m => m.ConversationId == conversation.Id).Select(m => m.Seq).ToList();
+            foreach (var device in Devices.Where(d => conversation.Members.Any(m => m.UserId == d.UserId)))
+            {
+                var held = device.Messages(conversation.Id);
+                if (seqs.Any(s => !held.ContainsKey(s)))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     private static async Task FinalSyncAsync(WorkloadClient device)

@@ -47,6 +47,9 @@ public sealed class WorkloadClient : IAsyncDisposable
 
     public string AccessToken { get; }
 
+    /// <summary>The error of the last failed send (for failure messages).</summary>
+    public string? LastError { get; private set; }
+
     /// <summary>The gateway URL of the current connection.</summary>
     public string? GatewayUrl { get; private set; }
 
@@ -76,6 +79,7 @@ public sealed class WorkloadClient : IAsyncDisposable
         }
         catch (Exception ex) when (ex is HubException or OperationCanceledException or InvalidOperationException or WebSocketException or IOException or TimeoutException)
         {
+            LastError = ex.Message;
             _history.Error(ErrorKind(ex));
             return null;
         }

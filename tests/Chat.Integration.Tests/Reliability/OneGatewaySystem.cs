@@ -1,0 +1,11 @@
+namespace Chat.Integration.Tests.Reliability;
+
+/// <summary>Every app as its own process (one gateway), shared by the tests of a class.</summary>
+public sealed class OneGatewaySystem : IAsyncLifetime
+{
+    public AppProcesses System { get; private set; } = null!;
+
+    public async Task InitializeAsync() => System = await AppProcesses.StartAsync(gateways: 1);
+
+    public async Task DisposeAsync() => await System.DisposeAsync();
+}
