@@ -36,6 +36,8 @@ public static class ErrorCodes
     public const string RateLimited = "rate_limited";
     public const string Unavailable = "unavailable";
     public const string Internal = "internal";
+    public const string UnknownMethod = "unknown_method";
+    public const string InvalidFrame = "invalid_frame";
 }
 
 /// <summary>The input rules of the product, one method per rule. Each returns null when the input is fine.</summary>

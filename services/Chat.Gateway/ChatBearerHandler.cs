@@ -56,6 +56,22 @@ public sealed class ChatBearerHandler(IOptionsMonitor<AuthenticationSchemeOption
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ChatBearerDefaults.Scheme));
     }
 
+    /// <summary>
+    /// A refused request gets 401 with the reason, as RFC 6750 puts it
+    /// (<c>WWW-Authenticate: Bearer error="invalid_token", error_description="…"</c>), and the same
+    /// reason as a JSON body <c>{"code":"unauthenticated","message":"…"}</c>.
+    /// </summary>
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var hasToken = !string.IsNullOrEmpty(ReadToken(Request));
+        var reason = hasToken
+            ? "The access token is invalid or expired; refresh it and connect again."
+            : "No access token: send Authorization: Bearer <token>, or access_token in the query string on a WebSocket upgrade.";
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = hasToken ? $"Bearer error=\"invalid_token\", error_description=\"{reason}\"" : "Bearer";
+        return Response.WriteAsJsonAsync(new { code = Chat.Domain.ErrorCodes.Unauthenticated, message = reason });
+    }
+
     /// <summary>The raw token of a request, from the header or the query string.</summary>
     public static string? ReadToken(HttpRequest request)
     {

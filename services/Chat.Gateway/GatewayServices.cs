@@ -44,6 +44,7 @@ public static class GatewayServices
             o.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
             o.AddFilter<HubErrorFilter>();
         }).AddMessagePackProtocol();
+        builder.Services.AddCodedHubErrors();
 
         builder.Services.AddSingleton<IActorProxyFactory>(_ => new ActorProxyFactory(new ActorProxyOptions
         {
