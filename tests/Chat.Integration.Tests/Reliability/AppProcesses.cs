@@ -72,7 +72,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
     public ProcessApp InstanceOf(string appId, int index = 0) => _instances.Where(i => i.AppId == appId).ElementAt(index);
 
     /// <summary>
-    /// Starts redis-server (AOF on), then directory, router, messaging, delivery and
+    /// Starts redis-server (AOF on), then directory, presence, router, messaging, delivery and
     /// <paramref name="gateways"/> gateway instances, each app as its own process.
     /// <paramref name="ownSidecarProcess"/> names apps whose sidecar runs as a separate process.
     /// </summary>
@@ -86,7 +86,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
             ComponentFiles.Write(system.ResourcesPath, ComponentSet.Redis, redis.Endpoint, processingTimeout: "15s", redeliverInterval: "5s");
             system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [system.ResourcesPath] }, system.Runtime);
             system._sidecars.Add(system.ClientSidecar);
-            string[] apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
+            string[] apps = [DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
                 .. Enumerable.Repeat(DaprNames.Apps.Gateway, gateways)];
             var created = new List<ProcessApp>();
             foreach (var appId in apps)
@@ -209,6 +209,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
     {
         DaprNames.Apps.Directory => Output("services/Chat.Directory", "Chat.Directory.dll"),
         DaprNames.Apps.Router => Output("services/Chat.Router", "Chat.Router.dll"),
+        DaprNames.Apps.Presence => Output("services/Chat.Presence", "Chat.Presence.dll"),
         DaprNames.Apps.Messaging => Output("services/Chat.Messaging", "Chat.Messaging.dll"),
         DaprNames.Apps.Delivery => Output("services/Chat.Delivery", "Chat.Delivery.dll"),
         DaprNames.Apps.Gateway => Output("services/Chat.Gateway", "Chat.Gateway.dll"),

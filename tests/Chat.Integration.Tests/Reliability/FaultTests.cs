@@ -45,6 +45,9 @@ public sealed class FaultTests(ITestOutputHelper output)
     public Task Delivery_killed() => KillAndRestartAsync(DaprNames.Apps.Delivery);
 
     [Fact]
+    public Task Presence_killed() => KillAndRestartAsync(DaprNames.Apps.Presence);
+
+    [Fact]
     public Task Directory_killed() => KillAndRestartAsync(DaprNames.Apps.Directory);
 
     [Theory]
