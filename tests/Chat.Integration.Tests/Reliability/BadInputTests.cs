@@ -18,7 +18,7 @@ namespace Chat.Integration.Tests.Reliability;
 /// </summary>
 [Trait("Area", "Reliability")]
 [Collection(ReliabilityCollection.Name)]
-public sealed class BadInputTests(OneGatewaySystem fixture) : IClassFixture<OneGatewaySystem>
+public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<OneGatewaySystem>
 {
     private AppProcesses System => fixture.System;
 
@@ -46,6 +46,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture) : IClassFixture<OneG
 
         var completion = await hub.InvokeAsync("1", target, arguments);
         Assert.True(completion.TryGetProperty("error", out var error), $"{name}: expected an error, got {completion}");
+        output.WriteLine($"{name}: {error.GetString()}");
         Assert.Contains($"HubException: {code}: ", error.GetString(), StringComparison.Ordinal);
 
         var next = await hub.InvokeAsync("2", "ListConversations", "[]");
@@ -90,6 +91,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture) : IClassFixture<OneG
         var user = await System.RegisterAsync();
         var appId = path.Contains("Messaging", StringComparison.Ordinal) ? DaprNames.Apps.Messaging : DaprNames.Apps.Directory;
         var (status, message) = await RawGrpcAsync(path, appId, body, user.AccessToken);
+        output.WriteLine($"{name} {path}: {status} {message}");
         Assert.NotEqual(StatusCode.OK, status);
         Assert.False(string.IsNullOrWhiteSpace(message), $"{name}: status {status} without a message");
 

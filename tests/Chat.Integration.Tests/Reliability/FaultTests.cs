@@ -21,6 +21,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     {
         for (var round = 0; round < 3; round++)
         {
+            await Wait.UntilAsync(() => workload.Devices.All(d => d.IsConnected), "every device to be connected", TimeSpan.FromSeconds(60));
             var reconnects = workload.History.Reconnects;
             foreach (var device in workload.Devices)
             {

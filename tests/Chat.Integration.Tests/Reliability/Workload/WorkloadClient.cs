@@ -50,6 +50,18 @@ public sealed class WorkloadClient : IAsyncDisposable
     /// <summary>The error of the last failed send (for failure messages).</summary>
     public string? LastError { get; private set; }
 
+    /// <summary>True while the device has an open connection.</summary>
+    public bool IsConnected
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connection?.State == HubConnectionState.Connected;
+            }
+        }
+    }
+
     /// <summary>The gateway URL of the current connection.</summary>
     public string? GatewayUrl { get; private set; }
 
