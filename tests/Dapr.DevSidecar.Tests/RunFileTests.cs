@@ -58,12 +58,17 @@ public sealed class RunFileTests
                 command: ["dotnet", "{Built("tools/Dapr.DevSidecar/samples/checkout", "sample-checkout")}"]
             """);
 
-        var start = new ProcessStartInfo("dotnet")
+        // Through `env --default-signal=INT`: a test run started as a background job (nohup, CI
+        // runners) inherits SIGINT as ignored, and an ignored signal stays ignored in children.
+        // A user's Ctrl+C in a terminal has the default handling, which is what this restores.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(Built("tools/Dapr.DevSidecar", "dapr-dev-sidecar"));
         start.ArgumentList.Add("run");
         start.ArgumentList.Add("-f");

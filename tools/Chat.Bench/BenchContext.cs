@@ -75,6 +75,8 @@ public sealed class BenchContext(BenchOptions options, IAnsiConsole console) : I
                 var c = connector.Build(target.HubUrl, users[i].AccessToken);
                 setup?.Invoke(c, i);
                 await c.StartAsync();
+                // Returns once the gateway has registered the connection's route (OnConnectedAsync ran).
+                await c.InvokeAsync<DateTimeOffset>("Ping");
                 result[i] = c;
                 tick();
                 return c;
