@@ -8,6 +8,7 @@ using Chat.Gateway;
 using Chat.Integration.Tests.Infrastructure;
 using Chat.ServiceDefaults.Auth;
 using Grpc.Core;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Chat.Integration.Tests.Reliability;
 
@@ -51,6 +52,21 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
 
         var next = await hub.InvokeAsync("2", "ListConversations", "[]");
         Assert.False(next.TryGetProperty("error", out var nextError), $"{name}: the next call failed: {nextError}");
+    }
+
+    [Fact]
+    public async Task Over_MessagePack_binding_failures_and_unknown_methods_get_codes_too()
+    {
+        var user = await System.RegisterAsync();
+        await using var hub = await HubClient.ConnectAsync(Gateway, user, messagePack: true);
+
+        var wrongType = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => hub.Connection.InvokeCoreAsync<object>("SendMessage", [42]));
+        Assert.Contains($"HubException: {ErrorCodes.InvalidArgument}: ", wrongType.Message, StringComparison.Ordinal);
+        var unknown = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => hub.Connection.InvokeCoreAsync<object>("DropAllTables", []));
+        Assert.Contains($"HubException: {ErrorCodes.UnknownMethod}: ", unknown.Message, StringComparison.Ordinal);
+
+        var conversations = await hub.Connection.InvokeCoreAsync<IReadOnlyList<Chat.Gateway.Hubs.ConversationSummaryDto>>("ListConversations", []);
+        Assert.NotNull(conversations);
     }
 
     [Theory]
