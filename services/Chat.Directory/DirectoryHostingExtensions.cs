@@ -1,6 +1,7 @@
 using Chat.Directory.Services;
 using Chat.Directory.State;
 using Chat.Domain;
+using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -28,7 +29,14 @@ public static class DirectoryHostingExtensions
         }
 
         var services = builder.Services;
-        services.AddGrpc(o => o.Interceptors.Add<ChatAuthInterceptor>());
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<GrpcErrorInterceptor>();
+            // Errors of handlers are mapped by GrpcErrorInterceptor; what remains detailed is the
+            // framework's own, e.g. a request that is not a valid protobuf message.
+            o.EnableDetailedErrors = true;
+            o.Interceptors.Add<ChatAuthInterceptor>();
+        });
         services.AddChatAuthentication(configuration);
         services.Configure<ChatLimits>(configuration.GetSection(ChatLimits.SectionName));
         services.Configure<DirectoryOptions>(configuration.GetSection(DirectoryOptions.SectionName));

@@ -17,6 +17,9 @@ public static class MessagingServices
         builder.Services.AddGrpc(o =>
         {
             o.Interceptors.Add<GrpcErrorInterceptor>();
+            // Errors of handlers are mapped by GrpcErrorInterceptor; what remains detailed is the
+            // framework's own, e.g. a request that is not a valid protobuf message.
+            o.EnableDetailedErrors = true;
             o.Interceptors.Add<ChatAuthInterceptor>();
             o.MaxReceiveMessageSize = 256 * 1024;
         });

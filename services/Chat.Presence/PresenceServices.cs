@@ -40,6 +40,9 @@ public static class PresenceServices
         builder.Services.AddGrpc(o =>
         {
             o.Interceptors.Add<GrpcErrorInterceptor>();
+            // Errors of handlers are mapped by GrpcErrorInterceptor; what remains detailed is the
+            // framework's own, e.g. a request that is not a valid protobuf message.
+            o.EnableDetailedErrors = true;
             o.Interceptors.Add<ChatAuthInterceptor>();
             // A report of 20k users is ~0.5 MB.
             o.MaxReceiveMessageSize = 16 * 1024 * 1024;
