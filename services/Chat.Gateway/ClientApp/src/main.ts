@@ -52,9 +52,15 @@ let outbox: { conversationId: string; clientMsgId: string; text: string }[] = []
 const connected = () => conn?.state === HubConnectionState.Connected;
 const openConversation = () => (ctx.openId ? ctx.state.conversations.get(ctx.openId) : undefined);
 
-function invoke<T>(method: string, ...args: unknown[]): Promise<T> {
+async function invoke<T>(method: string, ...args: unknown[]): Promise<T> {
+  // Right after sign-in the first connection may still be starting: wait for it (briefly)
+  // instead of failing a call the user made a moment too early. A reconnect fails fast.
+  const deadline = Date.now() + 15000;
+  while (conn && conn.state === HubConnectionState.Connecting && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   if (!conn) {
-    return Promise.reject(new Error("not connected"));
+    throw new Error("not connected");
   }
   return conn.invoke<T>(method, ...args);
 }
