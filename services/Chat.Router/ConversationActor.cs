@@ -24,6 +24,10 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, S
 
     private readonly ILogger _logger = log;
     private readonly List<StoredMessage> _pendingDedup = [];
+
+    // Messages appended in this activation and not yet published, with the members messaging sent:
+    // published from memory, so neither the message nor the membership is read again.
+    private readonly Dictionary<ulong, (StoredMessage Message, IReadOnlyList<string> MemberIds)> _unpublished = [];
     private ConversationMeta _meta = new(0, 0, 0, null);
     private bool _reminderRegistered;
 
@@ -71,8 +75,10 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, S
         }
 
         _meta = _meta with { LastSeq = message.Seq, LastMessageAt = message.SentAt };
+        _unpublished[message.Seq] = (message, request.MemberIds);
         _pendingDedup.Add(message);
         await FlushPendingDedupAsync();
+        // Saved before the publish: a recipient's receipt for this seq must find it in the header.
         await SaveMetaAsync();
 
         faults.AfterSaveBeforePublish?.Invoke(message);
@@ -131,16 +137,21 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, S
             while (_meta.PublishedSeq < _meta.LastSeq)
             {
                 var seq = _meta.PublishedSeq + 1;
-                var message = await ReadMessageAsync(seq);
+                // After a crash the members are unknown: delivery then asks directory.
+                var (message, members) = _unpublished.TryGetValue(seq, out var known)
+                    ? known
+                    : (await ReadMessageAsync(seq), []);
                 if (message is not null)
                 {
                     var kind = ConversationId.StartsWith(Chat.Domain.ConversationId.GroupPrefix, StringComparison.Ordinal)
                         ? ConversationKind.Group
                         : ConversationKind.Direct;
-                    await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated,
-                        new MessageCreated { Message = message.ToContract(), Kind = kind });
+                    var created = new MessageCreated { Message = message.ToContract(), Kind = kind };
+                    created.MemberIds.AddRange(members);
+                    await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
                 }
 
+                _unpublished.Remove(seq);
                 _meta = _meta with { PublishedSeq = seq };
             }
 
