@@ -12,7 +12,8 @@ public sealed record AppendMessageRequest(
     ulong ReplyToSeq,
     bool Opaque,
     int Kind,
-    IReadOnlyList<string> MemberIds);
+    IReadOnlyList<string> MemberIds,
+    string SenderConnectionId = "");
 
 /// <summary>The stored message (new, or the original one for a repeated client_msg_id).</summary>
 public sealed record AppendMessageResult(StoredMessage Message, bool Duplicate);

@@ -27,5 +27,8 @@ public sealed record ConversationMeta(ulong Epoch, ulong LastSeq, ulong Publishe
 /// <summary>What the dedup key points at: the original message.</summary>
 public sealed record DedupEntry(ulong Seq, ulong MsgId);
 
-/// <summary>A member's cursors; they only move forward, and delivered >= read.</summary>
-public sealed record StoredCursor(ulong DeliveredSeq, ulong ReadSeq);
+/// <summary>
+/// A member's cursors; they only move forward, and delivered >= read. UpdatedAt is when they
+/// last moved (null in cursors written before it existed), for receipts in Sync.
+/// </summary>
+public sealed record StoredCursor(ulong DeliveredSeq, ulong ReadSeq, DateTimeOffset? UpdatedAt = null);

@@ -17,6 +17,7 @@ public static partial class EventHandlers
         app.MapPost("/events/message-created", OnMessageCreatedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.MessageCreated);
         app.MapPost("/events/receipt-updated", OnReceiptUpdatedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated);
         app.MapPresenceEventHandlers();
+        app.MapPost("/events/group-changed", OnGroupChangedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.GroupChanged);
     }
 
     private static Task<IResult> OnMessageCreatedAsync(HttpRequest request, FanOut fanOut, Recipients recipients, IOfflineNotifier offline, ILoggerFactory logs) =>
@@ -25,7 +26,11 @@ public static partial class EventHandlers
             var members = evt.MemberIds.Count > 0 ? evt.MemberIds : await recipients.MembersAsync(evt.Message.ConversationId, ct);
             // The sender is included: their other devices show the message too.
             var table = await fanOut.ResolveAsync(members, ct);
-            await fanOut.PublishAsync(table, () => new Chat.Contracts.V1.Delivery { MessageCreated = evt }, ct);
+            await fanOut.PublishAsync(table, () => new Chat.Contracts.V1.Delivery
+            {
+                MessageCreated = evt,
+                ExcludeConnectionIds = { evt.SenderConnectionId.Length > 0 ? [evt.SenderConnectionId] : [] },
+            }, ct);
             var offlineRecipients = table.Offline.Where(u => u != evt.Message.SenderId).ToList();
             if (offlineRecipients.Count > 0)
             {
@@ -39,6 +44,14 @@ public static partial class EventHandlers
             var members = evt.MemberIds.Count > 0 ? evt.MemberIds : await recipients.MembersAsync(evt.ConversationId, ct);
             var table = await fanOut.ResolveAsync(members, ct);
             await fanOut.PublishAsync(table, () => new Chat.Contracts.V1.Delivery { ReceiptUpdated = evt }, ct);
+        });
+
+    // Members after the change and the users it removed, so a removed member's clients drop the group.
+    private static Task<IResult> OnGroupChangedAsync(HttpRequest request, FanOut fanOut, ILoggerFactory logs) =>
+        Handle(request, logs, async (GroupChanged evt, CancellationToken ct) =>
+        {
+            var table = await fanOut.ResolveAsync([.. evt.MemberIds, .. evt.FormerMemberIds], ct);
+            await fanOut.PublishAsync(table, () => new Chat.Contracts.V1.Delivery { GroupChanged = evt }, ct);
         });
 
     private static async Task<IResult> Handle<T>(HttpRequest request, ILoggerFactory logs, Func<T, CancellationToken, Task> handler)

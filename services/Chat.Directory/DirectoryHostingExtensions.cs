@@ -43,6 +43,7 @@ public static class DirectoryHostingExtensions
         services.AddSingleton<IDirectoryState, DaprDirectoryState>();
         services.AddSingleton<DirectoryCore>();
         services.AddSingleton<Accounts>();
+        services.AddSingleton<GroupEvents>();
         services.AddSingleton<Groups>();
         return builder;
     }

@@ -43,6 +43,7 @@ public static class DaprNames
         public const string ReceiptUpdated = "receipt-updated";
         public const string PresenceChanged = "presence-changed";
         public const string TypingChanged = "typing-changed";
+        public const string GroupChanged = "group-changed";
 
         /// <summary>Prefix of the per-gateway-instance delivery topics.</summary>
         public const string DeliveriesPrefix = "deliveries.";

@@ -39,14 +39,6 @@ public static class DeliveryEndpoint
                         continue;
                     }
 
-                    // The sending device already has its message through MessageAccepted.
-                    if (delivery.EventCase == Delivery.EventOneofCase.MessageCreated
-                        && delivery.MessageCreated.Message.SenderId == userId
-                        && delivery.MessageCreated.Message.SenderDeviceId == c.DeviceId)
-                    {
-                        continue;
-                    }
-
                     // Presence goes only to the connections that watch that user.
                     if (delivery.EventCase == Delivery.EventOneofCase.PresenceChanged && !watches.IsWatching(c.ConnectionId, delivery.PresenceChanged.UserId))
                     {
@@ -69,6 +61,7 @@ public static class DeliveryEndpoint
                 Delivery.EventOneofCase.ReceiptUpdated => clients.ReceiptUpdated(delivery.ReceiptUpdated.ToDto()),
                 Delivery.EventOneofCase.TypingChanged => clients.TypingChanged(delivery.TypingChanged.ToDto()),
                 Delivery.EventOneofCase.PresenceChanged => clients.PresenceChanged(delivery.PresenceChanged.ToDto()),
+                Delivery.EventOneofCase.GroupChanged => clients.GroupChanged(delivery.GroupChanged.ToDto()),
                 _ => Task.CompletedTask,
             });
         }

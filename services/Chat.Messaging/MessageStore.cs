@@ -5,7 +5,7 @@ using Dapr.Client;
 namespace Chat.Messaging;
 
 /// <summary>Reads and writes the messages store through the Dapr state API.</summary>
-public sealed class MessageStore(DaprClient dapr)
+public sealed class MessageStore(DaprClient dapr, TimeProvider time)
 {
     private const string Store = DaprNames.StateStores.Messages;
 
@@ -69,8 +69,8 @@ public sealed class MessageStore(DaprClient dapr)
             var (current, etag) = await dapr.GetStateAndETagAsync<StoredCursor?>(Store, key, cancellationToken: ct);
             var before = current ?? new StoredCursor(0, 0);
             var read = Math.Max(before.ReadSeq, readSeq);
-            var next = new StoredCursor(Math.Max(Math.Max(before.DeliveredSeq, deliveredSeq), read), read);
-            if (next == before)
+            var next = new StoredCursor(Math.Max(Math.Max(before.DeliveredSeq, deliveredSeq), read), read, time.GetUtcNow());
+            if (next.DeliveredSeq == before.DeliveredSeq && next.ReadSeq == before.ReadSeq)
             {
                 return (before, false);
             }

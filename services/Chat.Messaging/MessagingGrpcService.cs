@@ -57,7 +57,7 @@ public sealed class MessagingGrpcService(
         var result = await proxy.InvokeMethodAsync<AppendMessageRequest, AppendMessageResult>(
             ConversationActorMethods.Append,
             new AppendMessageRequest(user.UserId, user.DeviceId, request.ClientMsgId, content.Text, content.Attachment.ToStored(),
-                content.ReplyToSeq, content.Opaque, (int)kind, members),
+                content.ReplyToSeq, content.Opaque, (int)kind, members, SenderConnection(context)),
             context.CancellationToken);
 
         // The sender has seen their own message: their cursors move with it, so it never counts as unread.
@@ -110,9 +110,27 @@ public sealed class MessagingGrpcService(
             known[cursor.ConversationId] = cursor;
         }
 
+        // A little before now: a cursor stamped before this point but written after the reads
+        // below is then still "since" next time (receipts are idempotent, repeats are harmless).
+        var syncedAt = time.GetUtcNow() - ReceiptsMargin;
+        var receiptsSince = request.ReceiptsSince?.ToDateTimeOffset();
         var mine = await membership.UserConversationsAsync(user.UserId, context.CancellationToken);
         var metas = await store.GetMetasAsync(mine.Select(c => c.ConversationId).ToList(), context.CancellationToken);
-        var response = new SyncResponse();
+        var response = new SyncResponse { SyncedAt = Timestamp.FromDateTimeOffset(syncedAt) };
+        var unchanged = new List<(UserConversation Conversation, ulong Epoch, ulong LastSeq)>();
+
+        // Conversations the client holds that the caller no longer belongs to (left or removed).
+        var current = mine.Select(c => c.ConversationId).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in known.Keys.Where(id => !current.Contains(id)))
+        {
+            response.Deltas.Add(new ConversationDelta
+            {
+                ConversationId = gone,
+                Kind = gone.StartsWith(Chat.Domain.ConversationId.GroupPrefix, StringComparison.Ordinal) ? ConversationKind.Group : ConversationKind.Direct,
+                Removed = true,
+            });
+        }
+
         foreach (var conversation in mine)
         {
             var meta = metas.GetValueOrDefault(conversation.ConversationId);
@@ -139,7 +157,13 @@ public sealed class MessagingGrpcService(
 
             if (!isNew && gap == SyncGapReason.Unspecified && from > lastSeq)
             {
-                continue; // Nothing new here.
+                // No new messages: only receipts that moved since the last sync, if asked.
+                if (receiptsSince is not null)
+                {
+                    unchanged.Add((conversation, epoch, lastSeq));
+                }
+
+                continue;
             }
 
             var delta = new ConversationDelta { ConversationId = conversation.ConversationId, Kind = conversation.Kind, Epoch = epoch, LastSeq = lastSeq, Gap = gap };
@@ -173,7 +197,35 @@ public sealed class MessagingGrpcService(
             response.Deltas.Add(delta);
         }
 
+        if (receiptsSince is { } since)
+        {
+            await AddMovedReceiptsAsync(response, unchanged, since, context.CancellationToken);
+        }
+
         return response;
+    }
+
+    private static readonly TimeSpan ReceiptsMargin = TimeSpan.FromSeconds(10);
+
+    // Deltas without messages for conversations whose members' cursors moved since the client's last sync.
+    private async Task AddMovedReceiptsAsync(SyncResponse response, List<(UserConversation Conversation, ulong Epoch, ulong LastSeq)> unchanged, DateTimeOffset since, CancellationToken ct)
+    {
+        var found = new ConversationDelta?[unchanged.Count];
+        await Parallel.ForAsync(0, unchanged.Count, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
+        {
+            var (conversation, epoch, lastSeq) = unchanged[i];
+            var (_, members) = await membership.GetMembersAsync(conversation.ConversationId, token);
+            var cursors = await store.GetCursorsAsync(conversation.ConversationId, members, token);
+            var moved = cursors.Where(c => c.Value.UpdatedAt >= since).Select(c => c.Value.ToContract(c.Key)).ToList();
+            if (moved.Count > 0)
+            {
+                found[i] = new ConversationDelta
+                {
+                    ConversationId = conversation.ConversationId, Kind = conversation.Kind, Epoch = epoch, LastSeq = lastSeq, Receipts = { moved },
+                };
+            }
+        });
+        response.Deltas.AddRange(found.OfType<ConversationDelta>());
     }
 
     public override async Task<UpdateReceiptResponse> UpdateReceipt(UpdateReceiptRequest request, ServerCallContext context)
@@ -270,6 +322,14 @@ public sealed class MessagingGrpcService(
 
         return response;
     }
+
+    // Set by the gateway; anything that does not look like a connection id is ignored (the
+    // connection then also gets its own message live, which clients absorb by msg_id).
+    private static string SenderConnection(ServerCallContext context) =>
+        context.RequestHeaders.GetValue(ChatHeaders.ConnectionId) is { Length: > 0 and <= ChatHeaders.MaxConnectionIdLength } id
+            && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? id
+            : "";
 
     private static void Check(ValidationError? error)
     {

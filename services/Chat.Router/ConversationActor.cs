@@ -27,7 +27,7 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, S
 
     // Messages appended in this activation and not yet published, with the members messaging sent:
     // published from memory, so neither the message nor the membership is read again.
-    private readonly Dictionary<ulong, (StoredMessage Message, IReadOnlyList<string> MemberIds)> _unpublished = [];
+    private readonly Dictionary<ulong, (StoredMessage Message, IReadOnlyList<string> MemberIds, string SenderConnectionId)> _unpublished = [];
     private ConversationMeta _meta = new(0, 0, 0, null);
     private bool _reminderRegistered;
 
@@ -75,7 +75,7 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, S
         }
 
         _meta = _meta with { LastSeq = message.Seq, LastMessageAt = message.SentAt };
-        _unpublished[message.Seq] = (message, request.MemberIds);
+        _unpublished[message.Seq] = (message, request.MemberIds, request.SenderConnectionId);
         _pendingDedup.Add(message);
         await FlushPendingDedupAsync();
         // Saved before the publish: a recipient's receipt for this seq must find it in the header.
@@ -138,15 +138,15 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, S
             {
                 var seq = _meta.PublishedSeq + 1;
                 // After a crash the members are unknown: delivery then asks directory.
-                var (message, members) = _unpublished.TryGetValue(seq, out var known)
+                var (message, members, connection) = _unpublished.TryGetValue(seq, out var known)
                     ? known
-                    : (await ReadMessageAsync(seq), []);
+                    : (await ReadMessageAsync(seq), [], "");
                 if (message is not null)
                 {
                     var kind = ConversationId.StartsWith(Chat.Domain.ConversationId.GroupPrefix, StringComparison.Ordinal)
                         ? ConversationKind.Group
                         : ConversationKind.Direct;
-                    var created = new MessageCreated { Message = message.ToContract(), Kind = kind };
+                    var created = new MessageCreated { Message = message.ToContract(), Kind = kind, SenderConnectionId = connection };
                     created.MemberIds.AddRange(members);
                     await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
                 }

@@ -77,7 +77,7 @@ public sealed class DirectoryGroupTests(DirectoryFixture fx)
     }
 
     [Fact]
-    public async Task Non_admins_cannot_add_or_remove_admins_cannot_remove_the_owner_and_only_the_owner_sets_roles()
+    public async Task Non_admins_cannot_add_or_remove_admins_cannot_remove_the_owner_or_change_its_role()
     {
         var owner = await fx.RegisterAsync("own");
         var admin = await fx.RegisterAsync("adm");
@@ -89,7 +89,9 @@ public sealed class DirectoryGroupTests(DirectoryFixture fx)
         await Denied(ErrorCodes.NotAdmin, () => Dir.AddMembersAsync(new AddMembersRequest { GroupId = group.GroupId, UserIds = { outsider.UserId } }, member.Auth).ResponseAsync);
         await Denied(ErrorCodes.NotAdmin, () => Dir.RemoveMemberAsync(new RemoveMemberRequest { GroupId = group.GroupId, UserId = admin.UserId }, member.Auth).ResponseAsync);
         await Denied(ErrorCodes.NotAdmin, () => Dir.RemoveMemberAsync(new RemoveMemberRequest { GroupId = group.GroupId, UserId = owner.UserId }, admin.Auth).ResponseAsync);
-        await Denied(ErrorCodes.NotAdmin, () => Dir.SetRoleAsync(new SetRoleRequest { GroupId = group.GroupId, UserId = member.UserId, Role = GroupRole.Admin }, admin.Auth).ResponseAsync);
+        await Denied(ErrorCodes.NotAdmin, () => Dir.SetRoleAsync(new SetRoleRequest { GroupId = group.GroupId, UserId = admin.UserId, Role = GroupRole.Member }, member.Auth).ResponseAsync);
+        await Denied(ErrorCodes.NotAdmin, () => Dir.SetRoleAsync(new SetRoleRequest { GroupId = group.GroupId, UserId = owner.UserId, Role = GroupRole.Member }, admin.Auth).ResponseAsync);
+        await Denied(ErrorCodes.NotAdmin, () => Dir.SetRoleAsync(new SetRoleRequest { GroupId = group.GroupId, UserId = member.UserId, Role = GroupRole.Owner }, admin.Auth).ResponseAsync);
         await Denied(ErrorCodes.NotMember, () => Dir.AddMembersAsync(new AddMembersRequest { GroupId = group.GroupId, UserIds = { outsider.UserId } }, outsider.Auth).ResponseAsync);
 
         var members = (await Dir.ListMembersAsync(new ListMembersRequest { GroupId = group.GroupId }, owner.Auth)).Members;

@@ -149,6 +149,14 @@ public sealed class DirectoryCore(IDirectoryState state, IOptionsMonitor<ChatLim
         LastSeen = (LastSeenVisibility)privacy.LastSeen,
         ReadReceipts = privacy.ReadReceipts,
         PushPreviews = privacy.PushPreviews,
+        GroupAdd = (LastSeenVisibility)privacy.GroupAdd,
+    };
+
+    public static ConversationSettings ToSettings(ConversationSettingsRecord? record) => new()
+    {
+        Muted = record?.Muted ?? false,
+        HidePreviews = record?.HidePreviews ?? false,
+        MutedUntil = record?.MutedUntil is { } until ? Timestamp.FromDateTimeOffset(until) : null,
     };
 
     public static Device ToDevice(DeviceRecord d) => new()

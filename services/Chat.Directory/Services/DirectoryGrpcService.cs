@@ -79,17 +79,14 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
         var me = context.GetChatUser();
         var settings = request.Settings
             ?? throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, "settings is required (the complete new privacy settings)."));
-        if (!System.Enum.IsDefined(settings.LastSeen))
-        {
-            throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, $"last_seen {(int)settings.LastSeen} is not a LastSeenVisibility value."));
-        }
-
-        var lastSeen = settings.LastSeen == LastSeenVisibility.Unspecified ? LastSeenVisibility.Everyone : settings.LastSeen;
+        var lastSeen = Audience(settings.LastSeen, "last_seen");
+        var groupAdd = Audience(settings.GroupAdd, "group_add");
         var user = await MutateUserAsync(me.UserId, user => user.Privacy = new PrivacyRecord
         {
             LastSeen = (int)lastSeen,
             ReadReceipts = settings.ReadReceipts,
             PushPreviews = settings.PushPreviews,
+            GroupAdd = (int)groupAdd,
         }, context.CancellationToken);
         return new UpdatePrivacySettingsResponse { Settings = DirectoryCore.ToPrivacy(user.Privacy) };
     }
@@ -143,11 +140,11 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
     public override async Task<SetRoleResponse> SetRole(SetRoleRequest request, ServerCallContext context) =>
         new() { Member = await groups.SetRoleAsync(context.GetChatUser(), request, context.CancellationToken) };
 
-    public override async Task<LeaveGroupResponse> LeaveGroup(LeaveGroupRequest request, ServerCallContext context)
-    {
-        await groups.LeaveAsync(context.GetChatUser(), request.GroupId, context.CancellationToken);
-        return new LeaveGroupResponse();
-    }
+    public override async Task<LeaveGroupResponse> LeaveGroup(LeaveGroupRequest request, ServerCallContext context) =>
+        new() { Group = await groups.LeaveAsync(context.GetChatUser(), request.GroupId, context.CancellationToken) };
+
+    public override async Task<RenameGroupResponse> RenameGroup(RenameGroupRequest request, ServerCallContext context) =>
+        new() { Group = await groups.RenameAsync(context.GetChatUser(), request, context.CancellationToken) };
 
     public override Task<GetGroupResponse> GetGroup(GetGroupRequest request, ServerCallContext context) =>
         groups.GetAsync(context.GetChatUser(), request.GroupId, context.CancellationToken);
@@ -169,10 +166,28 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
         var me = context.GetChatUser();
         var settings = request.Settings
             ?? throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, "settings is required (the complete new conversation settings)."));
+        if (settings.MutedUntil is not null && !settings.Muted)
+        {
+            throw Invalid("muted_until needs muted = true (leave it unset to unmute).");
+        }
+
         await core.RequireMembershipAsync(request.ConversationId, me.UserId, context.CancellationToken);
-        var record = new ConversationSettingsRecord { Muted = settings.Muted, HidePreviews = settings.HidePreviews };
+        var record = new ConversationSettingsRecord
+        {
+            Muted = settings.Muted,
+            HidePreviews = settings.HidePreviews,
+            MutedUntil = settings.MutedUntil?.ToDateTimeOffset(),
+        };
         await core.State.SaveAsync(DirectoryKeys.ConversationSettings(me.UserId, request.ConversationId), record, context.CancellationToken);
-        return new SetConversationSettingsResponse { Settings = new ConversationSettings { Muted = record.Muted, HidePreviews = record.HidePreviews } };
+        return new SetConversationSettingsResponse { Settings = DirectoryCore.ToSettings(record) };
+    }
+
+    public override async Task<GetConversationSettingsResponse> GetConversationSettings(GetConversationSettingsRequest request, ServerCallContext context)
+    {
+        var me = context.GetChatUser();
+        await core.RequireMembershipAsync(request.ConversationId, me.UserId, context.CancellationToken);
+        var record = (await core.State.GetAsync<ConversationSettingsRecord>(DirectoryKeys.ConversationSettings(me.UserId, request.ConversationId), context.CancellationToken)).Value;
+        return new GetConversationSettingsResponse { Settings = DirectoryCore.ToSettings(record) };
     }
 
     private Task<UserRecord> MutateUserAsync(string userId, Action<UserRecord> change, CancellationToken ct) =>
@@ -229,6 +244,12 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
 
         return record;
     }
+
+    // A LastSeenVisibility value (UNSPECIFIED means EVERYONE).
+    private static LastSeenVisibility Audience(LastSeenVisibility value, string field) =>
+        !System.Enum.IsDefined(value)
+            ? throw Invalid($"{field} {(int)value} is not a LastSeenVisibility value.")
+            : value == LastSeenVisibility.Unspecified ? LastSeenVisibility.Everyone : value;
 
     private static void RequireUri(string value, string field)
     {

@@ -71,7 +71,7 @@ public sealed class DirectoryInternalGrpcService(DirectoryCore core) : Directory
                 UserId = userId,
                 Devices = { (devices.GetValueOrDefault(DirectoryKeys.Devices(userId))?.Devices ?? []).Select(DirectoryCore.ToDevice) },
                 ShowPreviews = users[userId].Privacy.PushPreviews && s?.HidePreviews != true,
-                Muted = s?.Muted == true,
+                Muted = s?.IsMuted(core.Now) == true,
             });
         }
 

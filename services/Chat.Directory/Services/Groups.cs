@@ -12,7 +12,7 @@ namespace Chat.Directory.Services;
 /// so concurrent changes never pass the cap or lose a member: every rule is checked again
 /// on the value that is actually written over.
 /// </summary>
-public sealed class Groups(DirectoryCore core)
+public sealed class Groups(DirectoryCore core, GroupEvents events)
 {
     public async Task<Group> CreateAsync(ChatUser caller, CreateGroupRequest request, CancellationToken ct)
     {
@@ -38,6 +38,7 @@ public sealed class Groups(DirectoryCore core)
         }
 
         await core.AddToIndexesAsync(group.Members.Select(m => (m.UserId, "")), ConversationId.Group(group.GroupId).Value, ct);
+        await events.PublishAsync(group, GroupChangeKind.Created, caller.UserId, members, ct: ct);
         return core.ToGroup(group);
     }
 
@@ -75,6 +76,11 @@ public sealed class Groups(DirectoryCore core)
         }, ct);
 
         await core.AddToIndexesAsync(added.Select(id => (id, "")), ConversationId.Group(request.GroupId).Value, ct);
+        if (added.Count > 0)
+        {
+            await events.PublishAsync(group!, GroupChangeKind.MembersAdded, caller.UserId, added, ct: ct);
+        }
+
         return new AddMembersResponse { Group = core.ToGroup(group!), AddedUserIds = { added } };
     }
 
@@ -106,6 +112,7 @@ public sealed class Groups(DirectoryCore core)
         }, ct);
 
         await core.RemoveFromIndexAsync(request.UserId, ConversationId.Group(request.GroupId).Value, ct);
+        await events.PublishAsync(group, GroupChangeKind.MemberRemoved, caller.UserId, [request.UserId], [request.UserId], ct: ct);
         return core.ToGroup(group);
     }
 
@@ -118,27 +125,37 @@ public sealed class Groups(DirectoryCore core)
             throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, $"role must be GROUP_ROLE_MEMBER, GROUP_ROLE_ADMIN or GROUP_ROLE_OWNER; got {request.Role}."));
         }
 
-        return await core.State.MutateAsync<GroupRecord, GroupMember>(DirectoryKeys.Group(request.GroupId), group =>
+        var (changed, member) = await core.State.MutateAsync<GroupRecord, (GroupRecord?, GroupMember)>(DirectoryKeys.Group(request.GroupId), group =>
         {
             if (group is null)
             {
                 throw ChatStatus.NotFound("group", request.GroupId);
             }
 
-            var me = DirectoryCore.RequireMember(group, caller.UserId);
-            if (me.Role != (int)GroupRole.Owner)
+            // As in WhatsApp: admins make and dismiss admins; only the owner hands over ownership,
+            // and nobody changes the owner's role but the owner (by handing it over).
+            RequireAdmin(group, caller.UserId, "change roles");
+            var me = group.Find(caller.UserId)!;
+            var target = RequireTarget(group, request.UserId);
+            if (request.Role == GroupRole.Owner && me.Role != (int)GroupRole.Owner)
             {
-                throw ChatStatus.PermissionDenied("Only the group's owner can change roles.");
+                throw ChatStatus.PermissionDenied("Only the group's owner can hand over ownership.");
             }
 
-            var target = RequireTarget(group, request.UserId);
-            if (target == me)
+            if (target.Role == (int)GroupRole.Owner)
             {
                 return request.Role == GroupRole.Owner
-                    ? new(null, DirectoryCore.ToMember(me))
-                    : throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument,
-                        "The owner cannot take a lower role: make another member OWNER (you become ADMIN) or leave the group.",
-                        ValidationKind.FailedPrecondition));
+                    ? new(null, (null, DirectoryCore.ToMember(target)))
+                    : target == me
+                        ? throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument,
+                            "The owner cannot take a lower role: make another member OWNER (you become ADMIN) or leave the group.",
+                            ValidationKind.FailedPrecondition))
+                        : throw ChatStatus.PermissionDenied("The owner's role can only change when the owner hands over ownership.");
+            }
+
+            if (target.Role == (int)request.Role)
+            {
+                return new(null, (null, DirectoryCore.ToMember(target)));
             }
 
             if (request.Role == GroupRole.Owner)
@@ -148,8 +165,44 @@ public sealed class Groups(DirectoryCore core)
             }
 
             target.Role = (int)request.Role;
-            return new(group, DirectoryCore.ToMember(target));
+            return new(group, (group, DirectoryCore.ToMember(target)));
         }, ct);
+
+        if (changed is not null)
+        {
+            await events.PublishAsync(changed, GroupChangeKind.RoleChanged, caller.UserId, [request.UserId], role: request.Role, ct: ct);
+        }
+
+        return member;
+    }
+
+    public async Task<Group> RenameAsync(ChatUser caller, RenameGroupRequest request, CancellationToken ct)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(request.GroupId, "Group id"));
+        ChatStatus.ThrowIfInvalid(ChatValidation.GroupTitle(request.Title));
+        var (changed, group) = await core.State.MutateAsync<GroupRecord, (bool, GroupRecord)>(DirectoryKeys.Group(request.GroupId), group =>
+        {
+            if (group is null)
+            {
+                throw ChatStatus.NotFound("group", request.GroupId);
+            }
+
+            RequireAdmin(group, caller.UserId, "rename the group");
+            if (group.Title == request.Title)
+            {
+                return new(null, (false, group));
+            }
+
+            group.Title = request.Title;
+            return new(group, (true, group));
+        }, ct);
+
+        if (changed)
+        {
+            await events.PublishAsync(group, GroupChangeKind.Renamed, caller.UserId, [], ct: ct);
+        }
+
+        return core.ToGroup(group);
     }
 
     public async Task<Group> LeaveAsync(ChatUser caller, string groupId, CancellationToken ct)
@@ -180,6 +233,7 @@ public sealed class Groups(DirectoryCore core)
         }, ct);
 
         await core.RemoveFromIndexAsync(caller.UserId, ConversationId.Group(groupId).Value, ct);
+        await events.PublishAsync(group, GroupChangeKind.MemberLeft, caller.UserId, [caller.UserId], [caller.UserId], ct: ct);
         return core.ToGroup(group);
     }
 

@@ -35,6 +35,9 @@ public sealed class PrivacyRecord
     public int LastSeen { get; set; } = 1;
     public bool ReadReceipts { get; set; } = true;
     public bool PushPreviews { get; set; } = true;
+
+    /// <summary><c>LastSeenVisibility</c> value: who may add the user to groups; EVERYONE by default.</summary>
+    public int GroupAdd { get; set; } = 1;
 }
 
 /// <summary><c>username:{name}</c>: which user holds the name.</summary>
@@ -89,6 +92,12 @@ public sealed class ConversationSettingsRecord
 {
     public bool Muted { get; set; }
     public bool HidePreviews { get; set; }
+
+    /// <summary>With <see cref="Muted"/>: when the mute ends (null: muted until unmuted).</summary>
+    public DateTimeOffset? MutedUntil { get; set; }
+
+    /// <summary>True while muted at <paramref name="now"/>.</summary>
+    public bool IsMuted(DateTimeOffset now) => Muted && (MutedUntil is null || MutedUntil > now);
 }
 
 /// <summary><c>group:{gid}</c>: the group header and its whole membership, in one key.</summary>

@@ -16,6 +16,7 @@ public sealed record AddMembersResultDto(GroupDto Group, IReadOnlyList<string> A
 public sealed partial class ChatHub
 {
     /// <summary>Finds a user by exact user name (not_found when there is none).</summary>
+    [HubErrorCodes(ErrorCodes.InvalidUserName, ErrorCodes.NotFound)]
     public async Task<UserProfileDto> FindUser(string userName, DirectoryService.DirectoryServiceClient directory)
     {
         var response = await Call(() => directory.FindUserAsync(new FindUserRequest { UserName = userName ?? "" }, Headers()).ResponseAsync);
@@ -23,6 +24,7 @@ public sealed partial class ChatHub
     }
 
     /// <summary>Public profiles of up to 500 users; unknown ids are left out.</summary>
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidId)]
     public async Task<IReadOnlyList<UserProfileDto>> GetProfiles(string[] userIds, DirectoryService.DirectoryServiceClient directory)
     {
         var request = new GetProfilesRequest();
@@ -32,6 +34,7 @@ public sealed partial class ChatHub
     }
 
     /// <summary>Creates a group with the caller as owner.</summary>
+    [HubErrorCodes(ErrorCodes.InvalidTitle, ErrorCodes.InvalidId, ErrorCodes.GroupFull, ErrorCodes.NotFound)]
     public async Task<GroupDto> CreateGroup(string title, string[] memberIds, DirectoryService.DirectoryServiceClient directory)
     {
         var request = new CreateGroupRequest { Title = title ?? "" };
@@ -41,6 +44,7 @@ public sealed partial class ChatHub
     }
 
     /// <summary>Adds members to a group (owner and admins only).</summary>
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidId, ErrorCodes.NotAdmin, ErrorCodes.NotMember, ErrorCodes.GroupFull, ErrorCodes.NotFound)]
     public async Task<AddMembersResultDto> AddMembers(string groupId, string[] userIds, DirectoryService.DirectoryServiceClient directory)
     {
         if (string.IsNullOrEmpty(groupId))

@@ -65,9 +65,11 @@ public sealed partial class ChatHub(
     /// this returns, the connection is registered for deliveries: clients call it (or any method)
     /// right after connecting, then Sync.
     /// </summary>
+    [HubErrorCodes()]
     public DateTimeOffset Ping() => DateTimeOffset.UtcNow;
 
     /// <summary>Sends a message. Returns the ack (sent ✓) and also raises MessageAccepted on the caller.</summary>
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidClientMsgId, ErrorCodes.ContentEmpty, ErrorCodes.ContentTooLarge, ErrorCodes.InvalidConversationId, ErrorCodes.InvalidId, ErrorCodes.NotMember, ErrorCodes.RateLimited)]
     public async Task<MessageAcceptedDto> SendMessage(SendMessageArgs args)
     {
         var user = CurrentUser();
@@ -100,13 +102,17 @@ public sealed partial class ChatHub(
             request.PeerUserId = args.PeerUserId;
         }
 
-        var response = await Call(() => messaging.SendMessageAsync(request, Headers()).ResponseAsync);
+        // The sending connection has the message through the ack: delivery leaves out this connection only.
+        var headers = Headers();
+        headers.Add(ChatHeaders.ConnectionId, Context.ConnectionId);
+        var response = await Call(() => messaging.SendMessageAsync(request, headers).ResponseAsync);
         var accepted = new MessageAcceptedDto(request.ClientMsgId, response.Message.ToDto(), response.Duplicate);
         await Clients.Caller.MessageAccepted(accepted);
         return accepted;
     }
 
     /// <summary>Moves the caller's delivered or read cursor ("delivered" | "read").</summary>
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidConversationId, ErrorCodes.NotMember)]
     public async Task<CursorDto> UpdateReceipt(UpdateReceiptArgs args)
     {
         if (args is null)
@@ -126,19 +132,25 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>Catch-up after a reconnect.</summary>
+    [HubErrorCodes(ErrorCodes.InvalidLimit, ErrorCodes.InvalidConversationId)]
     public async Task<SyncResultDto> Sync(SyncArgs? args)
     {
-        var request = new SyncRequest { Limit = args?.Limit ?? 0 };
+        var request = new SyncRequest
+        {
+            Limit = args?.Limit ?? 0,
+            ReceiptsSince = args?.ReceiptsSince is { } since ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(since) : null,
+        };
         foreach (var c in args?.Cursors ?? [])
         {
             request.Cursors.Add(new SyncCursor { ConversationId = c.ConversationId ?? "", Epoch = c.Epoch, LastSeq = c.LastSeq });
         }
 
         var response = await Call(() => messaging.SyncAsync(request, Headers()).ResponseAsync);
-        return new SyncResultDto(response.Deltas.Select(d => d.ToDto()).ToList(), response.HasMore);
+        return new SyncResultDto(response.Deltas.Select(d => d.ToDto()).ToList(), response.HasMore, response.SyncedAt?.ToDateTimeOffset());
     }
 
     /// <summary>A page of a conversation's history.</summary>
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidConversationId, ErrorCodes.InvalidLimit, ErrorCodes.NotMember)]
     public async Task<HistoryDto> GetHistory(GetHistoryArgs args)
     {
         if (args is null)
@@ -156,14 +168,18 @@ public sealed partial class ChatHub(
         return new HistoryDto(response.Messages.Select(m => m.ToDto()).ToList(), response.HasMore, response.LastSeq);
     }
 
-    /// <summary>The caller's conversations with last message and unread count.</summary>
-    public async Task<IReadOnlyList<ConversationSummaryDto>> ListConversations()
+    /// <summary>A page of the caller's conversations, most recent first, with last message and unread count.</summary>
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidLimit)]
+    public async Task<ConversationPageDto> ListConversations(ListConversationsArgs? args)
     {
-        var response = await Call(() => messaging.ListConversationsAsync(new ListConversationsRequest { Limit = 200 }, Headers()).ResponseAsync);
-        return response.Conversations.Select(c => c.ToDto()).ToList();
+        var response = await Call(() => messaging.ListConversationsAsync(
+            new ListConversationsRequest { Limit = args?.Limit ?? 0, PageToken = args?.PageToken ?? "" }, Headers()).ResponseAsync);
+        return new ConversationPageDto(response.Conversations.Select(c => c.ToDto()).ToList(),
+            string.IsNullOrEmpty(response.NextPageToken) ? null : response.NextPageToken);
     }
 
     /// <summary>Every member's cursors, for ticks and "read by k of n".</summary>
+    [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.NotMember)]
     public async Task<IReadOnlyList<CursorDto>> GetReceipts(string conversationId)
     {
         var response = await Call(() => messaging.GetReceiptsAsync(new GetReceiptsRequest { ConversationId = conversationId ?? "" }, Headers()).ResponseAsync);
@@ -171,6 +187,7 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>Replaces the access token used for this connection's calls (after a refresh). Same user only.</summary>
+    [HubErrorCodes(ErrorCodes.Unauthenticated)]
     public void UpdateAccessToken(string accessToken)
     {
         var user = tokens.Validate(accessToken ?? "");

@@ -39,13 +39,28 @@ public static class DtoMapping
 
     public static ConversationDeltaDto ToDto(this ConversationDelta d) => new(
         d.ConversationId, Kind(d.Kind), d.Epoch, d.Messages.Select(ToDto).ToList(), d.LastSeq, d.HasMore, Gap(d.Gap), d.GapFromSeq,
-        d.Receipts.Select(ToDto).ToList());
+        d.Receipts.Select(ToDto).ToList(), d.Removed);
 
     public static ConversationSummaryDto ToDto(this ConversationSummary s) => new(
         s.ConversationId, Kind(s.Kind), s.Title, s.PeerUserId, s.LastMessage?.ToDto(), s.UnreadCount,
         (s.MyCursor ?? new ReceiptCursor()).ToDto(), s.MemberCount, s.UpdatedAt?.ToDateTimeOffset());
 
     public static PresenceDto ToDto(this PresenceChanged p) => new(p.UserId, p.Online, p.LastSeen?.ToDateTimeOffset(), true);
+
+    public static GroupChangedDto ToDto(this GroupChanged g) => new(
+        g.ConversationId, Kind(g.Kind), g.ActorId, g.UserIds.ToList(), g.Kind == GroupChangeKind.RoleChanged ? ChatHub.Role((GroupRole)g.Role) : null,
+        g.Title, g.OwnerId, g.MemberIds.ToList(), g.At?.ToDateTimeOffset() ?? default);
+
+    public static string Kind(GroupChangeKind kind) => kind switch
+    {
+        GroupChangeKind.Created => "created",
+        GroupChangeKind.MembersAdded => "members_added",
+        GroupChangeKind.MemberRemoved => "member_removed",
+        GroupChangeKind.MemberLeft => "member_left",
+        GroupChangeKind.RoleChanged => "role_changed",
+        GroupChangeKind.Renamed => "renamed",
+        _ => "unspecified",
+    };
 
     public static TypingDto ToDto(this TypingChanged t) => new(t.ConversationId, t.UserId, t.Typing, t.At?.ToDateTimeOffset());
 }

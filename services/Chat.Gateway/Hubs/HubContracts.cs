@@ -20,6 +20,9 @@ public interface IChatClient
 
     /// <summary>Someone in one of the user's conversations started or stopped typing.</summary>
     Task TypingChanged(TypingDto typing);
+
+    /// <summary>A group the user is (or was, when removed or leaving) a member of changed.</summary>
+    Task GroupChanged(GroupChangedDto change);
 }
 
 /// <summary>An attachment reference.</summary>
@@ -54,15 +57,16 @@ public sealed record HistoryDto(IReadOnlyList<MessageDto> Messages, bool HasMore
 /// <summary>What the client holds of one conversation.</summary>
 public sealed record SyncCursorDto(string ConversationId, ulong Epoch, ulong LastSeq);
 
-/// <summary>Arguments of Sync.</summary>
-public sealed record SyncArgs(IReadOnlyList<SyncCursorDto>? Cursors, uint Limit = 0);
+/// <summary>Arguments of Sync. receiptsSince: the syncedAt of the previous Sync, so receipts that moved meanwhile come back.</summary>
+public sealed record SyncArgs(IReadOnlyList<SyncCursorDto>? Cursors, uint Limit = 0, DateTimeOffset? ReceiptsSince = null);
 
-/// <summary>Changes of one conversation; gap is "", "limit", "reset" or "cursor_ahead".</summary>
+/// <summary>Changes of one conversation; gap is "", "limit", "reset" or "cursor_ahead"; removed: the caller left or was removed (drop it).</summary>
 public sealed record ConversationDeltaDto(
-    string ConversationId, string Kind, ulong Epoch, IReadOnlyList<MessageDto> Messages, ulong LastSeq, bool HasMore, string Gap, ulong GapFromSeq, IReadOnlyList<CursorDto> Receipts);
+    string ConversationId, string Kind, ulong Epoch, IReadOnlyList<MessageDto> Messages, ulong LastSeq, bool HasMore, string Gap, ulong GapFromSeq, IReadOnlyList<CursorDto> Receipts,
+    bool Removed = false);
 
-/// <summary>A sync answer.</summary>
-public sealed record SyncResultDto(IReadOnlyList<ConversationDeltaDto> Deltas, bool HasMore);
+/// <summary>A sync answer; pass syncedAt as receiptsSince next time.</summary>
+public sealed record SyncResultDto(IReadOnlyList<ConversationDeltaDto> Deltas, bool HasMore, DateTimeOffset? SyncedAt = null);
 
 /// <summary>One line of the conversation list.</summary>
 public sealed record ConversationSummaryDto(

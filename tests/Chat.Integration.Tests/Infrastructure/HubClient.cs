@@ -22,6 +22,7 @@ public sealed class HubClient : IAsyncDisposable
         connection.On<ReceiptDto>(nameof(IChatClient.ReceiptUpdated), e => Record(e));
         connection.On<PresenceDto>(nameof(IChatClient.PresenceChanged), e => Record(e));
         connection.On<TypingDto>(nameof(IChatClient.TypingChanged), e => Record(e));
+        connection.On<GroupChangedDto>(nameof(IChatClient.GroupChanged), e => Record(e));
     }
 
     public HubConnection Connection { get; }

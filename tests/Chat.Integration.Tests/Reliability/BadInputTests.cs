@@ -50,7 +50,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
         output.WriteLine($"{name}: {error.GetString()}");
         Assert.Contains($"HubException: {code}: ", error.GetString(), StringComparison.Ordinal);
 
-        var next = await hub.InvokeAsync("2", "ListConversations", "[]");
+        var next = await hub.InvokeAsync("2", "ListConversations", "[null]");
         Assert.False(next.TryGetProperty("error", out var nextError), $"{name}: the next call failed: {nextError}");
     }
 
@@ -65,7 +65,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
         var unknown = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => hub.Connection.InvokeCoreAsync<object>("DropAllTables", []));
         Assert.Contains($"HubException: {ErrorCodes.UnknownMethod}: ", unknown.Message, StringComparison.Ordinal);
 
-        var conversations = await hub.Connection.InvokeCoreAsync<IReadOnlyList<Chat.Gateway.Hubs.ConversationSummaryDto>>("ListConversations", []);
+        var conversations = await hub.Connection.InvokeCoreAsync<Chat.Gateway.Hubs.ConversationPageDto>("ListConversations", [null]);
         Assert.NotNull(conversations);
     }
 
@@ -86,7 +86,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
 
         Assert.True(System.InstanceOf(DaprNames.Apps.Gateway).IsRunning, $"{name}: the gateway process died");
         await using var again = await RawHubSocket.ConnectAsync(Gateway, user.AccessToken);
-        var next = await again.InvokeAsync("2", "ListConversations", "[]");
+        var next = await again.InvokeAsync("2", "ListConversations", "[null]");
         Assert.False(next.TryGetProperty("error", out _), $"{name}: the next call failed");
     }
 
@@ -167,7 +167,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
         await using var hub = await RawHubSocket.ConnectAsync(Gateway, user.AccessToken);
         var swap = await hub.InvokeAsync("1", "UpdateAccessToken", JsonSerializer.Serialize(new[] { other.AccessToken }));
         Assert.Contains($"HubException: {ErrorCodes.Unauthenticated}: ", swap.GetProperty("error").GetString(), StringComparison.Ordinal);
-        var next = await hub.InvokeAsync("2", "ListConversations", "[]");
+        var next = await hub.InvokeAsync("2", "ListConversations", "[null]");
         Assert.False(next.TryGetProperty("error", out _));
 
         // A refresh token works once; used again (e.g. stolen and replayed) it is refused.

@@ -1,0 +1,49 @@
+using Chat.Domain;
+using Chat.Gateway.Hubs;
+using Chat.Integration.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Chat.Integration.Tests.ClientApi;
+
+/// <summary>One system (embedded components, every app but presence) shared by the hub API tests of a class.</summary>
+public sealed class ClientApiSystem : IAsyncLifetime
+{
+    public static readonly string[] Apps =
+        [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
+
+    private readonly List<HubClient> _hubs = [];
+
+    public ChatSystem System { get; private set; } = null!;
+
+    public async Task InitializeAsync() => System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Apps);
+
+    /// <summary>A new user, connected to the gateway with a real SignalR client (closed with the fixture).</summary>
+    public async Task<HubClient> UserAsync()
+    {
+        var hub = await HubClient.ConnectAsync(System.GatewayUrl, await System.RegisterAsync());
+        lock (_hubs)
+        {
+            _hubs.Add(hub);
+        }
+
+        return hub;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var hub in _hubs)
+        {
+            await hub.DisposeAsync();
+        }
+
+        await System.DisposeAsync();
+    }
+
+    /// <summary>Asserts that <paramref name="call"/> fails with the hub error code <paramref name="code"/>.</summary>
+    public static async Task<HubException> Refused(string code, Func<Task> call)
+    {
+        var ex = await Assert.ThrowsAsync<HubException>(call);
+        Assert.Contains($"HubException: {code}: ", ex.Message, StringComparison.Ordinal);
+        return ex;
+    }
+}
