@@ -14,9 +14,28 @@ if (args.Length > 0 && args[0] == "serve-baselines")
     return 0;
 }
 
+if (args.Length > 0 && args[0] == "processes")
+{
+    // What the CPU/RSS columns would measure of a running system: ./run.sh's dev sidecar run and its descendants, by role.
+    var pid = args.Length > 2 && args[1] == "--system-pid" ? int.Parse(args[2], CultureInfo.InvariantCulture) : SystemProcesses.FindRun();
+    if (pid is null)
+    {
+        Console.Error.WriteLine("no dev sidecar run (dapr-dev-sidecar.dll run) found; give --system-pid PID");
+        return 1;
+    }
+
+    foreach (var p in SystemProcesses.Discover(pid.Value))
+    {
+        Console.WriteLine($"{p.Pid,8}  {p.Name,-36} RSS {(ProcFs.RssBytes(p.Pid) ?? 0) / 1048576.0,8:F1} MiB  CPU {ProcFs.TicksToMs(ProcFs.Stat(p.Pid)?.Ticks ?? 0) / 1000,9:F1} s  {string.Join(' ', ProcFs.CommandLine(p.Pid))}");
+    }
+
+    return 0;
+}
+
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine("""
+        chat-bench processes [--system-pid PID]    list the processes of a running ./run.sh system that the CPU columns measure
         chat-bench [scenario ...] [options]        scenarios: all (default), latency, fanout, send, sync, reconnect, sidecar, actors, idle; soak (only when named)
 
           --quick                 tiny sizes (seconds), to try the tool
