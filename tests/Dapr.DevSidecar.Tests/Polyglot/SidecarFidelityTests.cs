@@ -44,17 +44,19 @@ public sealed class SidecarFidelityTests
     {
         await using var host = Host();
         var sidecar = await host.StartSidecarAsync("clean", apiToken: "tok");
-        using var http = new HttpClient { BaseAddress = new Uri(sidecar.HttpEndpoint) };
+        // Absolute URIs, as Dapr.Actors builds them ($"{endpoint}/{path}"): "//v1.0" alone would be a host name.
+        Uri At(string path) => new(sidecar.HttpEndpoint + path);
+        using var http = new HttpClient();
         http.DefaultRequestHeaders.Add("dapr-api-token", "tok");
 
-        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync("//v1.0/state/store/", Json("""[{"key":"k","value":42}]"""))).StatusCode);
-        Assert.Equal("42", await http.GetStringAsync("//v1.0//state/store/k/"));
-        Assert.Equal(HttpStatusCode.NoContent, (await http.GetAsync("/v1.0/healthz/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync(At("//v1.0/state/store/"), Json("""[{"key":"k","value":42}]"""))).StatusCode);
+        Assert.Equal("42", await http.GetStringAsync(At("//v1.0//state/store/k/")));
+        Assert.Equal(HttpStatusCode.NoContent, (await http.GetAsync(At("/v1.0/healthz/"))).StatusCode);
 
         // The token check sees the cleaned path too: health stays open, the rest stays closed.
-        using var anonymous = new HttpClient { BaseAddress = new Uri(sidecar.HttpEndpoint) };
-        Assert.Equal(HttpStatusCode.NoContent, (await anonymous.GetAsync("//v1.0/healthz/outbound/")).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("//v1.0/state/store/k")).StatusCode);
+        using var anonymous = new HttpClient();
+        Assert.Equal(HttpStatusCode.NoContent, (await anonymous.GetAsync(At("//v1.0/healthz/outbound/"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(At("//v1.0/state/store/k"))).StatusCode);
     }
 
     [Theory]
