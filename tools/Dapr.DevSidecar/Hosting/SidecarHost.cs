@@ -97,12 +97,16 @@ public static class SidecarHost
         });
 
         var app = builder.Build();
+        // Paths are cleaned first and routing runs after the middleware (daprd routes on the cleaned path).
+        app.UseMiddleware<PathCleaningMiddleware>();
         app.UseMiddleware<ApiTokenMiddleware>();
         app.UseMiddleware<GrpcFallbackMiddleware>();
         SidecarServices.UseBeforeRouting(app, context);
+        app.UseRouting();
         app.MapGrpcService<DaprGrpcService>();
         app.MapGrpcService<Grpc.Reflection.ReflectionServiceImpl>();
         HttpApi.Map(app, context);
+        UnimplementedApis.MapHttpFallback(app);
 
         await app.StartAsync(cancellationToken);
         await SidecarServices.StartAsync(app.Services, context, cancellationToken);
