@@ -52,11 +52,32 @@ export interface ConversationDeltaDto {
   gap: "" | "limit" | "reset" | "cursor_ahead";
   gapFromSeq: number;
   receipts: CursorDto[];
+  /** The user left or was removed: drop the conversation. */
+  removed: boolean;
 }
 
 export interface SyncResultDto {
   deltas: ConversationDeltaDto[];
   hasMore: boolean;
+  /** Pass as receiptsSince next time, so receipts that moved meanwhile come back. */
+  syncedAt: string | null;
+}
+
+export interface ConversationPageDto {
+  conversations: ConversationSummaryDto[];
+  nextPageToken: string | null;
+}
+
+export interface GroupChangedDto {
+  conversationId: string;
+  kind: "created" | "members_added" | "member_removed" | "member_left" | "role_changed" | "renamed";
+  actorId: string;
+  userIds: string[];
+  role: string | null;
+  title: string;
+  ownerId: string;
+  memberIds: string[];
+  at: string;
 }
 
 export interface HistoryDto {
@@ -104,6 +125,9 @@ export function createConnection(accessToken: () => string): signalR.HubConnecti
   return new signalR.HubConnectionBuilder()
     .withUrl("/hubs/chat", { accessTokenFactory: accessToken })
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => retryDelays[Math.min(ctx.previousRetryCount, retryDelays.length - 1)] })
+    // A short drop resumes the same connection with nothing lost (the server buffers what it
+    // sent); only past that does the client reconnect anew and catch up by Sync.
+    .withStatefulReconnect()
     .configureLogging(signalR.LogLevel.Warning)
     .build();
 }

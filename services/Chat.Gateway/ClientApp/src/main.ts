@@ -3,7 +3,7 @@ import { HubConnectionState, type HubConnection } from "@microsoft/signalr";
 import * as api from "./api";
 import {
   createConnection, hubErrorMessage, isMissingMethod,
-  type ConversationSummaryDto, type GroupDto, type HistoryDto, type MessageAcceptedDto, type MessageDto,
+  type ConversationPageDto, type ConversationSummaryDto, type GroupChangedDto, type GroupDto, type HistoryDto, type MessageAcceptedDto, type MessageDto,
   type PresenceDto, type ReceiptDto, type SyncResultDto, type TypingDto, type UserProfileDto, type CursorDto,
 } from "./hub";
 import { ChatState, draftId, groupIdOf, isDraft, type Conversation } from "./state";
@@ -259,7 +259,13 @@ function onMessageReceived(m: MessageDto): void {
 }
 
 async function loadConversations(): Promise<void> {
-  const list = await invoke<ConversationSummaryDto[]>("ListConversations");
+  const list: ConversationSummaryDto[] = [];
+  let pageToken: string | null = null;
+  do {
+    const page: ConversationPageDto = await invoke<ConversationPageDto>("ListConversations", { pageToken, limit: 200 });
+    list.push(...page.conversations);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
   for (const s of list) {
     const c = ctx.state.applySummary(s);
     if (s.lastMessage && s.lastMessage.senderId !== ctx.state.me && s.lastMessage.seq > c.myDelivered) {
@@ -273,13 +279,39 @@ async function loadConversations(): Promise<void> {
 }
 
 let catchingUp: Promise<void> | null = null;
+let lastSyncedAt: string | null = null;
+
+function dropConversation(id: string): void {
+  ctx.state.remove(id);
+  if (ctx.openId === id) {
+    ctx.openId = null;
+  }
+  scheduleRender();
+}
+
+function onGroupChanged(g: GroupChangedDto): void {
+  if (!g.memberIds.includes(ctx.state.me)) {
+    dropConversation(g.conversationId);
+    return;
+  }
+  const c = ctx.state.conversation(g.conversationId, "group");
+  c.title = g.title;
+  c.memberCount = g.memberIds.length;
+  document.dispatchEvent(new CustomEvent("group-changed", { detail: g }));
+  scheduleRender();
+}
 /** Sync from the stored cursors {conversationId, epoch, lastSeq} until nothing is left. */
 function catchUp(): Promise<void> {
   catchingUp ??= (async () => {
     try {
       for (let round = 0; round < 20 && connected(); round++) {
-        const result = await invoke<SyncResultDto>("Sync", { cursors: ctx.state.cursors(), limit: 0 });
+        const result = await invoke<SyncResultDto>("Sync", { cursors: ctx.state.cursors(), limit: 0, receiptsSince: lastSyncedAt });
+        lastSyncedAt = result.syncedAt ?? lastSyncedAt;
         for (const d of result.deltas) {
+          if (d.removed) {
+            dropConversation(d.conversationId);
+            continue;
+          }
           const c = ctx.state.conversation(d.conversationId, d.kind);
           onNewMessages(c, ctx.state.applyDelta(d));
           if (d.gap === "reset" && c.id === ctx.openId) {
@@ -439,6 +471,7 @@ async function connect(): Promise<void> {
     }
     scheduleRender();
   });
+  connection.on("GroupChanged", onGroupChanged);
   connection.onreconnecting(() => banner("Reconnecting…"));
   connection.onreconnected(() => void afterConnected().catch((e) => console.warn("catch-up failed", e)));
   connection.onclose(() => {

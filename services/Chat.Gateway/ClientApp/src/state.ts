@@ -176,6 +176,11 @@ export class ChatState {
     return added;
   }
 
+  /** Forgets a conversation the user no longer belongs to. */
+  remove(id: string): void {
+    this.conversations.delete(id);
+  }
+
   cursors(): SyncCursor[] {
     return [...this.conversations.values()]
       .filter((c) => !isDraft(c.id))
