@@ -93,6 +93,28 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time)
         return live;
     }
 
+    /// <summary>
+    /// Publishes several events at once: each to its own users, one batch per gateway instance
+    /// for all of them (a bulk subscription's worth of messages costs one publish per gateway).
+    /// </summary>
+    public Task PublishManyAsync(RouteTable table, IReadOnlyList<(Chat.Contracts.V1.Delivery Delivery, IReadOnlyCollection<string> UserIds)> events, CancellationToken ct) =>
+        Task.WhenAll(table.UsersByGateway.Select(kv =>
+        {
+            var here = kv.Value.ToHashSet(StringComparer.Ordinal);
+            var batch = new DeliveryBatch { GatewayInstanceId = kv.Key };
+            foreach (var (template, userIds) in events)
+            {
+                var delivery = template.Clone();
+                delivery.UserIds.AddRange(userIds.Where(here.Contains).Distinct(StringComparer.Ordinal));
+                if (delivery.UserIds.Count > 0)
+                {
+                    batch.Deliveries.Add(delivery);
+                }
+            }
+
+            return batch.Deliveries.Count == 0 ? Task.CompletedTask : dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.Deliveries(kv.Key), batch, ct);
+        }));
+
     /// <summary>Publishes one batch per gateway instance carrying <paramref name="build"/>'s event for its users.</summary>
     public Task PublishAsync(RouteTable table, Func<Chat.Contracts.V1.Delivery> build, CancellationToken ct) =>
         Task.WhenAll(table.UsersByGateway.Select(kv =>

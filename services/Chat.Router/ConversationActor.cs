@@ -14,8 +14,9 @@ namespace Chat.Router;
 /// is always last + 1. The message key is the commit point (first-write: a seq is never
 /// overwritten). Where the messages store is transactional (the metadata API says so), one
 /// transaction writes the message, its dedup entry, the header and the sender's cursor: one
-/// commit per send, and a repeated client_msg_id is caught by the dedup key's first-write
-/// instead of a read before every send. Elsewhere (Cassandra) the writes are ordered, message
+/// commit per send. A repeated client_msg_id is found by reading its dedup key first: first-write
+/// inside a transaction is not enforced by every store (components-contrib's redis applies it to
+/// single saves only). Elsewhere (Cassandra) the writes are ordered, message
 /// first, and repaired on activation if the process dies in between. The publish follows the
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
 /// </summary>
@@ -52,7 +53,7 @@ public sealed partial class ConversationActor(
     {
         var transactional = await components.HasAsync(DaprNames.StateStores.Messages, "TRANSACTIONAL");
         await FlushPendingDedupAsync();
-        if (!transactional && await FindDuplicateAsync(request) is { } original)
+        if (await FindDuplicateAsync(request) is { } original)
         {
             return new AppendMessageResult(original, Duplicate: true);
         }
@@ -152,8 +153,7 @@ public sealed partial class ConversationActor(
     }
 
     /// <summary>
-    /// Message, dedup entry (first-write too: a repeated client_msg_id fails the transaction),
-    /// header (with the published seq as far as known: after a crash, at most the messages since
+    /// Message, dedup entry, header (with the published seq as far as known: after a crash, at most the messages since
     /// are published again, which clients absorb by msg_id) and the sender's cursor, in one commit.
     /// The cursor is written blind: receipts never pass the last seq, which this message is.
     /// </summary>
