@@ -14,8 +14,17 @@ public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersB
 /// topic, batched (one publish per gateway instance, whatever the group size); the others are
 /// returned as offline, for push and later sync.
 /// </summary>
-public sealed class FanOut(DaprClient dapr)
+public sealed class FanOut(DaprClient dapr, TimeProvider time)
 {
+    /// <summary>
+    /// How long a lease read is trusted. Leases live for <see cref="RouteKeys.LeaseTtl"/>, so a dead
+    /// gateway is noticed this much later at most, and a busy delivery app reads leases once a
+    /// second instead of once per event.
+    /// </summary>
+    public static readonly TimeSpan LeaseCacheTime = TimeSpan.FromSeconds(1);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _liveUntil = new(StringComparer.Ordinal);
+
     /// <summary>Reads where each user is connected, keeping only gateway instances with a live lease.</summary>
     public async Task<RouteTable> ResolveAsync(IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
@@ -25,7 +34,7 @@ public sealed class FanOut(DaprClient dapr)
             : await dapr.GetBulkStateAsync<UserRoutes?>(DaprNames.StateStores.Presence, distinct.Select(RouteKeys.Routes).ToList(), parallelism: null, cancellationToken: ct);
         var byUser = routes.Where(r => r.Value is not null).ToDictionary(r => r.Value!.UserId, r => r.Value!, StringComparer.Ordinal);
         var gateways = byUser.Values.SelectMany(r => r.Connections).Select(c => c.GatewayInstanceId).Distinct(StringComparer.Ordinal).ToList();
-        var live = await LiveGateways.ReadAsync(dapr, gateways, ct);
+        var live = await LiveAsync(gateways, ct);
 
         var usersByGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var offline = new List<string>();
@@ -52,6 +61,36 @@ public sealed class FanOut(DaprClient dapr)
         }
 
         return new RouteTable(usersByGateway, offline);
+    }
+
+    private async Task<IReadOnlySet<string>> LiveAsync(List<string> gateways, CancellationToken ct)
+    {
+        var now = time.GetTimestamp();
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        var unknown = new List<string>();
+        foreach (var gateway in gateways)
+        {
+            if (_liveUntil.TryGetValue(gateway, out var until) && until > now)
+            {
+                live.Add(gateway);
+            }
+            else
+            {
+                unknown.Add(gateway);
+            }
+        }
+
+        if (unknown.Count > 0)
+        {
+            var until = now + (long)(LeaseCacheTime.TotalSeconds * time.TimestampFrequency);
+            foreach (var gateway in await LiveGateways.ReadAsync(dapr, unknown, ct))
+            {
+                _liveUntil[gateway] = until;
+                live.Add(gateway);
+            }
+        }
+
+        return live;
     }
 
     /// <summary>Publishes one batch per gateway instance carrying <paramref name="build"/>'s event for its users.</summary>
