@@ -143,7 +143,7 @@ public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, strin
 
 /// <summary>
 /// The system started by the bench as separate processes, as ./run.sh starts it (<see cref="LaunchedSystem"/>);
-/// users registered through the directory's gRPC port, as with <see cref="ExternalTarget"/>.
+/// users registered through the gateway's auth API, as with <see cref="ExternalTarget"/>.
 /// </summary>
 internal sealed class LaunchedTarget : IChatTarget
 {
