@@ -5,6 +5,7 @@ using Chat.Gateway.Presence;
 using Chat.Gateway.WebClient;
 using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
+using Chat.ServiceDefaults.Boundary;
 using Dapr.Actors.Client;
 using Dapr.Client;
 using Microsoft.AspNetCore.Authentication;
@@ -70,7 +71,7 @@ public static class GatewayServices
         app.MapSubscribeHandler();
         app.MapDeliveries();
         app.MapPushSink();
-        app.MapHub<ChatHub>(HubPath, o => o.AllowStatefulReconnects = true);
+        app.MapHub<ChatHub>(HubPath, o => o.AllowStatefulReconnects = true).ForClients();
         return app;
     }
 }
