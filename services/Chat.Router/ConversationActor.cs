@@ -1,6 +1,7 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Core;
+using Chat.ServiceDefaults;
 using Dapr.Actors.Runtime;
 using Dapr;
 using Dapr.Client;
@@ -14,7 +15,7 @@ namespace Chat.Router;
 /// activation and by the outbox reminder if the process dies in between. No actor state is
 /// needed: the messages store (Cassandra in production, no transactions) holds everything.
 /// </summary>
-public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, SnowflakeIdGenerator ids, RouterFaults faults, ILogger<ConversationActor> log)
+public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, LeasedSnowflakeIds ids, RouterFaults faults, ILogger<ConversationActor> log)
     : Actor(host), IConversationActor, IRemindable
 {
     /// <summary>The outbox reminder: fires until every stored message is published.</summary>
