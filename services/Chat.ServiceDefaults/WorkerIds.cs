@@ -64,6 +64,9 @@ public sealed partial class WorkerIdLease(DaprClient dapr, IConfiguration config
     private Task? _loop;
     private Held? _held;
 
+    /// <summary>The last failure of a lease call (for health reports and diagnosis).</summary>
+    public Exception? LastError { get; private set; }
+
     /// <summary>The leased worker id, or null while none is held.</summary>
     public int? WorkerId => Current(out var id) ? id : null;
 
@@ -142,9 +145,10 @@ public sealed partial class WorkerIdLease(DaprClient dapr, IConfiguration config
             {
                 return;
             }
-            catch (Exception ex) when (ex is DaprException or RpcException or HttpRequestException)
+            catch (Exception ex)
             {
-                // The lease stays valid locally until ValidUntil; minting stops after that.
+                // Whatever failed, keep renewing: the lease stays valid locally until ValidUntil and minting stops after that.
+                LastError = ex;
                 LogLeaseError(ex, Volatile.Read(ref _held)?.Id ?? -1);
             }
         }
@@ -179,6 +183,7 @@ public sealed partial class WorkerIdLease(DaprClient dapr, IConfiguration config
         }
         catch (Exception ex) when (ex is DaprException or RpcException or HttpRequestException)
         {
+            LastError = ex;
             LogLeaseError(ex, -1);
             return false;
         }

@@ -17,8 +17,9 @@ public sealed class WorkerIdLeaseTests
     private static readonly Dictionary<string, string?> FastLeases = new()
     {
         ["Chat:WorkerId"] = "7",
-        [$"{WorkerIdLeaseOptions.SectionName}:Ttl"] = "00:00:03",
-        [$"{WorkerIdLeaseOptions.SectionName}:RenewEvery"] = "00:00:00.500",
+        // Short enough for a test, long enough that a renewal on a busy machine is never late.
+        [$"{WorkerIdLeaseOptions.SectionName}:Ttl"] = "00:00:10",
+        [$"{WorkerIdLeaseOptions.SectionName}:RenewEvery"] = "00:00:01",
     };
 
     [Fact]
@@ -64,12 +65,13 @@ public sealed class WorkerIdLeaseTests
         var router = system.InstanceOf(DaprNames.Apps.Router);
         var lease = router.App.Services.GetRequiredService<WorkerIdLease>();
         var ids = router.App.Services.GetRequiredService<LeasedSnowflakeIds>();
+        Assert.True(lease.WorkerId == 7, $"lease {lease.WorkerId}, last error: {lease.LastError}");
         Assert.Equal(7, ids.Next().WorkerId);
 
         // Someone else takes worker id 7 (as after an expiry): the router notices at its next renewal.
         using var dapr = new DaprClientBuilder().UseGrpcEndpoint(router.Sidecar.GrpcEndpoint).UseHttpEndpoint(router.Sidecar.HttpEndpoint).Build();
         await dapr.SaveStateAsync(DaprNames.StateStores.Presence, WorkerIdLease.Key(7), new WorkerIdLease.LeaseValue("intruder", DateTimeOffset.UtcNow));
-        await PollAsync(() => lease.WorkerId is { } id && id != 7, "the router moved off the lost worker id");
+        await PollAsync(() => lease.WorkerId is { } id && id != 7, "the router moved off the lost worker id", TimeSpan.FromSeconds(20));
         Assert.NotEqual(7, ids.Next().WorkerId);
 
         // A router whose sidecar goes away cannot renew: once its lease runs out locally, minting refuses.
@@ -80,14 +82,14 @@ public sealed class WorkerIdLeaseTests
         var lonelyIds = new LeasedSnowflakeIds(lonely);
         Assert.Equal(lonely.WorkerId, lonelyIds.Next().WorkerId);
         await sidecar.DisposeAsync();
-        await PollAsync(() => lonely.WorkerId is null, "the lease ran out without renewal");
+        await PollAsync(() => lonely.WorkerId is null, "the lease ran out without renewal", TimeSpan.FromSeconds(30));
         Assert.Throws<WorkerIdUnavailableException>(() => lonelyIds.Next());
         await lonely.StopAsync(CancellationToken.None);
     }
 
     private static WorkerIdLease NewLease(DaprClient dapr) =>
         new(dapr, new ConfigurationBuilder().AddInMemoryCollection(FastLeases).Build(),
-            Options.Create(new WorkerIdLeaseOptions { Ttl = TimeSpan.FromSeconds(3), RenewEvery = TimeSpan.FromMilliseconds(500) }),
+            Options.Create(new WorkerIdLeaseOptions { Ttl = TimeSpan.FromSeconds(10), RenewEvery = TimeSpan.FromSeconds(1) }),
             TimeProvider.System, NullLogger<WorkerIdLease>.Instance);
 
     private static async Task PollAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
