@@ -2,6 +2,8 @@ using Chat.Contracts.V1;
 using Chat.Core;
 using Chat.Domain;
 using Dapr;
+using System.Text.Json;
+using Dapr.AspNetCore;
 using Grpc.Core;
 
 namespace Chat.Delivery;
@@ -14,24 +16,72 @@ public static partial class EventHandlers
 {
     public static void MapEventHandlers(this WebApplication app)
     {
-        app.MapPost("/events/message-created", OnMessageCreatedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.MessageCreated);
+        // In bulk: under load, one route read and one publish per gateway serve many messages;
+        // a lone message waits at most MaxAwaitDurationMs for company.
+        app.MapPost("/events/message-created", OnMessagesCreatedAsync)
+            .WithTopic(DaprNames.PubSub, DaprNames.Topics.MessageCreated)
+            .WithBulkSubscribe(new BulkSubscribeTopicOptions { TopicName = DaprNames.Topics.MessageCreated, MaxMessagesCount = BulkSize, MaxAwaitDurationMs = BulkAwaitMs });
         app.MapPost("/events/receipt-updated", OnReceiptUpdatedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated);
         app.MapPresenceEventHandlers();
     }
 
-    private static Task<IResult> OnMessageCreatedAsync(HttpRequest request, FanOut fanOut, Recipients recipients, IOfflineNotifier offline, ILoggerFactory logs) =>
-        Handle(request, logs, async (MessageCreated evt, CancellationToken ct) =>
+    /// <summary>Most messages per bulk delivery, and how long a first message waits for more.</summary>
+    public const int BulkSize = 100;
+
+    public const int BulkAwaitMs = 2;
+
+    private static async Task<BulkSubscribeAppResponse> OnMessagesCreatedAsync(
+        BulkSubscribeMessage<JsonElement> bulk, FanOut fanOut, Recipients recipients, IOfflineNotifier offline, ILoggerFactory logs, CancellationToken ct)
+    {
+        var log = logs.CreateLogger("Chat.Delivery");
+        var statuses = new List<BulkSubscribeAppResponseEntry>(bulk.Entries.Count);
+        var events = new List<(string EntryId, MessageCreated Event, IReadOnlyCollection<string> Members)>(bulk.Entries.Count);
+        foreach (var entry in bulk.Entries)
         {
-            var members = evt.MemberIds.Count > 0 ? evt.MemberIds : await recipients.MembersAsync(evt.Message.ConversationId, ct);
-            // The sender is included: their other devices show the message too.
-            var table = await fanOut.ResolveAsync(members, ct);
-            await fanOut.PublishAsync(table, () => new Chat.Contracts.V1.Delivery { MessageCreated = evt }, ct);
-            var offlineRecipients = table.Offline.Where(u => u != evt.Message.SenderId).ToList();
-            if (offlineRecipients.Count > 0)
+            if (ProtoPubSub.TryParseCloudEvent<MessageCreated>(entry.Event, out var evt))
             {
-                await offline.NotifyAsync(evt, offlineRecipients, ct);
+                events.Add((entry.EntryId, evt, evt.MemberIds));
             }
-        });
+            else
+            {
+                LogDropped(log, null, nameof(MessageCreated));
+                statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.DROP));
+            }
+        }
+
+        try
+        {
+            for (var i = 0; i < events.Count; i++)
+            {
+                if (events[i].Members.Count == 0)
+                {
+                    events[i] = events[i] with { Members = await recipients.MembersAsync(events[i].Event.Message.ConversationId, ct) };
+                }
+            }
+
+            // The sender is included: their other devices show the message too.
+            var table = await fanOut.ResolveAsync(events.SelectMany(e => e.Members).ToList(), ct);
+            await fanOut.PublishManyAsync(table, events.Select(e => (new Chat.Contracts.V1.Delivery { MessageCreated = e.Event }, e.Members)).ToList(), ct);
+            var offlineUsers = table.Offline.ToHashSet(StringComparer.Ordinal);
+            foreach (var (_, evt, members) in events)
+            {
+                var offlineRecipients = members.Where(u => u != evt.Message.SenderId && offlineUsers.Contains(u)).Distinct(StringComparer.Ordinal).ToList();
+                if (offlineRecipients.Count > 0)
+                {
+                    await offline.NotifyAsync(evt, offlineRecipients, ct);
+                }
+            }
+
+            statuses.AddRange(events.Select(e => new BulkSubscribeAppResponseEntry(e.EntryId, BulkSubscribeAppResponseStatus.SUCCESS)));
+        }
+        catch (Exception ex) when (ex is RpcException or DaprException or HttpRequestException or TimeoutException)
+        {
+            LogRetry(log, ex, nameof(MessageCreated));
+            statuses.AddRange(events.Select(e => new BulkSubscribeAppResponseEntry(e.EntryId, BulkSubscribeAppResponseStatus.RETRY)));
+        }
+
+        return new BulkSubscribeAppResponse(statuses);
+    }
 
     private static Task<IResult> OnReceiptUpdatedAsync(HttpRequest request, FanOut fanOut, Recipients recipients, ILoggerFactory logs) =>
         Handle(request, logs, async (ReceiptUpdated evt, CancellationToken ct) =>
@@ -48,8 +98,7 @@ public static partial class EventHandlers
         T evt;
         try
         {
-            using var reader = new StreamReader(request.Body);
-            evt = ProtoPubSub.ParseProto<T>(await reader.ReadToEndAsync(request.HttpContext.RequestAborted));
+            evt = await ProtoPubSub.ReadProtoAsync<T>(request.Body, request.ContentType, request.HttpContext.RequestAborted);
         }
         catch (Google.Protobuf.InvalidProtocolBufferException ex)
         {
@@ -71,7 +120,7 @@ public static partial class EventHandlers
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dropping a malformed {Event}")]
-    private static partial void LogDropped(ILogger logger, Exception ex, string @event);
+    private static partial void LogDropped(ILogger logger, Exception? ex, string @event);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivering {Event} failed; asking pub/sub to retry")]
     private static partial void LogRetry(ILogger logger, Exception ex, string @event);

@@ -14,8 +14,17 @@ public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersB
 /// topic, batched (one publish per gateway instance, whatever the group size); the others are
 /// returned as offline, for push and later sync.
 /// </summary>
-public sealed class FanOut(DaprClient dapr)
+public sealed class FanOut(DaprClient dapr, TimeProvider time)
 {
+    /// <summary>
+    /// How long a lease read is trusted. Leases live for <see cref="RouteKeys.LeaseTtl"/>, so a dead
+    /// gateway is noticed this much later at most, and a busy delivery app reads leases once a
+    /// second instead of once per event.
+    /// </summary>
+    public static readonly TimeSpan LeaseCacheTime = TimeSpan.FromSeconds(1);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _liveUntil = new(StringComparer.Ordinal);
+
     /// <summary>Reads where each user is connected, keeping only gateway instances with a live lease.</summary>
     public async Task<RouteTable> ResolveAsync(IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
@@ -25,7 +34,7 @@ public sealed class FanOut(DaprClient dapr)
             : await dapr.GetBulkStateAsync<UserRoutes?>(DaprNames.StateStores.Presence, distinct.Select(RouteKeys.Routes).ToList(), parallelism: null, cancellationToken: ct);
         var byUser = routes.Where(r => r.Value is not null).ToDictionary(r => r.Value!.UserId, r => r.Value!, StringComparer.Ordinal);
         var gateways = byUser.Values.SelectMany(r => r.Connections).Select(c => c.GatewayInstanceId).Distinct(StringComparer.Ordinal).ToList();
-        var live = await LiveGateways.ReadAsync(dapr, gateways, ct);
+        var live = await LiveAsync(gateways, ct);
 
         var usersByGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var offline = new List<string>();
@@ -53,6 +62,58 @@ public sealed class FanOut(DaprClient dapr)
 
         return new RouteTable(usersByGateway, offline);
     }
+
+    private async Task<IReadOnlySet<string>> LiveAsync(List<string> gateways, CancellationToken ct)
+    {
+        var now = time.GetTimestamp();
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        var unknown = new List<string>();
+        foreach (var gateway in gateways)
+        {
+            if (_liveUntil.TryGetValue(gateway, out var until) && until > now)
+            {
+                live.Add(gateway);
+            }
+            else
+            {
+                unknown.Add(gateway);
+            }
+        }
+
+        if (unknown.Count > 0)
+        {
+            var until = now + (long)(LeaseCacheTime.TotalSeconds * time.TimestampFrequency);
+            foreach (var gateway in await LiveGateways.ReadAsync(dapr, unknown, ct))
+            {
+                _liveUntil[gateway] = until;
+                live.Add(gateway);
+            }
+        }
+
+        return live;
+    }
+
+    /// <summary>
+    /// Publishes several events at once: each to its own users, one batch per gateway instance
+    /// for all of them (a bulk subscription's worth of messages costs one publish per gateway).
+    /// </summary>
+    public Task PublishManyAsync(RouteTable table, IReadOnlyList<(Chat.Contracts.V1.Delivery Delivery, IReadOnlyCollection<string> UserIds)> events, CancellationToken ct) =>
+        Task.WhenAll(table.UsersByGateway.Select(kv =>
+        {
+            var here = kv.Value.ToHashSet(StringComparer.Ordinal);
+            var batch = new DeliveryBatch { GatewayInstanceId = kv.Key };
+            foreach (var (template, userIds) in events)
+            {
+                var delivery = template.Clone();
+                delivery.UserIds.AddRange(userIds.Where(here.Contains).Distinct(StringComparer.Ordinal));
+                if (delivery.UserIds.Count > 0)
+                {
+                    batch.Deliveries.Add(delivery);
+                }
+            }
+
+            return batch.Deliveries.Count == 0 ? Task.CompletedTask : dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.Deliveries(kv.Key), batch, ct);
+        }));
 
     /// <summary>Publishes one batch per gateway instance carrying <paramref name="build"/>'s event for its users.</summary>
     public Task PublishAsync(RouteTable table, Func<Chat.Contracts.V1.Delivery> build, CancellationToken ct) =>

@@ -3,7 +3,9 @@ using Chat.Core;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
 using Chat.Gateway.Presence;
+using System.Text.Json;
 using Dapr;
+using Dapr.AspNetCore;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Gateway;
@@ -19,13 +21,36 @@ public static class DeliveryEndpoint
     public static void MapDeliveries(this WebApplication app)
     {
         var instance = app.Services.GetRequiredService<GatewayInstance>();
-        app.MapPost(Route, HandleAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.Deliveries(instance.Id));
+        var topic = DaprNames.Topics.Deliveries(instance.Id);
+        // In bulk: under load one request carries many batches; a lone one waits at most MaxAwaitDurationMs.
+        app.MapPost(Route, HandleAsync)
+            .WithTopic(DaprNames.PubSub, topic)
+            .WithBulkSubscribe(new BulkSubscribeTopicOptions { TopicName = topic, MaxMessagesCount = 100, MaxAwaitDurationMs = 2 });
     }
 
-    private static async Task<IResult> HandleAsync(HttpRequest request, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
+    private static async Task<BulkSubscribeAppResponse> HandleAsync(
+        BulkSubscribeMessage<JsonElement> bulk, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
     {
-        using var reader = new StreamReader(request.Body);
-        var batch = ProtoPubSub.ParseProto<DeliveryBatch>(await reader.ReadToEndAsync());
+        var statuses = new List<BulkSubscribeAppResponseEntry>(bulk.Entries.Count);
+        foreach (var entry in bulk.Entries)
+        {
+            if (!ProtoPubSub.TryParseCloudEvent<DeliveryBatch>(entry.Event, out var batch))
+            {
+                // A malformed batch never becomes valid.
+                statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.DROP));
+                continue;
+            }
+
+            // Pushing to live connections does not fail in a way a retry would mend.
+            await PushAsync(batch, hub, connections, watches);
+            statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.SUCCESS));
+        }
+
+        return new BulkSubscribeAppResponse(statuses);
+    }
+
+    private static async Task PushAsync(DeliveryBatch batch, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
+    {
         foreach (var delivery in batch.Deliveries)
         {
             var excluded = delivery.ExcludeConnectionIds.ToHashSet(StringComparer.Ordinal);
@@ -62,17 +87,17 @@ public static class DeliveryEndpoint
                 continue;
             }
 
-            var clients = hub.Clients.Clients(targets);
-            await (delivery.EventCase switch
-            {
-                Delivery.EventOneofCase.MessageCreated => clients.MessageReceived(delivery.MessageCreated.Message.ToDto()),
-                Delivery.EventOneofCase.ReceiptUpdated => clients.ReceiptUpdated(delivery.ReceiptUpdated.ToDto()),
-                Delivery.EventOneofCase.TypingChanged => clients.TypingChanged(delivery.TypingChanged.ToDto()),
-                Delivery.EventOneofCase.PresenceChanged => clients.PresenceChanged(delivery.PresenceChanged.ToDto()),
-                _ => Task.CompletedTask,
-            });
+            // One send per connection: SignalR's Clients(list) scans every connection of the hub.
+            await Task.WhenAll(targets.Select(target => Push(hub.Clients.Client(target), delivery)));
         }
-
-        return Results.Ok();
     }
+
+    private static Task Push(IChatClient client, Delivery delivery) => delivery.EventCase switch
+    {
+        Delivery.EventOneofCase.MessageCreated => client.MessageReceived(delivery.MessageCreated.Message.ToDto()),
+        Delivery.EventOneofCase.ReceiptUpdated => client.ReceiptUpdated(delivery.ReceiptUpdated.ToDto()),
+        Delivery.EventOneofCase.TypingChanged => client.TypingChanged(delivery.TypingChanged.ToDto()),
+        Delivery.EventOneofCase.PresenceChanged => client.PresenceChanged(delivery.PresenceChanged.ToDto()),
+        _ => Task.CompletedTask,
+    };
 }

@@ -51,7 +51,7 @@ public static class GatewayServices
 
         builder.Services.AddSingleton<IActorProxyFactory>(_ => new ActorProxyFactory(new ActorProxyOptions
         {
-            HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString().TrimEnd('/'),
+            HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString(),
             DaprApiToken = config["DAPR_API_TOKEN"],
             RequestTimeout = TimeSpan.FromSeconds(15),
         }));

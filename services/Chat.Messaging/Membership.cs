@@ -1,12 +1,30 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
+using Microsoft.Extensions.Caching.Memory;
 
 namespace Chat.Messaging;
 
-/// <summary>Who belongs where, asked of directory's internal service through Dapr.</summary>
-public sealed class Membership(DirectoryInternalService.DirectoryInternalServiceClient directory)
+/// <summary>
+/// Who belongs where, asked of directory's internal service through Dapr, and cached so a send
+/// costs no directory call: a direct conversation's members follow from its id and never change,
+/// so once directory confirms it exists it stays known (until evicted); a group's members are
+/// kept for <see cref="GroupTtl"/>, which bounds how long a removed member can still send.
+/// Only existing conversations are cached, so a conversation created a moment ago is never
+/// refused from the cache.
+/// </summary>
+public sealed class Membership(DirectoryInternalService.DirectoryInternalServiceClient directory) : IDisposable
 {
+    /// <summary>How long a group's member list is trusted.</summary>
+    public static readonly TimeSpan GroupTtl = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan DirectIdle = TimeSpan.FromMinutes(30);
+
+    // Its own cache, so the size bound counts conversations only.
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 200_000 });
+
+    public void Dispose() => _cache.Dispose();
+
     /// <summary>The conversation's members; PermissionDenied unless <paramref name="userId"/> is one.</summary>
     public async Task<(ConversationKind Kind, IReadOnlyList<string> Members)> RequireMemberAsync(string conversationId, string userId, CancellationToken ct)
     {
@@ -33,16 +51,51 @@ public sealed class Membership(DirectoryInternalService.DirectoryInternalService
 
     public async Task<(ConversationKind Kind, IReadOnlyList<string> Members, string Title)> GetConversationAsync(string conversationId, CancellationToken ct)
     {
+        if (_cache.TryGetValue(conversationId, out Known? known))
+        {
+            return (known!.Kind, known.Members, known.Title);
+        }
+
         var response = await directory.GetMembersAsync(new GetMembersRequest { ConversationId = conversationId }, cancellationToken: ct);
-        return (response.Kind, response.Exists ? response.MemberIds : [], response.Title);
+        if (!response.Exists)
+        {
+            return (response.Kind, [], response.Title);
+        }
+
+        Remember(conversationId, new Known(response.Kind, [.. response.MemberIds], response.Title));
+        return (response.Kind, response.MemberIds, response.Title);
     }
 
-    /// <summary>Creates the direct conversation if needed and returns its id.</summary>
+    /// <summary>Creates the direct conversation if needed and returns its id (no call once it is known to exist).</summary>
     public async Task<string> EnsureDirectAsync(string userId, string peerId, CancellationToken ct)
     {
+        var id = ConversationId.Direct(userId, peerId).Value;
+        if (_cache.TryGetValue(id, out Known? _))
+        {
+            return id;
+        }
+
         var response = await directory.EnsureDirectConversationAsync(new EnsureDirectConversationRequest { UserId = userId, PeerUserId = peerId }, cancellationToken: ct);
+        Remember(response.ConversationId, new Known(ConversationKind.Direct, [userId, peerId], ""));
         return response.ConversationId;
     }
+
+    private void Remember(string conversationId, Known known)
+    {
+        using var entry = _cache.CreateEntry(conversationId);
+        entry.Value = known;
+        entry.Size = 1;
+        if (known.Kind == ConversationKind.Group)
+        {
+            entry.AbsoluteExpirationRelativeToNow = GroupTtl;
+        }
+        else
+        {
+            entry.SlidingExpiration = DirectIdle;
+        }
+    }
+
+    private sealed record Known(ConversationKind Kind, IReadOnlyList<string> Members, string Title);
 
     public async Task<IReadOnlyList<UserConversation>> UserConversationsAsync(string userId, CancellationToken ct) =>
         (await directory.GetUserConversationsAsync(new GetUserConversationsRequest { UserId = userId }, cancellationToken: ct)).Conversations;

@@ -61,8 +61,6 @@ public sealed class MessagingGrpcService(
                 content.ReplyToSeq, content.Opaque, (int)kind, members),
             context.CancellationToken);
 
-        // The sender has seen their own message: their cursors move with it, so it never counts as unread.
-        await store.AdvanceCursorAsync(conversationId, user.UserId, result.Message.Seq, result.Message.Seq, context.CancellationToken);
         return new SendMessageResponse { Message = result.Message.ToContract(), Duplicate = result.Duplicate };
     }
 

@@ -30,7 +30,7 @@ public static class MessagingServices
         builder.Services.AddSingleton<ReceiptPrivacy>();
         builder.Services.AddSingleton<IActorProxyFactory>(sp => new ActorProxyFactory(new ActorProxyOptions
         {
-            HttpEndpoint = DaprEndpoints.HttpEndpoint(builder.Configuration).ToString().TrimEnd('/'),
+            HttpEndpoint = DaprEndpoints.HttpEndpoint(builder.Configuration).ToString(),
             DaprApiToken = builder.Configuration["DAPR_API_TOKEN"],
             RequestTimeout = TimeSpan.FromSeconds(30),
         }));

@@ -1,24 +1,30 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Core;
-using Chat.ServiceDefaults;
 using Dapr.Actors.Runtime;
 using Dapr;
+using System.Text.Json;
+using Chat.ServiceDefaults;
 using Dapr.Client;
 
 namespace Chat.Router;
 
 /// <summary>
 /// One per conversation. Appends run one at a time (Dapr's turn-based actors), so the next seq
-/// is always last + 1. The message key is the commit point and is written before anything
-/// else; the header, the dedup entry and the publish follow, and all of them are repaired on
-/// activation and by the outbox reminder if the process dies in between. No actor state is
-/// needed: the messages store (Cassandra in production, no transactions) holds everything.
+/// is always last + 1. The message key is the commit point (first-write: a seq is never
+/// overwritten). Where the messages store is transactional (the metadata API says so), one
+/// transaction writes the message, its dedup entry, the header and the sender's cursor: one
+/// commit per send. A repeated client_msg_id is found by reading its dedup key first: first-write
+/// inside a transaction is not enforced by every store (components-contrib's redis applies it to
+/// single saves only). Elsewhere (Cassandra) the writes are ordered, message
+/// first, and repaired on activation if the process dies in between. The publish follows the
+/// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
 /// </summary>
-public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, LeasedSnowflakeIds ids, RouterFaults faults, ILogger<ConversationActor> log)
+public sealed partial class ConversationActor(
+    ActorHost host, DaprClient dapr, DaprComponentCapabilities components, LeasedSnowflakeIds ids, RouterFaults faults, ILogger<ConversationActor> log)
     : Actor(host), IConversationActor, IRemindable
 {
-    /// <summary>The outbox reminder: fires until every stored message is published.</summary>
+    /// <summary>The outbox reminder: fires while the conversation is active or anything is unpublished.</summary>
     public const string OutboxReminder = "outbox";
 
     private static readonly TimeSpan OutboxPeriod = TimeSpan.FromSeconds(5);
@@ -30,19 +36,22 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
     // published from memory, so neither the message nor the membership is read again.
     private readonly Dictionary<ulong, (StoredMessage Message, IReadOnlyList<string> MemberIds)> _unpublished = [];
     private ConversationMeta _meta = new(0, 0, 0, null);
+    private ConversationMeta? _savedMeta;
     private bool _reminderRegistered;
+    private bool _appendedSinceTick;
 
     private string ConversationId => Id.GetId();
 
     protected override async Task OnActivateAsync()
     {
-        _meta = await dapr.GetStateAsync<ConversationMeta?>(DaprNames.StateStores.Messages, MessageKeys.Meta(ConversationId))
-            ?? new ConversationMeta(Epoch: (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0, 0, null);
+        _savedMeta = await dapr.GetStateAsync<ConversationMeta?>(DaprNames.StateStores.Messages, MessageKeys.Meta(ConversationId));
+        _meta = _savedMeta ?? new ConversationMeta(Epoch: (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0, 0, null);
         await RepairAsync();
     }
 
     public async Task<AppendMessageResult> AppendAsync(AppendMessageRequest request)
     {
+        var transactional = await components.HasAsync(DaprNames.StateStores.Messages, "TRANSACTIONAL");
         await FlushPendingDedupAsync();
         if (await FindDuplicateAsync(request) is { } original)
         {
@@ -51,6 +60,7 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
 
         // Registered before the write, so a crash after it still gets the message published.
         await EnsureOutboxReminderAsync();
+        _appendedSinceTick = true;
 
         StoredMessage message;
         for (var attempt = 0; ; attempt++)
@@ -60,13 +70,28 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
                 request.ClientMsgId, request.Text, request.Attachment, request.ReplyToSeq, request.Opaque, now);
             try
             {
-                // First-write: never overwrite a seq, even if an earlier write timed out but landed.
-                await dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, message.Seq), message,
-                    new StateOptions { Concurrency = ConcurrencyMode.FirstWrite });
+                if (transactional)
+                {
+                    await CommitAsync(message);
+                }
+                else
+                {
+                    // First-write: never overwrite a seq, even if an earlier write timed out but landed.
+                    await dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, message.Seq), message,
+                        new StateOptions { Concurrency = ConcurrencyMode.FirstWrite });
+                }
+
                 break;
             }
             catch (DaprException) when (attempt < 3)
             {
+                // The dedup key (a retry of a stored message) or the message key (written before a
+                // crash, header not yet) exists: find out which.
+                if (transactional && await FindDuplicateAsync(request) is { } stored && stored.Seq <= _meta.LastSeq)
+                {
+                    return new AppendMessageResult(stored, Duplicate: true);
+                }
+
                 await RepairAsync();
                 if (await FindDuplicateAsync(request) is { } landed)
                 {
@@ -77,10 +102,18 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
 
         _meta = _meta with { LastSeq = message.Seq, LastMessageAt = message.SentAt };
         _unpublished[message.Seq] = (message, request.MemberIds);
-        _pendingDedup.Add(message);
-        await FlushPendingDedupAsync();
-        // Saved before the publish: a recipient's receipt for this seq must find it in the header.
-        await SaveMetaAsync();
+        if (transactional)
+        {
+            _savedMeta = _meta;
+        }
+        else
+        {
+            _pendingDedup.Add(message);
+            await FlushPendingDedupAsync();
+            // Saved before the publish: a recipient's receipt for this seq must find it in the header.
+            await SaveMetaAsync();
+            await SaveSenderCursorAsync(message);
+        }
 
         faults.AfterSaveBeforePublish?.Invoke(message);
         await PublishPendingAsync();
@@ -96,12 +129,50 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
             return;
         }
 
-        await RepairAsync();
-        if (_meta.PublishedSeq >= _meta.LastSeq)
+        if (_meta.PublishedSeq < _meta.LastSeq)
         {
-            await UnregisterReminderAsync(OutboxReminder);
-            _reminderRegistered = false;
+            await PublishPendingAsync();
+            return;
         }
+
+        // Kept while the conversation is busy (registering it costs a write); dropped after a quiet
+        // period, once the header on disk says everything is published.
+        if (_appendedSinceTick)
+        {
+            _appendedSinceTick = false;
+            return;
+        }
+
+        if (_savedMeta != _meta)
+        {
+            await SaveMetaAsync();
+        }
+
+        await UnregisterReminderAsync(OutboxReminder);
+        _reminderRegistered = false;
+    }
+
+    /// <summary>
+    /// Message, dedup entry, header (with the published seq as far as known: after a crash, at most the messages since
+    /// are published again, which clients absorb by msg_id) and the sender's cursor, in one commit.
+    /// The cursor is written blind: receipts never pass the last seq, which this message is.
+    /// </summary>
+    private Task CommitAsync(StoredMessage message)
+    {
+        var json = dapr.JsonSerializerOptions;
+        var firstWrite = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite };
+        var meta = _meta with { LastSeq = message.Seq, LastMessageAt = message.SentAt };
+        return dapr.ExecuteStateTransactionAsync(DaprNames.StateStores.Messages,
+        [
+            new StateTransactionRequest(MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),
+                JsonSerializer.SerializeToUtf8Bytes(new DedupEntry(message.Seq, message.MsgId), json), StateOperationType.Upsert,
+                metadata: DedupTtl, options: firstWrite),
+            new StateTransactionRequest(MessageKeys.Message(ConversationId, message.Seq), JsonSerializer.SerializeToUtf8Bytes(message, json),
+                StateOperationType.Upsert, options: firstWrite),
+            new StateTransactionRequest(MessageKeys.Meta(ConversationId), JsonSerializer.SerializeToUtf8Bytes(meta, json), StateOperationType.Upsert),
+            new StateTransactionRequest(MessageKeys.Cursor(ConversationId, message.SenderId),
+                JsonSerializer.SerializeToUtf8Bytes(new StoredCursor(message.Seq, message.Seq), json), StateOperationType.Upsert),
+        ]);
     }
 
     /// <summary>
@@ -131,6 +202,7 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
         }
     }
 
+    /// <summary>Publishes every stored message past the published seq; the header catches up with the next write.</summary>
     private async Task PublishPendingAsync()
     {
         try
@@ -155,14 +227,12 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
                 _unpublished.Remove(seq);
                 _meta = _meta with { PublishedSeq = seq };
             }
-
-            await SaveMetaAsync();
         }
         catch (Exception ex) when (ex is DaprException or HttpRequestException)
         {
             // Stored but not yet published: the outbox reminder retries.
             LogPublishFailed(ex, ConversationId, _meta.PublishedSeq + 1);
-            await SaveMetaAsync();
+            await EnsureOutboxReminderAsync();
         }
     }
 
@@ -194,12 +264,25 @@ public sealed partial class ConversationActor(ActorHost host, DaprClient dapr, L
     private Task<StoredMessage?> ReadMessageAsync(ulong seq) =>
         dapr.GetStateAsync<StoredMessage?>(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, seq));
 
+    private static readonly IReadOnlyDictionary<string, string> DedupTtl = new Dictionary<string, string>
+    {
+        ["ttlInSeconds"] = ((int)MessageKeys.DedupRetention.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
     private Task SaveDedupAsync(StoredMessage message) =>
         dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),
-            new DedupEntry(message.Seq, message.MsgId),
-            metadata: new Dictionary<string, string> { ["ttlInSeconds"] = ((int)MessageKeys.DedupRetention.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            new DedupEntry(message.Seq, message.MsgId), metadata: DedupTtl);
 
-    private Task SaveMetaAsync() => dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Meta(ConversationId), _meta);
+    private async Task SaveMetaAsync()
+    {
+        var meta = _meta;
+        await dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Meta(ConversationId), meta);
+        _savedMeta = meta;
+    }
+
+    /// <summary>The sender has seen their own message: their cursors move with it, so it never counts as unread.</summary>
+    private Task SaveSenderCursorAsync(StoredMessage message) =>
+        dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Cursor(ConversationId, message.SenderId), new StoredCursor(message.Seq, message.Seq));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: recovered messages up to seq {Seq} written before a crash")]
     private partial void LogRepaired(string conversationId, ulong seq);

@@ -22,7 +22,7 @@ public static class RouterServices
         builder.Services.AddActors(options =>
         {
             // Explicit, so several apps can share one process in tests (env vars are process-wide).
-            options.HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString().TrimEnd('/');
+            options.HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString();
             if (config["DAPR_API_TOKEN"] is { Length: > 0 } token)
             {
                 options.DaprApiToken = token;

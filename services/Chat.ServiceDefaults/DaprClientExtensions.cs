@@ -1,3 +1,4 @@
+using Dapr;
 using Dapr.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,42 @@ public static class DaprClientExtensions
             .UseHttpEndpoint(DaprEndpoints.HttpEndpoint(configuration).ToString())
             .UseDaprApiToken(configuration["DAPR_API_TOKEN"])
             .Build());
+        services.TryAddSingleton<DaprComponentCapabilities>();
         return services;
+    }
+}
+
+/// <summary>
+/// What a component can do, as the sidecar's metadata API reports it (daprd lists ETAG,
+/// TRANSACTIONAL, TTL and ACTOR for state stores). Registered with the Dapr client. Apps use it to pick the cheapest correct
+/// write path for the store the YAML names, so swapping the component never needs new code.
+/// Asked once per process; a failed ask is retried on the next call and answers "no" meanwhile.
+/// </summary>
+public sealed class DaprComponentCapabilities(DaprClient dapr)
+{
+    private Task<IReadOnlyDictionary<string, IReadOnlySet<string>>>? _known;
+
+    /// <summary>True when the component <paramref name="name"/> reports <paramref name="capability"/>.</summary>
+    public async Task<bool> HasAsync(string name, string capability, CancellationToken cancellationToken = default)
+    {
+        var known = _known ??= LoadAsync(cancellationToken);
+        try
+        {
+            return (await known).TryGetValue(name, out var caps) && caps.Contains(capability);
+        }
+        catch (Exception ex) when (ex is DaprException or HttpRequestException or OperationCanceledException)
+        {
+            _known = null;
+            return false;
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, IReadOnlySet<string>>> LoadAsync(CancellationToken cancellationToken)
+    {
+        var metadata = await dapr.GetMetadataAsync(cancellationToken);
+        return metadata.Components.ToDictionary(
+            c => c.Name,
+            c => (IReadOnlySet<string>)new HashSet<string>(c.Capabilities ?? [], StringComparer.OrdinalIgnoreCase),
+            StringComparer.Ordinal);
     }
 }

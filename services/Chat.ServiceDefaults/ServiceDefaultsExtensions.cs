@@ -35,16 +35,26 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>Traces, metrics and logs; exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+    /// <summary>
+    /// Traces, metrics and logs, exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. Without
+    /// a collector nothing is instrumented: spans and metrics that nobody reads cost every hop of
+    /// every message (the profiles in docs/benchmarks.md), and the app's own meters stay readable
+    /// by dotnet-counters either way.
+    /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            return builder;
+        }
+
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
         });
 
-        var otel = builder.Services.AddOpenTelemetry()
+        builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
@@ -56,13 +66,8 @@ public static class ServiceDefaultsExtensions
                     !ctx.Request.Path.StartsWithSegments(LivenessPath, StringComparison.Ordinal)
                     && !ctx.Request.Path.StartsWithSegments(ReadinessPath, StringComparison.Ordinal))
                 .AddGrpcClientInstrumentation()
-                .AddHttpClientInstrumentation());
-
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            otel.UseOtlpExporter();
-        }
-
+                .AddHttpClientInstrumentation())
+            .UseOtlpExporter();
         return builder;
     }
 

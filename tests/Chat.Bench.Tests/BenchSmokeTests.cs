@@ -49,7 +49,7 @@ public sealed class BenchSmokeTests : IDisposable
     [Fact]
     public async Task Messaging_scenarios_deliver_and_compare_with_the_baselines()
     {
-        var (report, _) = await RunAsync("latency", "fanout", "send", "sync", "reconnect");
+        var (report, _) = await RunAsync("latency", "fanout", "send", "sync", "reconnect", "soak");
 
         var latency = report.Scenarios[0];
         Assert.Equal(3, latency.Series.Count);
@@ -60,7 +60,13 @@ public sealed class BenchSmokeTests : IDisposable
         }
 
         Assert.True(latency.Ratios["p50 / relay p50"] > 0);
-        Assert.Equal(2, latency.Targets.Count);
+        Assert.Equal(6, latency.Targets.Count);
+        Assert.Equal(latency.Series[0].Metrics["sent"], latency.Series[0].Metrics["acked+received ≤5 s after end"] + latency.Series[0].Metrics["missing 5 s after end"]);
+        Assert.True(latency.Series[0].Metrics["delivered/s"] > 0);
+
+        // The system is in the bench process here: one process row, with CPU spent.
+        var bench = Assert.Single(latency.Processes);
+        Assert.True(bench.CpuMs > 0 && bench.CpuMsPerMessage > 0 && bench.RssMiB > 10, bench.ToString());
 
         var fanout = report.Scenarios[1];
         Assert.Equal(3, Named(fanout, "ours: last member").Latency!.Count);
@@ -78,6 +84,15 @@ public sealed class BenchSmokeTests : IDisposable
         var reconnect = report.Scenarios[4];
         Assert.Equal(0, Named(reconnect, "ours").Metrics["errors"]);
         Assert.Equal(6, Named(reconnect, "ours").Latency!.Count);
+
+        // Soak at 30 msg/s for 3 s, reported per second: intervals with sends, RSS and a verdict (never asserted).
+        var soak = report.Scenarios[5];
+        Assert.InRange(soak.Intervals.Count, 3, 4);
+        Assert.All(soak.Intervals, i => Assert.True(i.Processes.Single(p => p.Name.StartsWith("bench", StringComparison.Ordinal)).RssMiB > 10));
+        Assert.True(soak.Intervals.Sum(i => i.Sent) == (long)soak.Series[0].Metrics["sent"]);
+        Assert.True(soak.Intervals[0].Latency.Count > 0);
+        Assert.Contains(soak.Notes, n => n.StartsWith("Verdict: ", StringComparison.Ordinal));
+        Assert.Contains(soak.Targets, t => t.Target.StartsWith("soak: p99", StringComparison.Ordinal));
     }
 
     [Fact]

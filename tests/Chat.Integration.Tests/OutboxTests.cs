@@ -27,8 +27,7 @@ public sealed class OutboxTests
             app.MapSubscribeHandler();
             app.MapPost("/message-created", async (HttpRequest request) =>
             {
-                using var reader = new StreamReader(request.Body);
-                published.Enqueue(ProtoPubSub.ParseProto<MessageCreated>(await reader.ReadToEndAsync()));
+                published.Enqueue(await ProtoPubSub.ReadProtoAsync<MessageCreated>(request.Body, request.ContentType, request.HttpContext.RequestAborted));
                 return Results.Ok();
             }).WithTopic(DaprNames.PubSub, DaprNames.Topics.MessageCreated);
         });

@@ -21,7 +21,8 @@ public sealed partial class PubSubConformanceTests
     [GeneratedRegex("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$")]
     private static partial Regex TraceParent();
 
-    private static SidecarTestHost InMemoryHost(string? extraYaml = null)
+    /// <summary>A host whose sidecars load <c>pubsub</c> (pubsub.in-memory) and <paramref name="extraYaml"/>.</summary>
+    internal static SidecarTestHost InMemoryHost(string? extraYaml = null)
     {
         var host = new SidecarTestHost().WithComponent("pubsub.yaml", SidecarTestHost.Component("pubsub", "pubsub.in-memory"));
         if (extraYaml is not null)
@@ -138,7 +139,8 @@ public sealed partial class PubSubConformanceTests
         Assert.Equal(ids[0], ids[1]);
     }
 
-    private const string FastRetries = """
+    /// <summary>An inbound retry policy for <c>pubsub</c>: two retries, 50 ms apart.</summary>
+    internal const string FastRetries = """
         apiVersion: dapr.io/v1alpha1
         kind: Resiliency
         metadata:

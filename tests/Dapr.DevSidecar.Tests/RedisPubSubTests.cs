@@ -93,4 +93,42 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
         Assert.Equal(topic, ce.RootElement.GetProperty("topic").GetString());
         Assert.False(entry["metadata"].IsNull);
     }
+
+    [Fact]
+    public async Task New_entries_are_read_by_a_blocking_XREADGROUP_and_an_XADD_from_any_client_is_delivered()
+    {
+        await using var host = Host();
+        var topic = Topic();
+        var appId = "blocking-" + topic;
+        var got = new ConcurrentQueue<Job>();
+        await using var app = await SubscriberApp.StartAsync(a => a.MapPost("/jobs", (Job j) => { got.Enqueue(j); return Results.Ok(); }).WithTopic("pubsub", topic));
+        var sidecar = await host.StartSidecarAsync(appId, app.Port);
+        await sidecar.SubscribedAsync();
+
+        // While idle, the subscription's reader sits in redis blocked in XREADGROUP (flag b), rather
+        // than polling: a polling reader is never seen blocked.
+        await using var observer = await ConnectionMultiplexer.ConnectAsync(redis.Host + ",allowAdmin=true");
+        var server = observer.GetServer(redis.Host);
+        await Eventually.TrueAsync(() => server.ClientList().Any(c =>
+            c.Name == "dapr-dev-sidecar-read-" + appId && c.LastCommand == "xreadgroup" && (c.FlagsRaw ?? "").Contains('b', StringComparison.Ordinal)),
+            "a client of the subscription blocked in xreadgroup");
+
+        // An entry written by a plain redis client (no dev sidecar publish, so no in-process signal)
+        // in components-contrib's layout reaches the app.
+        var cloudEvent = JsonSerializer.Serialize(new
+        {
+            id = Guid.NewGuid().ToString(),
+            source = "elsewhere",
+            type = "com.dapr.event.sent",
+            specversion = "1.0",
+            datacontenttype = "application/json",
+            topic,
+            pubsubname = "pubsub",
+            data = new { id = "from-xadd" },
+        });
+        await observer.GetDatabase().StreamAddAsync(topic, [new("data", cloudEvent), new("metadata", "{}")]);
+
+        await Eventually.TrueAsync(() => !got.IsEmpty, "the XADDed entry is delivered");
+        Assert.Equal("from-xadd", got.Single().Id);
+    }
 }

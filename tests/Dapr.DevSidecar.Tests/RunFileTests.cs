@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Dapr.DevSidecar.Cli;
 using Dapr.DevSidecar.Hosting;
+using Dapr.DevSidecar.Tests.Infrastructure;
 
 namespace Dapr.DevSidecar.Tests;
 
@@ -14,24 +15,9 @@ namespace Dapr.DevSidecar.Tests;
 [Trait("Area", "DevSidecar")]
 public sealed class RunFileTests
 {
-    private static readonly string RepoRoot = FindRepoRoot();
+    private static readonly string RepoRoot = RepoPaths.Root;
 
-    // bin/{Configuration}/net10.0 of the test: the sidecar and samples were built the same way.
-    private static readonly string Configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Chat.Dapr.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
-
-    private static string Built(string projectDir, string assembly) =>
-        Path.Combine(RepoRoot, projectDir, "bin", Configuration, "net10.0", assembly + ".dll");
+    private static string Built(string projectDir, string assembly) => RepoPaths.Built(projectDir, assembly);
 
     [Fact]
     public async Task Run_file_starts_two_sample_apps_that_talk_through_invocation_and_pubsub_and_stop_cleanly_on_sigint()

@@ -26,6 +26,13 @@ public abstract class StateStoreConformance
     /// <summary>components-contrib's SQLite store treats any unknown ETag as a mismatch; the others reject non-numeric ETags.</summary>
     protected virtual bool InvalidETagIsMismatch => false;
 
+    /// <summary>
+    /// components-contrib's state.redis ETag rules: an ETag on a missing key is accepted (and
+    /// written), and a first-write save without an ETag is refused only on a key that an earlier
+    /// first-write save marked (a plain save error, not an ETag mismatch).
+    /// </summary>
+    protected virtual bool RedisETagRules => false;
+
     protected virtual IEnumerable<(string Key, string Value)> StoreMetadata(SidecarTestHost host, string name) => [];
 
     protected SidecarTestHost NewHost(string name = "store", params (string Key, string Value)[] extra)
@@ -55,7 +62,15 @@ public abstract class StateStoreConformance
         var (_, fresh) = await dapr.GetStateAndETagAsync<Doc>("store", "k1");
         Assert.True(await dapr.TryDeleteStateAsync("store", "k1", fresh));
         Assert.Null(await dapr.GetStateAsync<Doc>("store", "k1"));
-        Assert.False(await dapr.TrySaveStateAsync("store", "k1", new Doc("a", 4), fresh), "an ETag on a missing key is a mismatch");
+        if (RedisETagRules)
+        {
+            Assert.True(await dapr.TrySaveStateAsync("store", "k1", new Doc("a", 4), fresh), "state.redis writes a missing key whatever its ETag");
+            Assert.Equal(new Doc("a", 4), await dapr.GetStateAsync<Doc>("store", "k1"));
+        }
+        else
+        {
+            Assert.False(await dapr.TrySaveStateAsync("store", "k1", new Doc("a", 4), fresh), "an ETag on a missing key is a mismatch");
+        }
     }
 
     [Fact]
@@ -123,7 +138,7 @@ public abstract class StateStoreConformance
 
         await dapr.SaveStateAsync("store", "fw", new Doc("first", 1), firstWrite);
         var ex = await Assert.ThrowsAsync<DaprException>(() => dapr.SaveStateAsync("store", "fw", new Doc("second", 2), firstWrite));
-        Assert.Equal(StatusCode.Aborted, Assert.IsType<RpcException>(ex.InnerException).StatusCode);
+        Assert.Equal(RedisETagRules ? StatusCode.Internal : StatusCode.Aborted, Assert.IsType<RpcException>(ex.InnerException).StatusCode);
         Assert.Equal("first", (await dapr.GetStateAsync<Doc>("store", "fw")).Name);
 
         var (_, etag) = await dapr.GetStateAndETagAsync<Doc>("store", "fw");
@@ -239,8 +254,9 @@ public abstract class StateStoreConformance
         var invalid = await http.PostAsync("/v1.0/state/store", Json("""[{"key":"h1","value":1,"etag":"not-an-etag"}]"""));
         Assert.Equal(InvalidETagIsMismatch ? HttpStatusCode.Conflict : HttpStatusCode.BadRequest, invalid.StatusCode);
 
-        var firstWrite = await http.PostAsync("/v1.0/state/store", Json("""[{"key":"h1","value":1,"options":{"concurrency":"first-write"}}]"""));
-        Assert.Equal(HttpStatusCode.Conflict, firstWrite.StatusCode);
+        // h1 was saved without first-write: state.redis lets a first-write save without an ETag through.
+        var firstWrite = await http.PostAsync("/v1.0/state/store", Json("""[{"key":"h1","value":{"name":"y","count":2},"options":{"concurrency":"first-write"}}]"""));
+        Assert.Equal(RedisETagRules ? HttpStatusCode.NoContent : HttpStatusCode.Conflict, firstWrite.StatusCode);
 
         using var badDelete = new HttpRequestMessage(HttpMethod.Delete, "/v1.0/state/store/h1");
         badDelete.Headers.TryAddWithoutValidation("If-Match", etag);
@@ -404,6 +420,8 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
 {
     protected override string StoreType => "state.redis";
 
+    protected override bool RedisETagRules => true;
+
     protected override IEnumerable<(string Key, string Value)> StoreMetadata(SidecarTestHost host, string name) =>
         [("redisHost", redis.Host), ("redisPassword", "")];
 
@@ -430,6 +448,53 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
         Assert.InRange((await raw.KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(100));
         var (_, etag) = await dapr.GetStateAndETagAsync<Doc>("store", "k");
         Assert.Equal("1", etag);
+    }
+
+    [Fact]
+    [Trait("Area", "Polyglot")]
+    public async Task Etags_follow_components_contrib_redis_scripts()
+    {
+        var db = Random.Shared.Next(1, 15);
+        await using var host = NewHost("store", ("redisDB", $"{db}"), ("keyPrefix", "none"));
+        var dapr = host.ClientFor(await host.StartSidecarAsync(AppId()));
+        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Host);
+        var raw = direct.GetDatabase(db);
+        var key = $"et-{Run}";
+        var firstWrite = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite };
+
+        // An ETag on a missing key: written, version 1.
+        Assert.True(await dapr.TrySaveStateAsync("store", key, new Doc("new", 1), "7"));
+        Assert.Equal(("new", "1"), await NameAndETag(key));
+
+        // A first-write save without an ETag on a key never written first-write: written, and marked.
+        await dapr.SaveStateAsync("store", key, new Doc("fw", 2), firstWrite);
+        Assert.Equal(("fw", "2"), await NameAndETag(key));
+        Assert.Equal("0", (string?)await raw.HashGetAsync(key, "first-write"));
+
+        // Marked: a save without the ETag is refused (a save error, not a mismatch), with it accepted.
+        var refused = await Assert.ThrowsAsync<DaprException>(() => dapr.SaveStateAsync("store", key, new Doc("plain", 3)));
+        Assert.Equal(StatusCode.Internal, Assert.IsType<RpcException>(refused.InnerException).StatusCode);
+        Assert.False(await dapr.TrySaveStateAsync("store", key, new Doc("stale", 3), "1"));
+        Assert.True(await dapr.TrySaveStateAsync("store", key, new Doc("etag", 3), "2"));
+        Assert.Equal(("etag", "3"), await NameAndETag(key));
+
+        // Deletes: a stale ETag is refused; no ETag deletes (mark or not); an ETag on a missing key succeeds.
+        Assert.False(await dapr.TryDeleteStateAsync("store", key, "1"));
+        await dapr.DeleteStateAsync("store", key);
+        Assert.False(await raw.KeyExistsAsync(key));
+        Assert.True(await dapr.TryDeleteStateAsync("store", key, "5"));
+
+        // In a transaction a first-write upsert does not mark the key (components-contrib's Multi).
+        await dapr.ExecuteStateTransactionAsync("store", [new(key, Bytes(new Doc("tx", 1)), StateOperationType.Upsert, options: firstWrite)]);
+        Assert.False(await raw.HashExistsAsync(key, "first-write"));
+        await dapr.SaveStateAsync("store", key, new Doc("after", 2));
+        Assert.Equal(("after", "2"), await NameAndETag(key));
+
+        async Task<(string?, string)> NameAndETag(string k)
+        {
+            var (value, etag) = await dapr.GetStateAndETagAsync<Doc>("store", k);
+            return (value?.Name, etag);
+        }
     }
 
     [Fact]

@@ -21,13 +21,114 @@ public sealed class BenchContext(BenchOptions options, IAnsiConsole console) : I
     {
         if (_target is null)
         {
-            Console.MarkupLine(Options.GatewayUrl is null ? "[grey]starting the system in this process…[/]" : $"[grey]using the system at {Markup.Escape(Options.GatewayUrl)}[/]");
-            _target = Options.GatewayUrl is null
-                ? await InProcessTarget.StartAsync(Options.SqliteSynchronous)
-                : new ExternalTarget(Options.GatewayUrl, Options.DirectoryUrl, Options.MessagingUrl);
+            if (Options.StartSystem is { } set)
+            {
+                var env = SendLimitOverride();
+                _target = await LaunchedTarget.StartAsync(set, env, line => Console.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+            }
+            else
+            {
+                Console.MarkupLine(Options.GatewayUrl is null ? "[grey]starting the system in this process…[/]" : $"[grey]using the system at {Markup.Escape(Options.GatewayUrl)}[/]");
+                _target = Options.GatewayUrl is null
+                    ? await InProcessTarget.StartAsync(Options.SqliteSynchronous)
+                    : new ExternalTarget(Options.GatewayUrl, Options.DirectoryUrl, Options.MessagingUrl);
+            }
         }
 
         return _target;
+    }
+
+    /// <summary>Notes on how the system was started and measured, for every scenario's report.</summary>
+    public List<string> SystemNotes { get; } = [];
+
+    /// <summary>
+    /// The gateway's per-user send limit (Gateway:SendRate) must not shape the load. In latency
+    /// and soak each of N users sends R / N messages a second; fanout's owner sends 2 × K within
+    /// seconds. When the defaults would refuse that, the limit is raised through the environment of
+    /// the started system (Gateway__SendRate__*), never by changing the defaults.
+    /// </summary>
+    internal Dictionary<string, string> SendLimitOverride()
+    {
+        var defaults = new Chat.Gateway.Hubs.SendRateOptions();
+        var perSecond = defaults.PerSecond / defaults.Period.TotalSeconds;
+        var need = 0.0;
+        if (Options.Scenarios.Contains("latency"))
+        {
+            need = Math.Max(need, Options.Rate / (double)Math.Max(2, Options.Users));
+        }
+
+        if (Options.Scenarios.Contains("soak"))
+        {
+            need = Math.Max(need, Options.SoakRate / (double)Math.Max(2, Options.SoakUsers));
+        }
+
+        // Half the limit at most: the sender's timer ticks every 5 ms and sends in small bursts.
+        var burstNeed = Options.Scenarios.Contains("fanout") ? 2 * Options.FanoutSends + 10 : 0;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (need * 2 > perSecond || burstNeed > defaults.Burst)
+        {
+            var rate = Math.Max(defaults.PerSecond, (int)Math.Ceiling(need * 2 * defaults.Period.TotalSeconds));
+            env["Gateway__SendRate__PerSecond"] = rate.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            env["Gateway__SendRate__Burst"] = Math.Max(Math.Max(defaults.Burst, burstNeed), rate).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            SystemNotes.Add($"The gateway's per-user send limit (default {defaults.PerSecond}/{defaults.Period.TotalSeconds} s, burst {defaults.Burst}) would refuse this load ({need:F1} msg/s per user, bursts of {burstNeed}): raised through the environment: {string.Join(", ", env.Select(e => $"{e.Key}={e.Value}"))}.");
+        }
+        else
+        {
+            SystemNotes.Add($"The gateway's per-user send limit stays at its defaults ({defaults.PerSecond}/{defaults.Period.TotalSeconds} s, burst {defaults.Burst}); this load needs {need:F1} msg/s per user.");
+        }
+
+        return env;
+    }
+
+    private List<NamedProcess>? _processes;
+
+    /// <summary>
+    /// The processes whose CPU and RSS are reported: the started or discovered system's (by role)
+    /// and this process (the load clients; with the in-process system, everything).
+    /// </summary>
+    internal async Task<IReadOnlyList<NamedProcess>> ProcessesAsync()
+    {
+        if (_processes is not null)
+        {
+            return _processes;
+        }
+
+        var target = await TargetAsync();
+        var list = new List<NamedProcess>();
+        int? systemPid = target is LaunchedTarget launched ? launched.Launched.SidecarPid : Options.GatewayUrl is null ? null : Options.SystemPid ?? SystemProcesses.FindRun();
+        if (systemPid is { } pid)
+        {
+            list.AddRange(SystemProcesses.Discover(pid));
+            if (target is LaunchedTarget { Launched.RedisPid: { } redis })
+            {
+                list.Add(new NamedProcess("redis-server", redis, Server: true));
+            }
+        }
+        else if (Options.GatewayUrl is not null)
+        {
+            SystemNotes.Add("No dev sidecar run found (give --system-pid): only the bench process's CPU is reported.");
+        }
+
+        list.Add(new NamedProcess(target is InProcessTarget ? "bench (load clients + the whole in-process system)" : SystemProcesses.BenchName, Environment.ProcessId, Server: false));
+        _processes = list;
+        return list;
+    }
+
+    /// <summary>Starts a CPU/RSS window over <see cref="ProcessesAsync"/>; <see cref="CpuWindow.End"/> gives the rows.</summary>
+    internal async Task<CpuWindow> BeginCpuWindowAsync()
+    {
+        var processes = await ProcessesAsync();
+        return new CpuWindow(processes, ProcessSample.Take(processes));
+    }
+
+    /// <summary>A measured window: from its start (the first send) to <see cref="End"/> (the end of the drain).</summary>
+    internal sealed class CpuWindow(IReadOnlyList<NamedProcess> processes, ProcessSample start)
+    {
+        internal ProcessSample Start => start;
+
+        internal IReadOnlyList<NamedProcess> Processes => processes;
+
+        public List<ProcessUsage> End(long messages) => ProcessSample.Take(processes).Since(start, processes, messages);
     }
 
     /// <summary>The in-process baselines (relay hub, WebSocket echo).</summary>
@@ -72,7 +173,9 @@ public sealed class BenchContext(BenchOptions options, IAnsiConsole console) : I
         await Progress($"connecting {users.Count} users", users.Count, async tick =>
             await ForEachAsync(Enumerable.Range(0, users.Count), parallel, async i =>
             {
-                var c = connector.Build(target.HubUrl, users[i].AccessToken);
+                // WebSockets without the negotiate request: no HttpClient (and its pooled, idle
+                // keep-alive connection) per hub connection, which at 2,000 users doubled the sockets.
+                var c = connector.Build(target.HubUrl, users[i].AccessToken, skipNegotiation: true);
                 setup?.Invoke(c, i);
                 await c.StartAsync();
                 // Returns once the gateway has registered the connection's route (OnConnectedAsync ran).
@@ -92,7 +195,7 @@ public sealed class BenchContext(BenchOptions options, IAnsiConsole console) : I
         var result = new HubConnection[userIds.Count];
         await ForEachAsync(Enumerable.Range(0, userIds.Count), parallel, async i =>
         {
-            var c = connector.Build($"{baselines.Url}{BaselineServer.RelayPath}?user={Uri.EscapeDataString(userIds[i])}", null);
+            var c = connector.Build($"{baselines.Url}{BaselineServer.RelayPath}?user={Uri.EscapeDataString(userIds[i])}", null, skipNegotiation: true);
             setup?.Invoke(c, i);
             await c.StartAsync();
             result[i] = c;

@@ -17,12 +17,30 @@ public sealed record BenchOptions
     /// <summary>The external gateway's process id, for its RSS (idle).</summary>
     public int? GatewayPid { get; init; }
 
+    /// <summary>
+    /// "embedded" or "redis": start the system as ./run.sh does, as separate processes, on that
+    /// component set (null: --gateway's system, or the system in this process).
+    /// </summary>
+    public string? StartSystem { get; init; }
+
+    /// <summary>The dev sidecar run of an external system (./run.sh's process), whose processes the CPU columns measure.</summary>
+    public int? SystemPid { get; init; }
+
     /// <summary>latency: users online, messages per second, seconds.</summary>
     public int Users { get; init; } = 2000;
 
     public int Rate { get; init; } = 1000;
 
     public double Duration { get; init; } = 20;
+
+    /// <summary>soak: length in minutes, users online, messages per second, seconds per reported interval.</summary>
+    public double SoakMinutes { get; init; } = 10;
+
+    public int SoakUsers { get; init; } = 400;
+
+    public int SoakRate { get; init; } = 300;
+
+    public double SoakInterval { get; init; } = 60;
 
     /// <summary>fanout: group members (all online), timed sends.</summary>
     public int Members { get; init; } = 500;
@@ -70,6 +88,10 @@ public sealed record BenchOptions
         Users = 6,
         Rate = 30,
         Duration = 1.5,
+        SoakMinutes = 0.05,
+        SoakUsers = 6,
+        SoakRate = 30,
+        SoakInterval = 1,
         Members = 8,
         FanoutSends = 3,
         Connections = 40,

@@ -20,6 +20,7 @@ public static class BenchRunner
         ["sidecar"] = SidecarScenario.RunAsync,
         ["actors"] = ActorsScenario.RunAsync,
         ["idle"] = IdleScenario.RunAsync,
+        ["soak"] = SoakScenario.RunAsync,
     };
 
     public static bool IsScenario(string name) => Scenarios.ContainsKey(name);
@@ -31,7 +32,8 @@ public static class BenchRunner
         {
             Machine = MachineInfo.Collect(RepoPaths.Root),
             Command = options.Command,
-            Target = options.GatewayUrl is null ? "the system started in the bench process (embedded components)" : $"the system at {options.GatewayUrl}",
+            Target = options.StartSystem is { } set ? $"./run.sh's system (dev sidecar run -f dapr.yaml, apps by dotnet run --no-build) as separate processes, started by the bench on components/{set}"
+                : options.GatewayUrl is null ? "the system started in the bench process (embedded components)" : $"the system at {options.GatewayUrl}",
         };
         console.MarkupLine($"[bold]chat-bench[/]: {Markup.Escape(string.Join(", ", options.Scenarios))}; load average {Markup.Escape(report.Machine.LoadAverage)}");
         await using (var ctx = new BenchContext(options, console))
@@ -54,6 +56,7 @@ public static class BenchRunner
                     result.Notes.Add($"The scenario failed: {ex.GetType().Name}: {ex.Message}");
                 }
 
+                result.Notes.AddRange(ctx.SystemNotes.Where(n => !result.Notes.Contains(n)));
                 if (options.SqliteSynchronous is not null)
                 {
                     result.Parameters["state.sqlite synchronous"] = options.SqliteSynchronous;

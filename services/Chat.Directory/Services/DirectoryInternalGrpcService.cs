@@ -35,13 +35,19 @@ public sealed class DirectoryInternalGrpcService(DirectoryCore core) : Directory
             throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, "A direct conversation needs two different users."));
         }
 
-        await core.RequireUsersAsync([request.UserId, request.PeerUserId], context.CancellationToken);
         var id = ConversationId.Direct(request.UserId, request.PeerUserId);
-        var created = await core.State.TryInsertAsync(DirectoryKeys.Direct(id.Value), new DirectConversationRecord { CreatedAt = core.Now }, null, context.CancellationToken);
+        var key = DirectoryKeys.Direct(id.Value);
+        if ((await core.State.GetAsync<DirectConversationRecord>(key, context.CancellationToken)).Value is not null)
+        {
+            // The record is written last, so both index entries exist already: nothing to write.
+            return new EnsureDirectConversationResponse { ConversationId = id.Value, Created = false };
+        }
 
-        // Always (re)write both index entries: idempotent, and it completes an earlier call that
-        // died after creating the conversation.
+        await core.RequireUsersAsync([request.UserId, request.PeerUserId], context.CancellationToken);
+        // Index entries first (idempotent), the record last: a call that dies in between is
+        // completed by the next one, which finds no record yet.
         await core.AddToIndexesAsync([(request.UserId, request.PeerUserId), (request.PeerUserId, request.UserId)], id.Value, context.CancellationToken);
+        var created = await core.State.TryInsertAsync(key, new DirectConversationRecord { CreatedAt = core.Now }, null, context.CancellationToken);
         return new EnsureDirectConversationResponse { ConversationId = id.Value, Created = created };
     }
 

@@ -8,42 +8,16 @@ namespace Chat.Bench.Infrastructure;
 internal static partial class ProcessTools
 {
     /// <summary>Resident set size of a process in bytes (VmRSS in /proc/{pid}/status).</summary>
-    public static long RssBytes(int pid)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-
-        throw new InvalidOperationException($"no VmRSS for process {pid}");
-    }
+    public static long RssBytes(int pid) => ProcFs.RssBytes(pid) ?? throw new InvalidOperationException($"no process {pid}");
 
     /// <summary>Children of <paramref name="parentPid"/> whose command line contains <paramref name="contains"/>.</summary>
     public static int? FindChild(int parentPid, string contains)
     {
-        foreach (var dir in System.IO.Directory.EnumerateDirectories("/proc"))
+        foreach (var stat in ProcFs.All().Values.Where(s => s.ParentPid == parentPid))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            if (string.Join(' ', ProcFs.CommandLine(stat.Pid)).Contains(contains, StringComparison.Ordinal))
             {
-                continue;
-            }
-
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parentPid &&
-                    File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(contains, StringComparison.Ordinal))
-                {
-                    return pid;
-                }
-            }
-            catch (IOException)
-            {
-                // The process ended while we looked.
+                return stat.Pid;
             }
         }
 
@@ -121,7 +95,7 @@ internal static partial class ProcessTools
             return;
         }
 
-        _ = Kill(process.Id, 15);
+        _ = Signal(process.Id, 15);
         using var cts = new CancellationTokenSource(grace);
         try
         {
@@ -149,6 +123,7 @@ internal static partial class ProcessTools
     [LibraryImport("libc", EntryPoint = "setrlimit")]
     private static partial int SetRLimit(int resource, ref RLimit limit);
 
+    /// <summary>kill(2): <paramref name="signal"/> to a process, or to a process group when <paramref name="pid"/> is negative.</summary>
     [LibraryImport("libc", EntryPoint = "kill")]
-    private static partial int Kill(int pid, int signal);
+    internal static partial int Signal(int pid, int signal);
 }

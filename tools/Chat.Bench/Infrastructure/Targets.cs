@@ -4,6 +4,7 @@ using Chat.Integration.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Chat.Bench.Infrastructure;
 
@@ -132,5 +133,64 @@ public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, strin
         _directory.Dispose();
         _messaging.Dispose();
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The system started by the bench as separate processes, as ./run.sh starts it (<see cref="LaunchedSystem"/>);
+/// users registered through the directory's gRPC port, as with <see cref="ExternalTarget"/>.
+/// </summary>
+internal sealed class LaunchedTarget : IChatTarget
+{
+    private readonly LaunchedSystem _system;
+    private readonly ExternalTarget _client;
+
+    private LaunchedTarget(LaunchedSystem system, string set)
+    {
+        _system = system;
+        Set = set;
+        _client = new ExternalTarget(system.GatewayUrl, system.Url(DaprNames.Apps.Directory), system.Url(DaprNames.Apps.Messaging));
+    }
+
+    public string Set { get; }
+
+    public string Name => $"./run.sh's system started by the bench (components/{Set}, separate processes)";
+
+    public string GatewayUrl => _system.GatewayUrl;
+
+    public ChatSystem? System => null;
+
+    public LaunchedSystem Launched => _system;
+
+    /// <summary>Starts the system and checks that a new user can connect to the hub and call it.</summary>
+    public static async Task<LaunchedTarget> StartAsync(string set, IReadOnlyDictionary<string, string> env, Action<string> log)
+    {
+        var system = await LaunchedSystem.StartAsync(set, env, log);
+        var target = new LaunchedTarget(system, set);
+        try
+        {
+            var user = await target.RegisterAsync();
+            var hub = new HubConnector().Build(((IChatTarget)target).HubUrl, user.AccessToken);
+            await using (hub)
+            {
+                await hub.StartAsync();
+                await hub.InvokeAsync<DateTimeOffset>("Ping");
+            }
+
+            return target;
+        }
+        catch
+        {
+            await target.DisposeAsync();
+            throw;
+        }
+    }
+
+    public Task<TestUser> RegisterAsync() => _client.RegisterAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        await _system.DisposeAsync();
     }
 }

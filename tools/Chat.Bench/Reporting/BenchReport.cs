@@ -32,6 +32,15 @@ public sealed class ScenarioResult(string name, string description)
     /// <summary>What exactly was measured, and any caveat.</summary>
     public List<string> Notes { get; } = [];
 
+    /// <summary>CPU (utime + stime) and RSS of each process over the measured window, and the servers' total.</summary>
+    public List<Infrastructure.ProcessUsage> Processes { get; } = [];
+
+    /// <summary>What the <see cref="Processes"/> window was (from when to when, messages).</summary>
+    public string? ProcessWindow { get; set; }
+
+    /// <summary>Soak: one row per interval (minute).</summary>
+    public List<IntervalRow> Intervals { get; } = [];
+
     public double LoadBefore { get; set; }
 
     public double LoadAfter { get; set; }
@@ -50,6 +59,9 @@ public sealed class ScenarioResult(string name, string description)
         return s;
     }
 }
+
+/// <summary>One interval of a long run: messages sent in it, their latency, each process's RSS at its end and CPU per message in it.</summary>
+public sealed record IntervalRow(int Index, double FromSeconds, double ToSeconds, long Sent, Percentiles Latency, List<Infrastructure.ProcessUsage> Processes);
 
 /// <summary>Everything one invocation measured.</summary>
 public sealed class BenchReport

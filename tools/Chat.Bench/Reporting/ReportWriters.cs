@@ -55,6 +55,39 @@ public static class ReportWriters
             }
 
             console.Write(table);
+            if (scenario.Processes.Count > 0)
+            {
+                var procs = new Table().Title($"CPU and RSS per process, {Markup.Escape(scenario.ProcessWindow ?? "")}").Border(TableBorder.Rounded);
+                foreach (var col in ProcessColumns)
+                {
+                    procs.AddColumn(new TableColumn(col).RightAligned());
+                }
+
+                foreach (var p in scenario.Processes)
+                {
+                    procs.AddRow(ProcessCells(p).Select(Markup.Escape).ToArray());
+                }
+
+                console.Write(procs);
+            }
+
+            if (scenario.Intervals.Count > 0)
+            {
+                var rows = IntervalTable(scenario);
+                var t = new Table().Title("per interval (by send time)").Border(TableBorder.Rounded);
+                foreach (var col in rows[0])
+                {
+                    t.AddColumn(new TableColumn(Markup.Escape(col)).RightAligned());
+                }
+
+                foreach (var r in rows.Skip(1))
+                {
+                    t.AddRow(r.Select(Markup.Escape).ToArray());
+                }
+
+                console.Write(t);
+            }
+
             foreach (var (k, v) in scenario.Ratios)
             {
                 console.MarkupLine($"  ratio [blue]{Markup.Escape(k)}[/]: {Num(v)}");
@@ -108,6 +141,35 @@ public static class ReportWriters
             }
 
             sb.AppendLine();
+            if (s.Processes.Count > 0)
+            {
+                sb.AppendLine(Inv, $"CPU (utime + stime from /proc/PID/stat, {ProcFsTicks()} ticks/s) and RSS per process, {s.ProcessWindow}:");
+                sb.AppendLine();
+                sb.AppendLine("| " + string.Join(" | ", ProcessColumns) + " |");
+                sb.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", ProcessColumns.Length - 1)));
+                foreach (var p in s.Processes)
+                {
+                    sb.AppendLine("| " + string.Join(" | ", ProcessCells(p)) + " |");
+                }
+
+                sb.AppendLine();
+            }
+
+            if (s.Intervals.Count > 0)
+            {
+                var rows = IntervalTable(s);
+                sb.AppendLine("Per interval (messages by send time; RSS at the interval's end; CPU ms per message sent in it):");
+                sb.AppendLine();
+                sb.AppendLine("| " + string.Join(" | ", rows[0]) + " |");
+                sb.AppendLine("|" + string.Concat(Enumerable.Repeat("---:|", rows[0].Length)));
+                foreach (var r in rows.Skip(1))
+                {
+                    sb.AppendLine("| " + string.Join(" | ", r) + " |");
+                }
+
+                sb.AppendLine();
+            }
+
             if (s.Ratios.Count > 0)
             {
                 sb.AppendLine(Inv, $"Ratios: {string.Join("; ", s.Ratios.Select(r => $"{r.Key} = {Num(r.Value)}"))}.");
@@ -182,6 +244,32 @@ public static class ReportWriters
 
         sb.AppendLine("</svg>");
         return sb.ToString();
+    }
+
+    private static readonly string[] ProcessColumns = ["process", "pid", "CPU ms", "CPU ms/msg", "CPU %", "RSS MiB"];
+
+    private static string[] ProcessCells(Infrastructure.ProcessUsage p) =>
+        [p.Name, p.Pids.Length > 40 ? "…" : p.Pids, p.CpuMs.ToString("F0", Inv), p.CpuMsPerMessage.ToString("F3", Inv), p.CpuPercent.ToString("F1", Inv), p.RssMiB.ToString("F1", Inv)];
+
+    private static long ProcFsTicks() => Infrastructure.ProcFs.ClockTicksPerSecond;
+
+    /// <summary>Soak's interval rows: a header, then per interval its latency, each process's RSS and the servers' CPU per message.</summary>
+    internal static List<string[]> IntervalTable(ScenarioResult s)
+    {
+        var names = s.Intervals.SelectMany(i => i.Processes.Select(p => p.Name)).Distinct().ToList();
+        var header = new List<string> { "#", "from s", "sent", "p50 ms", "p99 ms", "p99.9 ms" };
+        header.AddRange(names.Select(n => $"{n} RSS MiB"));
+        header.AddRange(names.Select(n => $"{n} CPU ms/msg"));
+        var rows = new List<string[]> { header.ToArray() };
+        foreach (var i in s.Intervals)
+        {
+            var r = new List<string> { (i.Index + 1).ToString(Inv), i.FromSeconds.ToString("F0", Inv), i.Sent.ToString(Inv), F(i.Latency.P50), F(i.Latency.P99), F(i.Latency.P999) };
+            r.AddRange(names.Select(n => i.Processes.FirstOrDefault(p => p.Name == n)?.RssMiB.ToString("F1", Inv) ?? ""));
+            r.AddRange(names.Select(n => i.Processes.FirstOrDefault(p => p.Name == n)?.CpuMsPerMessage.ToString("F3", Inv) ?? ""));
+            rows.Add(r.ToArray());
+        }
+
+        return rows;
     }
 
     private static string Esc(string s) => s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);

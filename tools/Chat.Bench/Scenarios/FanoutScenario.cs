@@ -33,7 +33,10 @@ internal static class FanoutScenario
         var hubs = await ctx.ConnectAsync(users, (c, _) => c.OnStamped((_, ts) => ours.Received(ts)));
         try
         {
+            var window = await ctx.BeginCpuWindowAsync();
             await RunPhasesAsync(ctx, "ours", ours, k, text => hubs[0].InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(group, null, Guid.NewGuid().ToString("N"), text)));
+            result.Processes.AddRange(window.End(2L * k));
+            result.ProcessWindow = $"both phases, from the first send until the last member had the last message; per message = per group send ({2 * k} sends of {m - 1} deliveries each)";
         }
         finally
         {

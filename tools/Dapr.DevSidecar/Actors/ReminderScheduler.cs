@@ -10,7 +10,8 @@ namespace Dapr.DevSidecar.Actors;
 /// A reminder as stored in the actor state store, in daprd's classic layout (one JSON array per
 /// actor type under the key <c>actors||{actorType}</c>, field names as daprd's). Two differences,
 /// so that a restart resumes where it stopped: <c>registeredTime</c> is the next due time (moved
-/// forward after each tick) and <c>repetitionsLeft</c> counts down (-1 = unlimited).
+/// forward after a tick that counts down repetitions; kept in memory only for unlimited periodic
+/// reminders) and <c>repetitionsLeft</c> counts down (-1 = unlimited).
 /// </summary>
 public sealed class StoredReminder
 {
@@ -124,7 +125,7 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
             : JsonSerializer.Deserialize<List<StoredReminder>>(entry.Value, Json) ?? [];
     }
 
-    /// <summary>Applies a change to the stored list and writes it back (last write wins: one scheduler per type per process).</summary>
+    /// <summary>Applies a change to the list and, when it says so, writes it back (last write wins: one scheduler per type per process).</summary>
     private async Task MutateAsync(Func<List<StoredReminder>, bool> change, CancellationToken ct)
     {
         await _mutex.WaitAsync(ct);
@@ -256,12 +257,17 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
                         return false; // replaced or deleted meanwhile
                     }
 
+                    var counted = list[current].RepetitionsLeft > 0;
                     if (cancel || !Advance(list[current]))
                     {
                         list.RemoveAt(current);
+                        return true;
                     }
 
-                    return true;
+                    // An unlimited periodic reminder's next tick is derivable (after a restart it
+                    // fires once, then keeps its period), so a tick rewrites the stored list only
+                    // when it counts down repetitions: the list holds every reminder of the type.
+                    return counted;
                 }, ct);
             }
         }

@@ -24,7 +24,11 @@ public static partial class HttpApi
         MapMetadata(v1, context);
         MapInvocation(v1, context);
         MapActors(v1, context);
+        MapBulkPublish(app, context);
     }
+
+    /// <summary>Routes outside <c>/v1.0</c> (bulk publish is also under <c>/v1.0-alpha1</c>).</summary>
+    static partial void MapBulkPublish(IEndpointRouteBuilder app, SidecarContext context);
 
     static partial void MapState(RouteGroupBuilder v1, SidecarContext context);
 

@@ -60,6 +60,47 @@ internal sealed class AppProcess : IAsyncDisposable
         return env;
     }
 
+    /// <summary>Variables that differ per instance: a replica keeps its own, whatever the run file says.</summary>
+    private static readonly string[] InstanceVariables = ["APP_PORT", "DAPR_HTTP_PORT", "DAPR_GRPC_PORT", "DAPR_HTTP_ENDPOINT", "DAPR_GRPC_ENDPOINT"];
+
+    /// <summary>
+    /// The run file's <c>env</c> (common, then the app's) over the sidecar's variables: as with the
+    /// Dapr CLI, which appends the user's variables after its own, the run file wins. The CLI
+    /// sets no <c>DAPR_*_ENDPOINT</c>, and the SDKs prefer an endpoint over a port, so a run file
+    /// that sets <c>DAPR_HTTP_PORT</c> (or <c>DAPR_GRPC_PORT</c>) alone also drops the dev sidecar's
+    /// endpoint variable for that protocol. Replicas after the first (<c>devSidecarReplicas</c>)
+    /// keep their own ports and endpoints.
+    /// </summary>
+    public static Dictionary<string, string> WithRunFileEnv(IReadOnlyDictionary<string, string> sidecarEnv, IReadOnlyDictionary<string, string> runFileEnv, int replica)
+    {
+        var env = new Dictionary<string, string>(sidecarEnv, StringComparer.Ordinal);
+        foreach (var protocol in (string[])["HTTP", "GRPC"])
+        {
+            if (runFileEnv.ContainsKey($"DAPR_{protocol}_PORT") && !runFileEnv.ContainsKey($"DAPR_{protocol}_ENDPOINT"))
+            {
+                env.Remove($"DAPR_{protocol}_ENDPOINT");
+            }
+        }
+
+        foreach (var (key, value) in runFileEnv)
+        {
+            if (replica == 0 || !InstanceVariables.Contains(key, StringComparer.Ordinal))
+            {
+                env[key] = value;
+            }
+        }
+
+        if (replica > 0)
+        {
+            foreach (var key in InstanceVariables.Where(sidecarEnv.ContainsKey))
+            {
+                env[key] = sidecarEnv[key];
+            }
+        }
+
+        return env;
+    }
+
     public static AppProcess Start(string appId, IReadOnlyList<string> command, string? workingDirectory, IReadOnlyDictionary<string, string> environment)
     {
         var start = new ProcessStartInfo(command[0])

@@ -112,12 +112,7 @@ public static partial class SidecarCli
                         continue;
                     }
 
-                    var env = new Dictionary<string, string>(app.Env, StringComparer.Ordinal);
-                    foreach (var (k, v) in AppProcess.Environment(options, sidecar))
-                    {
-                        env[k] = v;
-                    }
-
+                    var env = AppProcess.WithRunFileEnv(AppProcess.Environment(options, sidecar), app.Env, replica);
                     processes.Add((options, AppProcess.Start(options.AppId, app.Command, app.AppDirPath, env)));
                 }
             }

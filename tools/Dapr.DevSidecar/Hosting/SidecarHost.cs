@@ -67,7 +67,13 @@ public static class SidecarHost
             GrpcPort = options.GrpcPort == 0 ? FreePort() : options.GrpcPort,
         };
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration files, so no file watching: a watcher over the working folder (which holds
+        // the SQLite files of the embedded components) woke on every write, in every sidecar host.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(runtime.LoggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
@@ -91,12 +97,16 @@ public static class SidecarHost
         });
 
         var app = builder.Build();
+        // Paths are cleaned first and routing runs after the middleware (daprd routes on the cleaned path).
+        app.UseMiddleware<PathCleaningMiddleware>();
         app.UseMiddleware<ApiTokenMiddleware>();
         app.UseMiddleware<GrpcFallbackMiddleware>();
         SidecarServices.UseBeforeRouting(app, context);
+        app.UseRouting();
         app.MapGrpcService<DaprGrpcService>();
         app.MapGrpcService<Grpc.Reflection.ReflectionServiceImpl>();
         HttpApi.Map(app, context);
+        UnimplementedApis.MapHttpFallback(app);
 
         await app.StartAsync(cancellationToken);
         await SidecarServices.StartAsync(app.Services, context, cancellationToken);

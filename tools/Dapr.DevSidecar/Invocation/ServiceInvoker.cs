@@ -85,8 +85,9 @@ internal sealed partial class ServiceInvoker(SidecarContext sidecar, IHttpForwar
             raw = raw[..query];
         }
 
+        // daprd cleans the method path too (repeated and trailing slashes); escapes stay as sent.
         var at = raw.IndexOf("/method/", StringComparison.Ordinal);
-        return at < 0 ? "" : raw[(at + "/method/".Length)..];
+        return at < 0 ? "" : PathCleaningMiddleware.Clean(raw[(at + "/method/".Length - 1)..])[1..];
     }
 
     /// <summary>Headers of the caller the app must not see (or sees rewritten).</summary>

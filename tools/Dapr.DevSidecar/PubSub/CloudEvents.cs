@@ -160,6 +160,12 @@ public static class CloudEvents
 
     private static bool TryParseJson(byte[] data, out JsonNode? node)
     {
+        node = null;
+        if (!MayBeJson(data))
+        {
+            return false;
+        }
+
         try
         {
             node = JsonNode.Parse(data);
@@ -167,9 +173,47 @@ public static class CloudEvents
         }
         catch (JsonException)
         {
-            node = null;
+            // Starts like JSON but is not: rare enough for an exception.
             return false;
         }
+    }
+
+    /// <summary>
+    /// Reads a stored message as a CloudEvent: a JSON object, or null when it is not one. Data that
+    /// cannot start a JSON object is refused without parsing, so raw payloads cost no exception.
+    /// </summary>
+    public static JsonObject? TryReadEvent(byte[] data)
+    {
+        if (FirstSignificantByte(data) != (byte)'{')
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(data) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True when <paramref name="data"/> starts (after whitespace) with a byte a JSON value can start with.</summary>
+    private static bool MayBeJson(byte[] data) =>
+        FirstSignificantByte(data) is (byte)'{' or (byte)'[' or (byte)'"' or (byte)'-' or (>= (byte)'0' and <= (byte)'9') or (byte)'t' or (byte)'f' or (byte)'n';
+
+    private static int FirstSignificantByte(byte[] data)
+    {
+        foreach (var b in data)
+        {
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                return b;
+            }
+        }
+
+        return -1;
     }
 
     private static string MediaType(string? contentType) =>

@@ -98,6 +98,9 @@ public sealed class PubSubApi(SidecarContext sidecar, TimeProvider time)
         }
     }
 
+    /// <summary>Runs daprd's request checks (pub/sub, topic, rawPayload) without publishing, for transports that must check before reading the body.</summary>
+    public void Validate(string pubsubName, string topic, IReadOnlyDictionary<string, string> metadata) => Resolve(pubsubName, topic, metadata);
+
     /// <summary>daprd's checks, in its order: any pub/sub at all, name given, name known, topic given, rawPayload readable.</summary>
     private (IPubSub PubSub, bool RawPayload) Resolve(string pubsubName, string topic, IReadOnlyDictionary<string, string> metadata)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -15,8 +16,9 @@ namespace Dapr.DevSidecar.PubSub;
 /// the app over HTTP, reading its answer as daprd does (SUCCESS / RETRY / DROP, 404 = drop,
 /// other errors = retry), with retries, dead-letter topics and bounded concurrency.
 /// </summary>
-public sealed class PubSubSubscriber : IAsyncDisposable
+public sealed partial class PubSubSubscriber : IAsyncDisposable
 {
+
     /// <summary>At most this many deliveries to the app run at once.</summary>
     public const int MaxConcurrentDeliveries = 32;
 
@@ -158,14 +160,23 @@ public sealed class PubSubSubscriber : IAsyncDisposable
 
             var group = ConsumerGroup(instance.Definition);
             var policy = DeliveryRetryPolicy.For(_resources, _sidecar.AppId, sub.PubSubName);
-            var handle = await pubsub.SubscribeAsync(sub.Topic, group, (msg, token) => HandleAsync(sub, pubsub, policy, msg, token), ct);
+            PubSubHandler handler = sub.Bulk is null ? (msg, token) => HandleAsync(sub, pubsub, policy, msg, token) : BulkHandler(sub, pubsub, policy);
+            var handle = await pubsub.SubscribeAsync(sub.Topic, group, handler, ct);
             lock (_active)
             {
                 _subscriptions.Add(handle);
                 _active.Add(sub);
             }
 
-            _log.LogInformation("app '{AppId}' subscribed to {PubSub}/{Topic} (consumer group {Group})", _sidecar.AppId, sub.PubSubName, sub.Topic, group);
+            if (sub.Bulk is { } bulk)
+            {
+                _log.LogInformation("app '{AppId}' bulk-subscribed to {PubSub}/{Topic} (consumer group {Group}; batches of up to {Max} messages, sent at most {AwaitMs} ms after the first)",
+                    _sidecar.AppId, sub.PubSubName, sub.Topic, group, bulk.MaxMessagesCount, bulk.MaxAwaitDuration.TotalMilliseconds);
+            }
+            else
+            {
+                _log.LogInformation("app '{AppId}' subscribed to {PubSub}/{Topic} (consumer group {Group})", _sidecar.AppId, sub.PubSubName, sub.Topic, group);
+            }
         }
     }
 
@@ -180,6 +191,42 @@ public sealed class PubSubSubscriber : IAsyncDisposable
         Success,
         Retry,
         Drop,
+
+        /// <summary>A bulk request answered 404: daprd counts its entries dropped without dead-lettering them.</summary>
+        Discard,
+    }
+
+    /// <summary>
+    /// Reads <paramref name="message"/> as the event to deliver and picks its route. Returns false
+    /// (after logging why) when it is not deliverable: not a CloudEvent, expired, or no route matches;
+    /// daprd then drops it to the dead-letter topic.
+    /// </summary>
+    private bool TryRoute(Subscription sub, PubSubMessage message, [NotNullWhen(true)] out JsonObject? cloudEvent, out string path)
+    {
+        path = "";
+        cloudEvent = sub.RawPayload
+            ? CloudEvents.FromRawPayload(message.Data, message.Topic, sub.PubSubName, message.Metadata)
+            : CloudEvents.TryReadEvent(message.Data);
+        if (cloudEvent is null)
+        {
+            Log.NotACloudEvent(_log, sub);
+            return false;
+        }
+
+        if (HasExpired(cloudEvent))
+        {
+            Log.Expired(_log, sub, cloudEvent["id"]);
+            return false;
+        }
+
+        if (sub.RouteFor(cloudEvent) is not { } route)
+        {
+            Log.NoRoute(_log, sub, cloudEvent["id"]);
+            return false;
+        }
+
+        path = route;
+        return true;
     }
 
     private async Task HandleAsync(Subscription sub, IPubSub pubsub, DeliveryRetryPolicy policy, PubSubMessage message, CancellationToken brokerToken)
@@ -189,48 +236,14 @@ public sealed class PubSubSubscriber : IAsyncDisposable
         await _gate.WaitAsync(ct);
         try
         {
-            JsonObject? cloudEvent;
-            byte[] body;
-            if (sub.RawPayload)
+            if (!TryRoute(sub, message, out var cloudEvent, out var path))
             {
-                cloudEvent = CloudEvents.FromRawPayload(message.Data, message.Topic, sub.PubSubName, message.Metadata);
-                body = JsonSerializer.SerializeToUtf8Bytes(cloudEvent);
-            }
-            else
-            {
-                try
-                {
-                    cloudEvent = JsonNode.Parse(message.Data) as JsonObject;
-                }
-                catch (JsonException)
-                {
-                    cloudEvent = null;
-                }
-
-                body = message.Data;
-                if (cloudEvent is null)
-                {
-                    _log.LogError("{Subscription}: a message is not a CloudEvent (published with rawPayload?); not delivered", sub);
-                    await DeadLetterAsync(sub, pubsub, message, ct);
-                    return;
-                }
-            }
-
-            if (HasExpired(cloudEvent))
-            {
-                _log.LogWarning("{Subscription}: dropping expired event {Id}", sub, cloudEvent["id"]);
                 await DeadLetterAsync(sub, pubsub, message, ct);
                 return;
             }
 
-            var path = sub.RouteFor(cloudEvent);
-            if (path is null)
-            {
-                _log.LogDebug("{Subscription}: no route matches event {Id}; dropped", sub, cloudEvent["id"]);
-                await DeadLetterAsync(sub, pubsub, message, ct);
-                return;
-            }
-
+            // The stored bytes already are the CloudEvent's JSON; only a raw payload gets an envelope here.
+            var body = sub.RawPayload ? JsonSerializer.SerializeToUtf8Bytes(cloudEvent) : message.Data;
             for (var retry = 0; ; retry++)
             {
                 if (retry > 0)
@@ -252,7 +265,7 @@ public sealed class PubSubSubscriber : IAsyncDisposable
 
                 if (!policy.Allows(retry + 1))
                 {
-                    _log.LogError("{Subscription}: event {Id} still failing after {Retries} retries", sub, cloudEvent["id"], retry);
+                    Log.RetriesExhausted(_log, sub, cloudEvent["id"], retry);
                     await DeadLetterAsync(sub, pubsub, message, ct);
                     return;
                 }
@@ -267,8 +280,8 @@ public sealed class PubSubSubscriber : IAsyncDisposable
     private async Task<Outcome> DeliverOnceAsync(Subscription sub, string path, byte[] body, JsonObject cloudEvent, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue(CloudEvents.ContentType);
-        if (cloudEvent["traceparent"]?.GetValueKind() == JsonValueKind.String && cloudEvent["traceparent"]!.GetValue<string>() is { Length: > 0 } tp)
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", CloudEvents.ContentType);
+        if (cloudEvent["traceparent"] is JsonValue traceParent && traceParent.TryGetValue<string>(out var tp) && tp.Length > 0)
         {
             request.Headers.TryAddWithoutValidation("traceparent", tp);
         }
@@ -280,52 +293,60 @@ public sealed class PubSubSubscriber : IAsyncDisposable
         }
         catch (HttpRequestException ex)
         {
-            _log.LogWarning("{Subscription}: delivering event {Id} to {Path} failed: {Error}; will retry", sub, cloudEvent["id"], path, ex.Message);
+            Log.DeliveryFailed(_log, sub, cloudEvent["id"], path, ex.Message);
             return Outcome.Retry;
         }
 
         using (response)
         {
             var status = (int)response.StatusCode;
-            var text = await response.Content.ReadAsStringAsync(ct);
             if (status is >= 200 and <= 299)
             {
-                string? appStatus;
-                try
+                var answer = await response.Content.ReadAsByteArrayAsync(ct);
+                switch (ReadAppStatus(answer))
                 {
-                    using var doc = JsonDocument.Parse(text);
-                    appStatus = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String
-                        ? s.GetString() : "";
-                }
-                catch (JsonException)
-                {
-                    // An empty or unparsable body counts as success, as in daprd.
-                    return Outcome.Success;
-                }
-
-                switch (appStatus)
-                {
-                    case "" or "SUCCESS":
+                    case null or "" or "SUCCESS":
+                        // An empty or unparsable body, or no status, counts as success, as in daprd.
                         return Outcome.Success;
                     case "DROP":
-                        _log.LogWarning("{Subscription}: DROP status returned from app while processing event {Id}", sub, cloudEvent["id"]);
+                        Log.AppDropped(_log, sub, cloudEvent["id"]);
                         return Outcome.Drop;
                     case "RETRY":
                         return Outcome.Retry;
-                    default:
-                        _log.LogWarning("{Subscription}: unknown status '{Status}' returned from app for event {Id}; will retry", sub, appStatus, cloudEvent["id"]);
+                    case var other:
+                        Log.UnknownStatus(_log, sub, other, cloudEvent["id"]);
                         return Outcome.Retry;
                 }
             }
 
             if (status == 404)
             {
-                _log.LogError("{Subscription}: app answered 404 for event {Id} at {Path}; dropped", sub, cloudEvent["id"], path);
+                Log.AppNotFound(_log, sub, cloudEvent["id"], path);
                 return Outcome.Drop;
             }
 
-            _log.LogWarning("{Subscription}: app answered {Status} for event {Id}: {Body}; will retry", sub, status, cloudEvent["id"], text);
+            Log.AppFailed(_log, sub, status, cloudEvent["id"], await response.Content.ReadAsStringAsync(ct));
             return Outcome.Retry;
+        }
+    }
+
+    /// <summary>The <c>status</c> of a single delivery's answer; null for an empty or unreadable body.</summary>
+    private static string? ReadAppStatus(byte[] answer)
+    {
+        if (answer.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(answer);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String
+                ? s.GetString() : "";
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 
@@ -342,7 +363,7 @@ public sealed class PubSubSubscriber : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _log.LogError("{Subscription}: sending a message to dead-letter topic {Topic} failed: {Error}", sub, dlq, ex.Message);
+            Log.DeadLetterFailed(_log, sub, dlq, ex.Message);
         }
     }
 
@@ -376,6 +397,73 @@ public sealed class PubSubSubscriber : IAsyncDisposable
             await s.DisposeAsync();
         }
 
+        List<IAsyncDisposable> batchers;
+        lock (_active)
+        {
+            batchers = [.. _batchers];
+            _batchers.Clear();
+        }
+
+        foreach (var b in batchers)
+        {
+            await b.DisposeAsync();
+        }
+
         _stop.Dispose();
+    }
+
+    /// <summary>The delivery path's log messages, generated so that a disabled level costs nothing.</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: a message is not a CloudEvent (published with rawPayload?); not delivered")]
+        public static partial void NotACloudEvent(ILogger logger, Subscription subscription);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: dropping expired event {Id}")]
+        public static partial void Expired(ILogger logger, Subscription subscription, JsonNode? id);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "{Subscription}: no route matches event {Id}; dropped")]
+        public static partial void NoRoute(ILogger logger, Subscription subscription, JsonNode? id);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: event {Id} still failing after {Retries} retries")]
+        public static partial void RetriesExhausted(ILogger logger, Subscription subscription, JsonNode? id, int retries);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: delivering event {Id} to {Path} failed: {Error}; will retry")]
+        public static partial void DeliveryFailed(ILogger logger, Subscription subscription, JsonNode? id, string path, string error);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: DROP status returned from app while processing event {Id}")]
+        public static partial void AppDropped(ILogger logger, Subscription subscription, JsonNode? id);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: unknown status '{Status}' returned from app for event {Id}; will retry")]
+        public static partial void UnknownStatus(ILogger logger, Subscription subscription, string? status, JsonNode? id);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: app answered 404 for event {Id} at {Path}; dropped")]
+        public static partial void AppNotFound(ILogger logger, Subscription subscription, JsonNode? id, string path);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: app answered {Status} for event {Id}: {Body}; will retry")]
+        public static partial void AppFailed(ILogger logger, Subscription subscription, int status, JsonNode? id, string body);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: sending a message to dead-letter topic {Topic} failed: {Error}")]
+        public static partial void DeadLetterFailed(ILogger logger, Subscription subscription, string topic, string error);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: {Count} bulk entries still failing after {Retries} retries")]
+        public static partial void BulkRetriesExhausted(ILogger logger, Subscription subscription, int count, int retries);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: delivering {Count} bulk entries to {Path} failed: {Error}; will retry")]
+        public static partial void BulkDeliveryFailed(ILogger logger, Subscription subscription, int count, string path, string error);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: the app's answer to a bulk delivery is not {{\"statuses\":[...]}}; retrying its {Count} entries")]
+        public static partial void BulkUnreadableAnswer(ILogger logger, Subscription subscription, int count);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: app answered 404 to a bulk delivery of {Count} entries at {Path}; dropped")]
+        public static partial void BulkNotFound(ILogger logger, Subscription subscription, int count, string path);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: app answered {Status} to a bulk delivery of {Count} entries: {Body}; will retry")]
+        public static partial void BulkAppFailed(ILogger logger, Subscription subscription, int status, int count, string body);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: the app answered a status for unknown bulk entry id {EntryId}; ignored")]
+        public static partial void BulkUnknownEntry(ILogger logger, Subscription subscription, string? entryId);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: a bulk delivery failed: {Error}")]
+        public static partial void BulkFailed(ILogger logger, Subscription subscription, string error);
     }
 }

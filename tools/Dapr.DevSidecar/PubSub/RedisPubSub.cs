@@ -12,18 +12,27 @@ namespace Dapr.DevSidecar.PubSub;
 /// <c>MAXLEN ~ maxLenApprox</c>; each consumer group (<c>consumerID</c>, by default the app-id) reads
 /// with <c>XREADGROUP</c>; handled entries are <c>XACK</c>ed; entries left pending longer than
 /// <c>processingTimeout</c> are claimed again (<c>XPENDING</c> + <c>XCLAIM</c>) every <c>redeliverInterval</c>.
+/// New entries are read as daprd reads them: <c>XREADGROUP ... BLOCK</c>, which returns as soon as an
+/// entry arrives from any publisher (another sidecar process, or any redis client). StackExchange.Redis
+/// multiplexes commands over one connection, so each subscription issues its blocking read on a
+/// connection of its own.
 /// </summary>
 public sealed class RedisPubSub : IPubSub, IAsyncDisposable
 {
+    /// <summary>How long one blocking read waits for entries before it is issued again.</summary>
+    internal static readonly TimeSpan BlockFor = TimeSpan.FromSeconds(2);
+
     private readonly ConnectionMultiplexer _redis;
+    private readonly ConfigurationOptions _config;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _closing = new();
     private readonly List<Task> _loops = [];
-    private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<ConnectionMultiplexer> _readers = [];
 
-    private RedisPubSub(ConnectionMultiplexer redis, Settings settings, ILogger log)
+    private RedisPubSub(ConnectionMultiplexer redis, ConfigurationOptions config, Settings settings, ILogger log)
     {
         _redis = redis;
+        _config = config;
         Options = settings;
         _log = log;
     }
@@ -67,7 +76,7 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
             throw new ComponentLoadException(def.SourceFile, "spec.metadata[redisHost]", $"component '{def.Name}' cannot connect to redis at {host}: {ex.Message}");
         }
 
-        return new RedisPubSub(redis, settings, loggers.CreateLogger("Dapr.DevSidecar.PubSub.Redis"));
+        return new RedisPubSub(redis, config, settings, loggers.CreateLogger("Dapr.DevSidecar.PubSub.Redis"));
     }
 
     /// <summary>components-contrib's redis durations: a bare number is milliseconds, otherwise a Go duration.</summary>
@@ -85,8 +94,6 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
         ];
         await _redis.GetDatabase().StreamAddAsync(message.Topic, fields,
             maxLength: Options.MaxLenApprox > 0 ? Options.MaxLenApprox : null, useApproximateMaxLength: Options.MaxLenApprox > 0);
-        // Wake this process's readers at once; other processes see the entry at their next poll.
-        Interlocked.Exchange(ref _published, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     public async Task<IAsyncDisposable> SubscribeAsync(string topic, string group, PubSubHandler handler, CancellationToken cancellationToken)
@@ -101,9 +108,10 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
             // The group exists: another instance of the app (or an earlier run) created it.
         }
 
+        var reader = await ConnectReaderAsync(group);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         var queue = Channel.CreateBounded<StreamEntry>(Options.QueueDepth);
-        var tasks = new List<Task> { Task.Run(() => ReadLoopAsync(topic, group, queue.Writer, stop.Token), CancellationToken.None) };
+        var tasks = new List<Task> { Task.Run(() => ReadLoopAsync(reader, topic, group, queue.Writer, stop.Token), CancellationToken.None) };
         if (Options.ProcessingTimeout > TimeSpan.Zero && Options.RedeliverInterval > TimeSpan.Zero)
         {
             tasks.Add(Task.Run(() => ReclaimLoopAsync(topic, group, queue.Writer, stop.Token), CancellationToken.None));
@@ -117,34 +125,60 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
         lock (_loops)
         {
             _loops.AddRange(tasks);
+            _readers.Add(reader);
         }
 
-        return new Subscription(stop, tasks);
+        return new Subscription(this, stop, reader, tasks);
     }
 
-    private async Task ReadLoopAsync(string topic, string group, ChannelWriter<StreamEntry> queue, CancellationToken ct)
+    /// <summary>Closes a subscription's reader connection (once), ending a read blocked in redis now rather than when its BLOCK time runs out.</summary>
+    private async Task CloseReaderAsync(ConnectionMultiplexer reader)
     {
-        var db = _redis.GetDatabase();
+        lock (_loops)
+        {
+            if (!_readers.Remove(reader))
+            {
+                return;
+            }
+        }
+
+        await reader.CloseAsync(allowCommandsToComplete: false);
+        await reader.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A connection for one subscription's blocking reads: nothing else is sent on it, so a read
+    /// blocked in redis holds up no other command. Named <c>dapr-dev-sidecar-read-{group}</c> in <c>CLIENT LIST</c>.
+    /// </summary>
+    private async Task<ConnectionMultiplexer> ConnectReaderAsync(string group)
+    {
+        var config = _config.Clone();
+        config.ClientName = "dapr-dev-sidecar-read-" + new string([.. group.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')]);
+        // The read waits up to BlockFor in redis; leave room before the client calls it timed out.
+        var timeout = (int)BlockFor.TotalMilliseconds + 10_000;
+        config.AsyncTimeout = timeout;
+        config.SyncTimeout = timeout;
+        return await ConnectionMultiplexer.ConnectAsync(config);
+    }
+
+    private async Task ReadLoopAsync(ConnectionMultiplexer reader, string topic, string group, ChannelWriter<StreamEntry> queue, CancellationToken ct)
+    {
+        var db = reader.GetDatabase();
+        // The consumer name is the group name, as components-contrib does: instances share one consumer.
+        object[] args = ["GROUP", group, group, "COUNT", Options.QueueDepth, "BLOCK", (long)BlockFor.TotalMilliseconds, "STREAMS", topic, ">"];
         while (!ct.IsCancellationRequested)
         {
-            var wake = Volatile.Read(ref _published).Task;
             try
             {
-                // The consumer name is the group name, as components-contrib does: instances share one consumer.
-                var entries = await db.StreamReadGroupAsync(topic, group, group, ">", Options.QueueDepth);
-                foreach (var entry in entries)
+                var result = await db.ExecuteAsync("XREADGROUP", args);
+                foreach (var entry in ReadEntries(result))
                 {
                     await queue.WriteAsync(entry, ct);
                 }
-
-                if (entries.Length == 0)
-                {
-                    // StackExchange.Redis multiplexes one connection, so no blocking XREADGROUP: poll, woken early by local publishes.
-                    await Task.WhenAny(wake, Task.Delay(100, ct));
-                }
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (Exception) when (ct.IsCancellationRequested)
             {
+                // Unsubscribed: the reader connection was closed under the blocked read.
                 return;
             }
             catch (RedisServerException ex) when (ex.Message.Contains("NOGROUP", StringComparison.Ordinal))
@@ -152,12 +186,71 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
                 _log.LogWarning("redis streams: consumer group {Group} does not exist for stream {Stream}; recreating it", group, topic);
                 await db.StreamCreateConsumerGroupAsync(topic, group, "0", createStream: true);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex)
             {
+                // Whatever it was (connection lost, an unexpected reply), keep the subscription reading.
                 _log.LogError("redis streams: reading {Stream} failed: {Error}", topic, ex.Message);
                 await Delay(1000, ct);
             }
         }
+    }
+
+    /// <summary>
+    /// The entries of an <c>XREADGROUP</c> reply: nil when the block timed out; else, per stream,
+    /// <c>[[id, [field, value, ...]], ...]</c>, in RESP2 as <c>[[stream, entries], ...]</c> and in
+    /// RESP3 as a map <c>{stream: entries}</c> (which the client hands over as <c>[stream, entries, ...]</c>).
+    /// </summary>
+    private static List<StreamEntry> ReadEntries(RedisResult result)
+    {
+        var entries = new List<StreamEntry>();
+        if (result.IsNull)
+        {
+            return entries;
+        }
+
+        var top = (RedisResult[])result!;
+        var perStream = new List<RedisResult>(1);
+        if (result.Resp3Type == ResultType.Map)
+        {
+            for (var i = 1; i < top.Length; i += 2)
+            {
+                perStream.Add(top[i]);
+            }
+        }
+        else
+        {
+            foreach (var stream in top)
+            {
+                var streamParts = (RedisResult[])stream!;
+                if (streamParts.Length >= 2)
+                {
+                    perStream.Add(streamParts[1]);
+                }
+            }
+        }
+
+        foreach (var streamEntries in perStream)
+        {
+            if (streamEntries.IsNull)
+            {
+                continue;
+            }
+
+            foreach (var item in (RedisResult[])streamEntries!)
+            {
+                var parts = (RedisResult[])item!;
+                var fields = parts.Length > 1 && !parts[1].IsNull ? (RedisResult[])parts[1]! : [];
+                var values = new NameValueEntry[fields.Length / 2];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    values[i] = new NameValueEntry((RedisValue)fields[2 * i], (RedisValue)fields[(2 * i) + 1]);
+                }
+
+                entries.Add(new StreamEntry((RedisValue)parts[0], values));
+            }
+        }
+
+        return entries;
     }
 
     private async Task ReclaimLoopAsync(string topic, string group, ChannelWriter<StreamEntry> queue, CancellationToken ct)
@@ -286,9 +379,16 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
     {
         await _closing.CancelAsync();
         Task[] loops;
+        ConnectionMultiplexer[] readers;
         lock (_loops)
         {
             loops = [.. _loops];
+            readers = [.. _readers];
+        }
+
+        foreach (var reader in readers)
+        {
+            await CloseReaderAsync(reader);
         }
 
         await Task.WhenAll(loops).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -296,11 +396,12 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
         _closing.Dispose();
     }
 
-    private sealed class Subscription(CancellationTokenSource stop, List<Task> tasks) : IAsyncDisposable
+    private sealed class Subscription(RedisPubSub owner, CancellationTokenSource stop, ConnectionMultiplexer reader, List<Task> tasks) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             await stop.CancelAsync();
+            await owner.CloseReaderAsync(reader);
             await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
             stop.Dispose();
         }

@@ -7,6 +7,22 @@ namespace Dapr.DevSidecar.PubSub;
 /// <summary>A routing rule: the path to deliver to when <see cref="Match"/> holds (null: always, the default route).</summary>
 public sealed record SubscriptionRule(RouteMatch? Match, string Path);
 
+/// <summary>
+/// A bulk subscription's batching (<c>bulkSubscribe</c>): a batch is sent when it holds
+/// <see cref="MaxMessagesCount"/> messages or <see cref="MaxAwaitDuration"/> after its first message arrived.
+/// </summary>
+public sealed record BulkSubscribeOptions(int MaxMessagesCount, TimeSpan MaxAwaitDuration)
+{
+    /// <summary>daprd's defaults (<c>pkg/runtime/pubsub/default_bulksub.go</c>), used for a missing or non-positive value.</summary>
+    public const int DefaultMaxMessagesCount = 100;
+
+    public const int DefaultMaxAwaitDurationMs = 1000;
+
+    public static BulkSubscribeOptions Create(int? maxMessagesCount, int? maxAwaitDurationMs) =>
+        new(maxMessagesCount is > 0 and { } n ? n : DefaultMaxMessagesCount,
+            TimeSpan.FromMilliseconds(maxAwaitDurationMs is > 0 and { } ms ? ms : DefaultMaxAwaitDurationMs));
+}
+
 /// <summary>One subscription of an app, from <c>GET /dapr/subscribe</c> or a <c>kind: Subscription</c> resource.</summary>
 public sealed class Subscription
 {
@@ -22,6 +38,12 @@ public sealed class Subscription
     public string? DeadLetterTopic { get; init; }
 
     public bool RawPayload { get; init; }
+
+    /// <summary>Set for a bulk subscription: messages go to the app in batches.</summary>
+    public BulkSubscribeOptions? Bulk { get; init; }
+
+    /// <summary>True when routing needs the event's fields (a rule with a match), not only the default route.</summary>
+    public bool RoutesByContent => Rules.Any(r => r.Match is not null);
 
     /// <summary>Where it came from, for messages.</summary>
     public required string Source { get; init; }
@@ -90,9 +112,10 @@ public sealed class Subscription
                 }
             }
 
+            BulkSubscribeOptions? bulkOptions = null;
             if (Prop(item, "bulkSubscribe") is { ValueKind: JsonValueKind.Object } bulk && Prop(bulk, "enabled") is { ValueKind: JsonValueKind.True })
             {
-                warnings.Add($"{source}: bulkSubscribe is not implemented by the dev sidecar; topic '{topic}' is delivered one message at a time");
+                bulkOptions = BulkSubscribeOptions.Create(Int(bulk, "maxMessagesCount"), Int(bulk, "maxAwaitDurationMs"));
             }
 
             result.Add(new Subscription
@@ -103,6 +126,7 @@ public sealed class Subscription
                 Metadata = metadata,
                 DeadLetterTopic = NullIfEmpty(Str(item, "deadLetterTopic")),
                 RawPayload = PubSubApi.IsRawPayload(metadata, pubsub),
+                Bulk = bulkOptions,
                 Source = source,
             });
         }
@@ -183,11 +207,32 @@ public sealed class Subscription
                 Metadata = metadata,
                 DeadLetterTopic = NullIfEmpty(ResourceLoader.Scalar(spec, "deadLetterTopic")),
                 RawPayload = PubSubApi.IsRawPayload(metadata, pubsub),
+                Bulk = DeclarativeBulk(spec, file),
                 Source = source,
             });
         }
 
         return result;
+    }
+
+    /// <summary><c>spec.bulkSubscribe</c> of a Subscription resource: <c>enabled</c>, <c>maxMessagesCount</c>, <c>maxAwaitDurationMs</c>.</summary>
+    private static BulkSubscribeOptions? DeclarativeBulk(YamlMappingNode spec, string file)
+    {
+        if (!spec.Children.TryGetValue(new YamlScalarNode("bulkSubscribe"), out var node) || node is not YamlMappingNode bulk
+            || !bool.TryParse(ResourceLoader.Scalar(bulk, "enabled"), out var enabled) || !enabled)
+        {
+            return null;
+        }
+
+        int? Number(string key)
+        {
+            var text = ResourceLoader.Scalar(bulk, key);
+            return text is null ? null
+                : int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n
+                : throw new ComponentLoadException(file, $"spec.bulkSubscribe.{key}", $"'{text}' is not a whole number");
+        }
+
+        return BulkSubscribeOptions.Create(Number("maxMessagesCount"), Number("maxAwaitDurationMs"));
     }
 
     private static SubscriptionRule Rule(string? match, string? path, string source)
@@ -231,6 +276,9 @@ public sealed class Subscription
 
         return null;
     }
+
+    private static int? Int(JsonElement e, string name) =>
+        Prop(e, name) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out var n) ? n : null;
 
     private static string? Str(JsonElement e, string name) =>
         Prop(e, name) is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;

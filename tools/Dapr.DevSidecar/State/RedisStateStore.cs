@@ -7,31 +7,53 @@ namespace Dapr.DevSidecar.State;
 /// <summary>
 /// <c>state.redis</c>, storing values as components-contrib does: one hash per key with the
 /// fields <c>data</c> and <c>version</c>, where the version (an integer, bumped on every write)
-/// is the ETag and TTLs are Redis expiries. Every write, single or transactional, runs as one
-/// Lua script that checks all ETags first and then applies all operations, so a transaction
-/// is all or nothing (Redis runs a script atomically).
+/// is the ETag and TTLs are Redis expiries. ETags follow components-contrib's scripts
+/// (<c>state/redis/redis.go</c>) to the letter:
+/// <list type="bullet">
+/// <item>a write succeeds when the key is missing (whatever ETag was given), when the ETag
+/// equals the version, or when no ETag was given and the key was never written with
+/// first-write concurrency; a first-write save without an ETag marks the key (field
+/// <c>first-write</c>), so later saves need its ETag. ETags must be integers;</item>
+/// <item>a delete succeeds when the key is missing, when the ETag equals the version, or
+/// without an ETag;</item>
+/// <item>a refused write with an ETag is an ETag mismatch; without one it is a plain save error.</item>
+/// </list>
+/// Every write, single or transactional, runs as one Lua script that checks all operations
+/// first and then applies them, so a transaction is all or nothing (Redis runs a script
+/// atomically). components-contrib's MULTI/EXEC pipeline applies the other operations of a
+/// transaction when one fails; the dev sidecar applies none.
 /// </summary>
 public sealed class RedisStateStore : IStateStore, IDefaultTtlStateStore
 {
-    // KEYS: the keys; ARGV per key: op (set|del), etag ("" = none), first-write (1|0), value, ttl seconds (<= 0 = none).
+    // KEYS: the keys; ARGV per key: op (set|del), etag (set: the version as an integer, "0" = none;
+    // del: as given, "0" = none), mark first-write (1|0), value, ttl seconds (<= 0 = none).
     private const string WriteScript = """
         local n = #KEYS
         for i = 1, n do
           local b = (i - 1) * 5
-          local op, etag, fw = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
-          local cur = redis.call('HGET', KEYS[i], 'version')
-          if etag ~= '' then
-            if (not cur) or cur ~= etag then
-              return redis.error_reply('ETAGMISMATCH ' .. i)
+          local op, etag = ARGV[b + 1], ARGV[b + 2]
+          local cur = redis.pcall('HGET', KEYS[i], 'version')
+          if cur and type(cur) ~= 'table' and cur ~= '' and cur ~= etag then
+            if op == 'set' then
+              local fwr = redis.pcall('HGET', KEYS[i], 'first-write')
+              if fwr or etag ~= '0' then
+                return redis.error_reply('ETAGREFUSED ' .. i)
+              end
+            elseif etag ~= '0' then
+              return redis.error_reply('ETAGREFUSED ' .. i)
             end
-          elseif op == 'set' and fw == '1' and cur then
-            return redis.error_reply('ETAGMISMATCH ' .. i)
           end
         end
         for i = 1, n do
           local b = (i - 1) * 5
           if ARGV[b + 1] == 'set' then
+            if type(redis.pcall('HGET', KEYS[i], 'version')) == 'table' then
+              redis.call('DEL', KEYS[i])
+            end
             redis.call('HSET', KEYS[i], 'data', ARGV[b + 4])
+            if ARGV[b + 3] == '1' then
+              redis.call('HSET', KEYS[i], 'first-write', 0)
+            end
             redis.call('HINCRBY', KEYS[i], 'version', 1)
             local ttl = tonumber(ARGV[b + 5])
             if ttl > 0 then
@@ -146,11 +168,15 @@ public sealed class RedisStateStore : IStateStore, IDefaultTtlStateStore
         return result;
     }
 
-    public Task SetAsync(StateUpsert operation, CancellationToken cancellationToken) => ExecuteTransactionAsync([operation], cancellationToken);
+    public Task SetAsync(StateUpsert operation, CancellationToken cancellationToken) => WriteAsync([operation], single: true);
 
-    public Task DeleteAsync(StateDelete operation, CancellationToken cancellationToken) => ExecuteTransactionAsync([operation], cancellationToken);
+    public Task DeleteAsync(StateDelete operation, CancellationToken cancellationToken) => WriteAsync([operation], single: true);
 
-    public async Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken)
+    public Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken) =>
+        WriteAsync(operations, single: false);
+
+    /// <summary>Runs the write script; only a single first-write save marks its key (components-contrib's Set, not Multi).</summary>
+    private async Task WriteAsync(IReadOnlyList<StateOperation> operations, bool single)
     {
         if (operations.Count == 0)
         {
@@ -162,16 +188,10 @@ public sealed class RedisStateStore : IStateStore, IDefaultTtlStateStore
         for (var i = 0; i < operations.Count; i++)
         {
             var op = operations[i];
-            // components-contrib's ETags are integers; anything else is invalid, not a mismatch.
-            if (op.ETag is not null && !long.TryParse(op.ETag, NumberStyles.None, CultureInfo.InvariantCulture, out _))
-            {
-                throw new InvalidETagException(op.Key, op.ETag);
-            }
-
             keys[i] = op.Key;
             args[i * 5] = op is StateUpsert ? "set" : "del";
-            args[i * 5 + 1] = op.ETag ?? "";
-            args[i * 5 + 2] = op.Concurrency == StateConcurrency.FirstWrite ? "1" : "0";
+            args[i * 5 + 1] = op is StateUpsert ? SaveVersion(op) : op.ETag ?? "0";
+            args[i * 5 + 2] = single && op is StateUpsert && op.Concurrency == StateConcurrency.FirstWrite ? "1" : "0";
             args[i * 5 + 3] = op is StateUpsert up ? up.Value : RedisValue.EmptyString;
             args[i * 5 + 4] = op is StateUpsert { Ttl: { } ttl } ? (long)Math.Ceiling(ttl.TotalSeconds) : 0;
         }
@@ -180,11 +200,29 @@ public sealed class RedisStateStore : IStateStore, IDefaultTtlStateStore
         {
             await _db.ScriptEvaluateAsync(WriteScript, keys, args);
         }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("ETAGMISMATCH ", StringComparison.Ordinal))
+        catch (RedisServerException ex) when (ex.Message.StartsWith("ETAGREFUSED ", StringComparison.Ordinal))
         {
-            var index = int.Parse(ex.Message.AsSpan("ETAGMISMATCH ".Length), CultureInfo.InvariantCulture) - 1;
-            throw new ETagMismatchException(operations[index].Key);
+            var op = operations[int.Parse(ex.Message.AsSpan("ETAGREFUSED ".Length), CultureInfo.InvariantCulture) - 1];
+            if (op.ETag is not null)
+            {
+                throw new ETagMismatchException(op.Key);
+            }
+
+            throw new InvalidOperationException($"failed to set key {op.Key}");
         }
+    }
+
+    /// <summary>A save's ETag as components-contrib reads it: an integer (Go's Atoi), "0" when none.</summary>
+    private static string SaveVersion(StateOperation op)
+    {
+        if (op.ETag is null)
+        {
+            return "0";
+        }
+
+        return long.TryParse(op.ETag, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var version)
+            ? version.ToString(CultureInfo.InvariantCulture)
+            : throw new InvalidETagException(op.Key, op.ETag);
     }
 
     public async ValueTask DisposeAsync() => await _redis.DisposeAsync();

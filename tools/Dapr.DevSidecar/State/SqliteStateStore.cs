@@ -17,25 +17,19 @@ namespace Dapr.DevSidecar.State;
 /// Several sidecars, in this process or others, may share one file: WAL journaling lets readers
 /// run beside a writer, and every write runs in a <c>BEGIN IMMEDIATE</c> transaction so an ETag
 /// check and the write that depends on it cannot interleave with another writer. Writers of this
-/// process queue for the file in order (see <see cref="WriteGates"/>).
+/// process share commits (see <see cref="SqliteGroupCommit"/>).
 /// </summary>
 public sealed partial class SqliteStateStore : IStateStore
 {
     private const string TimeFormat = "yyyy-MM-dd HH:mm:ss.fff";
 
-    /// <summary>
-    /// One writer at a time per database file in this process. SQLite allows one writer anyway;
-    /// without this queue, concurrent writers each take a connection and spin in SQLite's busy
-    /// handler (sleeping up to 100 ms between tries, on a blocked thread), which under load made
-    /// writes queue for hundreds of milliseconds. Writers in other processes still meet busy_timeout.
-    /// </summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates = new(StringComparer.Ordinal);
-
     private readonly string _connectionString;
     private readonly string _table;
     private readonly int _busyTimeoutMs;
     private readonly string _pragmas;
-    private readonly SemaphoreSlim _writeGate;
+    // One writer per database file in this process (SQLite allows one anyway): without the queue,
+    // concurrent writers each took a connection and slept in SQLite's busy handler.
+    private readonly SqliteGroupCommit _writes;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
@@ -89,8 +83,8 @@ public sealed partial class SqliteStateStore : IStateStore
         }
 
         _connectionString = builder.ToString();
-        _writeGate = WriteGates.GetOrAdd(builder.DataSource, _ => new SemaphoreSlim(1, 1));
         _pragmas = string.Concat(ParsePragmas(connection, def.SourceFile).Select(p => $"PRAGMA {p.Name} = {p.Value};"));
+        _writes = SqliteGroupCommit.For($"{_connectionString}|{_busyTimeoutMs}|{_pragmas}", Open);
         try
         {
             if (isMemory)
@@ -126,6 +120,9 @@ public sealed partial class SqliteStateStore : IStateStore
             _cleanup = CleanupLoopAsync(cleanupInterval, _stop.Token);
         }
     }
+
+    /// <summary>Commits of this store's database file by this process (shared by concurrent writers).</summary>
+    internal long Commits => _writes.Commits;
 
     public StateStoreFeatures Features => StateStoreFeatures.ETag | StateStoreFeatures.Transactional | StateStoreFeatures.Ttl;
 
@@ -169,24 +166,14 @@ public sealed partial class SqliteStateStore : IStateStore
 
     public Task DeleteAsync(StateDelete operation, CancellationToken cancellationToken) => ExecuteTransactionAsync([operation], cancellationToken);
 
-    public async Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken)
-    {
-        await _writeGate.WaitAsync(cancellationToken);
-        try
-        {
-            await WriteAsync(operations, cancellationToken);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
+    public Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken) =>
+        _writes.WriteAsync((conn, tx) => ApplyAsync(conn, tx, operations), cancellationToken);
 
-    private async Task WriteAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken)
+    /// <summary>Runs the operations inside <paramref name="tx"/>; an ETag mismatch throws (the caller undoes them).</summary>
+    private async Task ApplyAsync(SqliteConnection conn, SqliteTransaction tx, IReadOnlyList<StateOperation> operations)
     {
-        await using var conn = Open();
-        // Serializable + not deferred = BEGIN IMMEDIATE: the write lock is taken before any check.
-        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        // Once queued, a write is not cancelled half-way: it shares its transaction with others.
+        var cancellationToken = CancellationToken.None;
         var now = Now();
         foreach (var op in operations)
         {
@@ -243,26 +230,21 @@ public sealed partial class SqliteStateStore : IStateStore
                     break;
             }
         }
-
-        await tx.CommitAsync(cancellationToken);
     }
 
     /// <summary>Deletes expired rows now (the cleanup loop calls this every cleanupInterval).</summary>
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
-        await _writeGate.WaitAsync(cancellationToken);
-        try
+        var deleted = 0;
+        await _writes.WriteAsync(async (conn, tx) =>
         {
-            await using var conn = Open();
             await using var cmd = conn.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = $"DELETE FROM {_table} WHERE expiration_time IS NOT NULL AND expiration_time <= @now";
             cmd.Parameters.AddWithValue("@now", Now());
-            return await cmd.ExecuteNonQueryAsync(cancellationToken);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+            deleted = await cmd.ExecuteNonQueryAsync(CancellationToken.None);
+        }, cancellationToken);
+        return deleted;
     }
 
     public async ValueTask DisposeAsync()
@@ -323,17 +305,8 @@ public sealed partial class SqliteStateStore : IStateStore
     private static DateTimeOffset? ParseTime(string text) =>
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t : null;
 
-    private static string? Utf8OrNull(byte[] value)
-    {
-        try
-        {
-            return new UTF8Encoding(false, true).GetString(value);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
-    }
+    private static string? Utf8OrNull(byte[] value) =>
+        System.Text.Unicode.Utf8.IsValid(value) ? Encoding.UTF8.GetString(value) : null;
 
     /// <summary>
     /// components-contrib accepts a file path, a <c>file:</c> URI (of its query options, only

@@ -1,0 +1,83 @@
+using Dapr.DevSidecar.Components;
+using Dapr.DevSidecar.State;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dapr.DevSidecar.Tests;
+
+/// <summary>
+/// state.sqlite's group commit: concurrent writers of one file share transactions (and fsyncs),
+/// yet each keeps its own outcome, all or nothing.
+/// </summary>
+[Trait("Area", "DevSidecar")]
+public sealed class SqliteGroupCommitTests : IAsyncLifetime
+{
+    private readonly string _dir = System.IO.Directory.CreateTempSubdirectory("devsidecar-group-").FullName;
+    private SqliteStateStore _store = null!;
+
+    public Task InitializeAsync()
+    {
+        _store = new SqliteStateStore(new ComponentDefinition
+        {
+            Name = "store",
+            Type = "state.sqlite",
+            SourceFile = "components/store.yaml",
+            Metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["connectionString"] = Path.Combine(_dir, "state.db") },
+        }, TimeProvider.System, NullLogger.Instance);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_share_commits_and_each_gets_its_own_outcome()
+    {
+        await _store.SetAsync(Upsert("taken"), CancellationToken.None);
+        var before = _store.Commits;
+
+        // 64 new keys, and 16 transactions that each insert a key and then fail on a stale ETag.
+        var inserts = Enumerable.Range(0, 64).Select(i => _store.SetAsync(Upsert($"k{i}"), CancellationToken.None)).ToList();
+        var doomed = Enumerable.Range(0, 16).Select(i => _store.ExecuteTransactionAsync(
+            [Upsert($"lost{i}"), new StateUpsert("taken", "x"u8.ToArray(), "not-the-etag", StateConcurrency.LastWrite, null)],
+            CancellationToken.None)).ToList();
+
+        await Task.WhenAll(inserts);
+        foreach (var failing in doomed)
+        {
+            await Assert.ThrowsAsync<ETagMismatchException>(() => failing);
+        }
+
+        var stored = await _store.GetManyAsync([.. Enumerable.Range(0, 64).Select(i => $"k{i}"), .. Enumerable.Range(0, 16).Select(i => $"lost{i}")], CancellationToken.None);
+        Assert.Equal(64, stored.Count);
+        Assert.All(stored.Keys, k => Assert.StartsWith("k", k, StringComparison.Ordinal));
+        // Queued together, committed together: far fewer commits than writers.
+        Assert.InRange(_store.Commits - before, 1, 40);
+    }
+
+    [Fact]
+    public async Task A_lone_first_write_conflict_fails_alone_and_changes_nothing()
+    {
+        await _store.SetAsync(Upsert("once"), CancellationToken.None);
+        var original = await _store.GetAsync("once", CancellationToken.None);
+
+        await Assert.ThrowsAsync<ETagMismatchException>(() =>
+            _store.SetAsync(new StateUpsert("once", "second"u8.ToArray(), null, StateConcurrency.FirstWrite, null), CancellationToken.None));
+
+        var after = await _store.GetAsync("once", CancellationToken.None);
+        Assert.Equal(original!.ETag, after!.ETag);
+        Assert.Equal("v"u8.ToArray(), after.Value);
+    }
+
+    private static StateUpsert Upsert(string key) => new(key, "v"u8.ToArray(), null, StateConcurrency.FirstWrite, null);
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            System.IO.Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

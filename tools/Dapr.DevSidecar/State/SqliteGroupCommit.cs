@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Dapr.DevSidecar.State;
+
+/// <summary>
+/// Group commit for one SQLite database file in this process, as PostgreSQL's commit_delay and
+/// Cassandra's grouped commit log do it: writers queue here, and one writer loop takes every
+/// request waiting at that moment, applies each inside its own savepoint of one
+/// <c>BEGIN IMMEDIATE</c> transaction, and commits once. Concurrent writers thus share one commit
+/// and one fsync, while each keeps its own outcome: a request whose ETag check fails is rolled back
+/// to its savepoint alone. A lone writer pays what it paid before (one transaction, no savepoint).
+/// Nothing waits for company: the batch is whatever queued while the previous commit ran.
+/// Writers in other processes still meet SQLite's file lock and busy_timeout.
+/// </summary>
+internal sealed class SqliteGroupCommit
+{
+    /// <summary>Upper bound of one group, so one commit never holds the file lock for long.</summary>
+    private const int MaxGroup = 256;
+
+    private static readonly ConcurrentDictionary<string, SqliteGroupCommit> ByDatabase = new(StringComparer.Ordinal);
+
+    private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<SqliteConnection> _open;
+    private long _commits;
+
+    private SqliteGroupCommit(Func<SqliteConnection> open)
+    {
+        _open = open;
+        _ = Task.Run(RunAsync);
+    }
+
+    /// <summary>The queue of one database, shared by every store that opens it with the same settings.</summary>
+    public static SqliteGroupCommit For(string connectionKey, Func<SqliteConnection> open) =>
+        ByDatabase.GetOrAdd(connectionKey, _ => new SqliteGroupCommit(open));
+
+    /// <summary>Transactions committed so far (each one fsync under synchronous FULL).</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>
+    /// Runs <paramref name="apply"/> in a transaction shared with other writers and returns once it
+    /// is committed. Exceptions thrown by <paramref name="apply"/> undo only its own writes.
+    /// </summary>
+    public Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> apply, CancellationToken cancellationToken)
+    {
+        var request = new Request(apply, cancellationToken);
+        return _queue.Writer.TryWrite(request) ? request.Done.Task : Task.FromException(new InvalidOperationException("the SQLite write queue is closed"));
+    }
+
+    private async Task RunAsync()
+    {
+        var group = new List<Request>(MaxGroup);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var request))
+            {
+                if (request.Cancellation.IsCancellationRequested)
+                {
+                    request.Done.TrySetCanceled(request.Cancellation);
+                    continue;
+                }
+
+                group.Add(request);
+            }
+
+            if (group.Count > 0)
+            {
+                await CommitAsync(group);
+                group.Clear();
+            }
+        }
+    }
+
+    private async Task CommitAsync(List<Request> group)
+    {
+        var failures = new Exception?[group.Count];
+        try
+        {
+            await using var conn = _open();
+            // Serializable + not deferred = BEGIN IMMEDIATE: the write lock is taken before any check.
+            await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable);
+            var shared = group.Count > 1;
+            for (var i = 0; i < group.Count; i++)
+            {
+                if (shared)
+                {
+                    await tx.SaveAsync("w");
+                }
+
+                try
+                {
+                    await group[i].Apply(conn, tx);
+                    if (shared)
+                    {
+                        await tx.ReleaseAsync("w");
+                    }
+                }
+                catch (Exception ex) when (shared && ex is ETagMismatchException or SqliteException)
+                {
+                    await tx.RollbackAsync("w");
+                    await tx.ReleaseAsync("w");
+                    failures[i] = ex;
+                }
+            }
+
+            await tx.CommitAsync();
+            Interlocked.Increment(ref _commits);
+        }
+        catch (Exception ex)
+        {
+            // Nothing of this group is committed: every writer gets the error (a lone writer its own).
+            foreach (var request in group)
+            {
+                request.Done.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (failures[i] is { } failure)
+            {
+                group[i].Done.TrySetException(failure);
+            }
+            else
+            {
+                group[i].Done.TrySetResult();
+            }
+        }
+    }
+
+    private sealed record Request(Func<SqliteConnection, SqliteTransaction, Task> Apply, CancellationToken Cancellation)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
