@@ -20,6 +20,7 @@ public sealed class MessagingGrpcService(
     Membership membership,
     IActorProxyFactory actors,
     DaprClient dapr,
+    ReceiptPrivacy privacy,
     TimeProvider time) : MessagingService.MessagingServiceBase
 {
     public override async Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
@@ -167,7 +168,8 @@ public sealed class MessagingGrpcService(
 
             var (_, members) = await membership.GetMembersAsync(conversation.ConversationId, context.CancellationToken);
             var cursors = await store.GetCursorsAsync(conversation.ConversationId, members, context.CancellationToken);
-            delta.Receipts.AddRange(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)));
+            var hidden = await privacy.HiddenAsync(members, context.CancellationToken);
+            delta.Receipts.AddRange(ReceiptPrivacy.Visible(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)), user.UserId, hidden));
             response.Deltas.Add(delta);
         }
 
@@ -194,16 +196,20 @@ public sealed class MessagingGrpcService(
         var (cursor, changed) = await store.AdvanceCursorAsync(request.ConversationId, user.UserId, request.UpToSeq, read, context.CancellationToken);
         if (changed)
         {
-            var evt = new ReceiptUpdated
+            IReadOnlyList<string> audience = members;
+            if (request.Kind == ReceiptKind.Read)
             {
-                ConversationId = request.ConversationId,
-                UserId = user.UserId,
-                Kind = request.Kind,
-                UpToSeq = request.Kind == ReceiptKind.Read ? cursor.ReadSeq : cursor.DeliveredSeq,
-                At = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
-            };
-            evt.MemberIds.AddRange(members);
-            await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated, evt, context.CancellationToken);
+                // Read receipts follow privacy; whoever may not see the read cursor still sees delivery.
+                audience = ReceiptPrivacy.ReadAudience(members, user.UserId, await privacy.HiddenAsync(members, context.CancellationToken));
+                var deliveredOnly = members.Except(audience, StringComparer.Ordinal).ToList();
+                if (deliveredOnly.Count > 0)
+                {
+                    await PublishReceiptAsync(request.ConversationId, user.UserId, ReceiptKind.Delivered, cursor.DeliveredSeq, deliveredOnly, context.CancellationToken);
+                }
+            }
+
+            await PublishReceiptAsync(request.ConversationId, user.UserId, request.Kind,
+                request.Kind == ReceiptKind.Read ? cursor.ReadSeq : cursor.DeliveredSeq, audience, context.CancellationToken);
         }
 
         return new UpdateReceiptResponse { Cursor = cursor.ToContract(user.UserId), Changed = changed };
@@ -215,8 +221,9 @@ public sealed class MessagingGrpcService(
         Check(ChatValidation.ConversationId(request.ConversationId));
         var (_, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
         var cursors = await store.GetCursorsAsync(request.ConversationId, members, context.CancellationToken);
+        var hidden = await privacy.HiddenAsync(members, context.CancellationToken);
         var response = new GetReceiptsResponse { LastSeq = (await store.GetMetaAsync(request.ConversationId, context.CancellationToken))?.LastSeq ?? 0 };
-        response.Cursors.AddRange(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)));
+        response.Cursors.AddRange(ReceiptPrivacy.Visible(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)), user.UserId, hidden));
         return response;
     }
 
@@ -267,6 +274,20 @@ public sealed class MessagingGrpcService(
         }
 
         return response;
+    }
+
+    private Task PublishReceiptAsync(string conversationId, string userId, ReceiptKind kind, ulong upToSeq, IEnumerable<string> audience, CancellationToken ct)
+    {
+        var evt = new ReceiptUpdated
+        {
+            ConversationId = conversationId,
+            UserId = userId,
+            Kind = kind,
+            UpToSeq = upToSeq,
+            At = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+        };
+        evt.MemberIds.AddRange(audience);
+        return dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated, evt, ct);
     }
 
     private static void Check(ValidationError? error)

@@ -35,6 +35,9 @@ public sealed class PrivacyRecord
     public int LastSeen { get; set; } = 1;
     public bool ReadReceipts { get; set; } = true;
     public bool PushPreviews { get; set; } = true;
+
+    /// <summary><c>GroupAddPolicy</c> value; EVERYONE by default.</summary>
+    public int GroupAdd { get; set; } = 1;
 }
 
 /// <summary><c>username:{name}</c>: which user holds the name.</summary>

@@ -16,13 +16,15 @@ public sealed record AddMembersResultDto(GroupDto Group, IReadOnlyList<string> A
 public sealed partial class ChatHub
 {
     /// <summary>Finds a user by exact user name (not_found when there is none).</summary>
+    [RateLimit(HubRatePolicies.Search)]
     public async Task<UserProfileDto> FindUser(string userName, DirectoryService.DirectoryServiceClient directory)
     {
         var response = await Call(() => directory.FindUserAsync(new FindUserRequest { UserName = userName ?? "" }, Headers()).ResponseAsync);
         return ToDto(response.Profile);
     }
 
-    /// <summary>Public profiles of up to 500 users; unknown ids are left out.</summary>
+    /// <summary>Public profiles of up to 100 users; unknown ids are left out.</summary>
+    [RateLimit(HubRatePolicies.Search)]
     public async Task<IReadOnlyList<UserProfileDto>> GetProfiles(string[] userIds, DirectoryService.DirectoryServiceClient directory)
     {
         var request = new GetProfilesRequest();
@@ -32,6 +34,7 @@ public sealed partial class ChatHub
     }
 
     /// <summary>Creates a group with the caller as owner.</summary>
+    [RateLimit(HubRatePolicies.Groups)]
     public async Task<GroupDto> CreateGroup(string title, string[] memberIds, DirectoryService.DirectoryServiceClient directory)
     {
         var request = new CreateGroupRequest { Title = title ?? "" };
@@ -41,6 +44,7 @@ public sealed partial class ChatHub
     }
 
     /// <summary>Adds members to a group (owner and admins only).</summary>
+    [RateLimit(HubRatePolicies.Groups)]
     public async Task<AddMembersResultDto> AddMembers(string groupId, string[] userIds, DirectoryService.DirectoryServiceClient directory)
     {
         if (string.IsNullOrEmpty(groupId))

@@ -18,6 +18,7 @@ public sealed partial class ChatHub
     /// 500) and returns their current presence as the caller may see it. From then on the
     /// connection gets PresenceChanged for those users, filtered by their privacy.
     /// </summary>
+    [RateLimit(HubRatePolicies.Presence)]
     public async Task<IReadOnlyList<PresenceDto>> WatchPresence(string[] userIds, PresenceWatches watches, PresenceService.PresenceServiceClient presence)
     {
         var user = CurrentUser();
@@ -47,6 +48,7 @@ public sealed partial class ChatHub
     /// Members only. Throttled to one "typing" per 3 s per user and conversation ("stopped" always
     /// passes); returns false when throttled. Never stored.
     /// </summary>
+    [RateLimit(HubRatePolicies.Presence)]
     public async Task<bool> SetTyping(string conversationId, bool typing, TypingThrottle throttle, DirectoryService.DirectoryServiceClient directory, DaprClient dapr)
     {
         var user = CurrentUser();

@@ -21,7 +21,6 @@ public sealed partial class ChatHub(
     IActorProxyFactory actors,
     GatewayInstance instance,
     LocalConnections connections,
-    SendRateLimiter rateLimiter,
     ChatTokenService tokens,
     ILogger<ChatHub> log) : Hub<IChatClient>
 {
@@ -65,20 +64,17 @@ public sealed partial class ChatHub(
     /// this returns, the connection is registered for deliveries: clients call it (or any method)
     /// right after connecting, then Sync.
     /// </summary>
+    [NotRateLimited("Answers the time from memory, like a keep-alive; no backend call.")]
     public DateTimeOffset Ping() => DateTimeOffset.UtcNow;
 
     /// <summary>Sends a message. Returns the ack (sent ✓) and also raises MessageAccepted on the caller.</summary>
+    [RateLimit(HubRatePolicies.Send)]
     public async Task<MessageAcceptedDto> SendMessage(SendMessageArgs args)
     {
         var user = CurrentUser();
         if (args is null)
         {
             throw HubErrors.Create(ErrorCodes.InvalidArgument, "SendMessage needs an argument {conversationId | peerUserId, clientMsgId, text}.");
-        }
-
-        if (!rateLimiter.TryAcquire(user.UserId))
-        {
-            throw HubErrors.Create(ErrorCodes.RateLimited, "Too many messages; slow down and retry with the same clientMsgId.");
         }
 
         var request = new SendMessageRequest
@@ -107,6 +103,7 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>Moves the caller's delivered or read cursor ("delivered" | "read").</summary>
+    [RateLimit(HubRatePolicies.Receipt)]
     public async Task<CursorDto> UpdateReceipt(UpdateReceiptArgs args)
     {
         if (args is null)
@@ -126,6 +123,7 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>Catch-up after a reconnect.</summary>
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<SyncResultDto> Sync(SyncArgs? args)
     {
         var request = new SyncRequest { Limit = args?.Limit ?? 0 };
@@ -139,6 +137,7 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>A page of a conversation's history.</summary>
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<HistoryDto> GetHistory(GetHistoryArgs args)
     {
         if (args is null)
@@ -157,6 +156,7 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>The caller's conversations with last message and unread count.</summary>
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<IReadOnlyList<ConversationSummaryDto>> ListConversations()
     {
         var response = await Call(() => messaging.ListConversationsAsync(new ListConversationsRequest { Limit = 200 }, Headers()).ResponseAsync);
@@ -164,6 +164,7 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>Every member's cursors, for ticks and "read by k of n".</summary>
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<IReadOnlyList<CursorDto>> GetReceipts(string conversationId)
     {
         var response = await Call(() => messaging.GetReceiptsAsync(new GetReceiptsRequest { ConversationId = conversationId ?? "" }, Headers()).ResponseAsync);
@@ -171,6 +172,7 @@ public sealed partial class ChatHub(
     }
 
     /// <summary>Replaces the access token used for this connection's calls (after a refresh). Same user only.</summary>
+    [RateLimit(HubRatePolicies.Token)]
     public void UpdateAccessToken(string accessToken)
     {
         var user = tokens.Validate(accessToken ?? "");
@@ -200,7 +202,7 @@ public sealed partial class ChatHub(
         }
         catch (RpcException ex)
         {
-            if (ex.StatusCode is not (StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.FailedPrecondition))
+            if (ex.StatusCode is not (StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted))
             {
                 LogBackendFailed(ex, ex.StatusCode);
             }

@@ -379,7 +379,7 @@ public sealed class ProcessApp(string appId, int index, int port, int clientPort
             ["Logging__LogLevel__Default"] = Environment.GetEnvironmentVariable("CHAT_TEST_APP_LOGLEVEL") ?? "Warning",
             ["Logging__Console__FormatterName"] = "simple",
             ["Chat__Auth__SigningKey"] = ChatSystem.JwtKey,
-            ["Gateway__SendRate__Burst"] = "30",
+            ["Gateway__RateLimits__Send__Burst"] = "30",
         };
         if (grpc)
         {

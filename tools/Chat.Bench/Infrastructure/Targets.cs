@@ -46,8 +46,10 @@ public sealed class InProcessTarget : IChatTarget
         {
             Settings = new Dictionary<string, string?>
             {
-                ["Gateway:SendRate:Burst"] = "1000000",
-                ["Gateway:SendRate:PerSecond"] = "1000000",
+                ["Gateway:RateLimits:Send:Burst"] = "1000000",
+                ["Gateway:RateLimits:Send:PerSecond"] = "1000000",
+                ["Gateway:RateLimits:Receipt:Burst"] = "1000000",
+                ["Gateway:RateLimits:Receipt:PerSecond"] = "1000000",
             },
             BeforeAppStart = sqliteSynchronous is null ? null : (_, system) => SqliteFiles.SetSynchronous(system.ResourcesPath, sqliteSynchronous),
         };
