@@ -3,6 +3,7 @@ using Chat.Directory.State;
 using Chat.Domain;
 using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
+using Chat.ServiceDefaults.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Chat.Directory;
@@ -40,6 +41,10 @@ public static class DirectoryHostingExtensions
         services.AddChatAuthentication(configuration);
         services.Configure<ChatLimits>(configuration.GetSection(ChatLimits.SectionName));
         services.Configure<DirectoryOptions>(configuration.GetSection(DirectoryOptions.SectionName));
+        services.Configure<WebPushEndpointOptions>(configuration.GetSection(WebPushEndpointOptions.SectionName));
+        // Lookups are counted per caller in directory-store, so every directory instance draws from one allowance.
+        services.AddChatRateLimits(configuration, DirectoryOptions.SectionName + ":RateLimits", DaprNames.StateStores.Directory,
+            new Dictionary<string, RateLimitPolicy> { [DirectoryGrpcService.LookupLimit] = new() { Burst = 60, PerSecond = 1, Shared = true } });
         services.AddSingleton<IDirectoryState, DaprDirectoryState>();
         services.AddSingleton<DirectoryCore>();
         services.AddSingleton<Accounts>();

@@ -23,6 +23,12 @@ public sealed class ChatLimits
     public const int MaxPasswordLength = 128;
     public const int MaxBatchUsers = 500;
 
+    /// <summary>Most ids per GetProfiles call (lookups are bounded against enumeration).</summary>
+    public const int MaxProfilesPerCall = 100;
+
+    /// <summary>Largest (and default) page of ListUserConversations.</summary>
+    public const int MaxConversationPage = 500;
+
     /// <summary>Most members a group may have (500 unless configured).</summary>
     public int GroupMemberCap { get; set; } = DefaultGroupMemberCap;
 }

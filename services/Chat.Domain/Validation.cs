@@ -34,6 +34,8 @@ public static class ErrorCodes
     public const string NotFound = "not_found";
     public const string Unauthenticated = "unauthenticated";
     public const string RateLimited = "rate_limited";
+    public const string GroupAddDenied = "group_add_denied";
+    public const string InvalidPushEndpoint = "invalid_push_endpoint";
     public const string Unavailable = "unavailable";
     public const string Internal = "internal";
     public const string UnknownMethod = "unknown_method";

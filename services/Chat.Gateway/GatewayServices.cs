@@ -5,6 +5,8 @@ using Chat.Gateway.Presence;
 using Chat.Gateway.WebClient;
 using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
+using Chat.ServiceDefaults.Boundary;
+using Chat.ServiceDefaults.RateLimiting;
 using Dapr.Actors.Client;
 using Dapr.Client;
 using Microsoft.AspNetCore.Authentication;
@@ -26,8 +28,9 @@ public static class GatewayServices
         builder.Services.AddChatAuthentication(config);
         builder.Services.AddSingleton<GatewayInstance>();
         builder.Services.AddSingleton<LocalConnections>();
-        builder.Services.Configure<SendRateOptions>(config.GetSection("Gateway:SendRate"));
-        builder.Services.AddSingleton<SendRateLimiter>();
+        // Shared limits count in the presence store: short-lived entries with TTL, like leases.
+        builder.Services.AddChatRateLimits(config, HubRatePolicies.Section, DaprNames.StateStores.Presence, HubRatePolicies.Defaults);
+        builder.Services.AddSingleton<HubRateLimitFilter>();
         builder.Services.AddSingleton<GatewayLeaseService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayLeaseService>());
         builder.AddGatewayPresence();
@@ -43,6 +46,7 @@ public static class GatewayServices
             o.KeepAliveInterval = TimeSpan.FromSeconds(10);
             o.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
             o.AddFilter<HubErrorFilter>();
+            o.AddFilter<HubRateLimitFilter>();
         }).AddMessagePackProtocol();
         builder.Services.AddCodedHubErrors();
 
@@ -70,7 +74,7 @@ public static class GatewayServices
         app.MapSubscribeHandler();
         app.MapDeliveries();
         app.MapPushSink();
-        app.MapHub<ChatHub>(HubPath, o => o.AllowStatefulReconnects = true);
+        app.MapHub<ChatHub>(HubPath, o => o.AllowStatefulReconnects = true).ForClients();
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using Chat.ServiceDefaults.Boundary;
 
 namespace Chat.Gateway;
 
@@ -84,7 +85,9 @@ public static class PushSink
             return app;
         }
 
-        app.MapPost(Route + "/{platform}/{**path}", async (string platform, string? path, HttpRequest request, PushSinkStore store) =>
+        // Reached by the push bindings like any outside push service: a client endpoint.
+        var sink = app.MapGroup(Route).ForClients();
+        sink.MapPost("/{platform}/{**path}", async (string platform, string? path, HttpRequest request, PushSinkStore store) =>
         {
             if (!Platforms.Contains(platform))
             {
@@ -106,8 +109,8 @@ public static class PushSink
                 _ => Results.Created($"{Route}/webpush/messages/{item.Id}", null),
             };
         });
-        app.MapGet(Route, (PushSinkStore store) => Results.Json(store.Items, JsonOptions));
-        app.MapDelete(Route, (PushSinkStore store) =>
+        sink.MapGet("", (PushSinkStore store) => Results.Json(store.Items, JsonOptions));
+        sink.MapDelete("", (PushSinkStore store) =>
         {
             store.Clear();
             return Results.NoContent();

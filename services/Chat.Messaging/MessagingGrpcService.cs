@@ -20,6 +20,7 @@ public sealed class MessagingGrpcService(
     Membership membership,
     IActorProxyFactory actors,
     DaprClient dapr,
+    ReceiptPrivacy privacy,
     TimeProvider time) : MessagingService.MessagingServiceBase
 {
     public override async Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
@@ -117,16 +118,12 @@ public sealed class MessagingGrpcService(
         var response = new SyncResponse { SyncedAt = Timestamp.FromDateTimeOffset(syncedAt) };
         var unchanged = new List<(UserConversation Conversation, ulong Epoch, ulong LastSeq)>();
 
-        // Conversations the client holds that the caller no longer belongs to (left or removed).
+        // Groups the client holds that the caller no longer belongs to (left or removed). Only
+        // groups: nobody leaves a direct conversation, and one the caller is not in stays unmentioned.
         var current = mine.Select(c => c.ConversationId).ToHashSet(StringComparer.Ordinal);
-        foreach (var gone in known.Keys.Where(id => !current.Contains(id)))
+        foreach (var gone in known.Keys.Where(id => !current.Contains(id) && id.StartsWith(Chat.Domain.ConversationId.GroupPrefix, StringComparison.Ordinal)))
         {
-            response.Deltas.Add(new ConversationDelta
-            {
-                ConversationId = gone,
-                Kind = gone.StartsWith(Chat.Domain.ConversationId.GroupPrefix, StringComparison.Ordinal) ? ConversationKind.Group : ConversationKind.Direct,
-                Removed = true,
-            });
+            response.Deltas.Add(new ConversationDelta { ConversationId = gone, Kind = ConversationKind.Group, Removed = true });
         }
 
         foreach (var conversation in mine)
@@ -191,13 +188,14 @@ public sealed class MessagingGrpcService(
 
             var (_, members) = await membership.GetMembersAsync(conversation.ConversationId, context.CancellationToken);
             var cursors = await store.GetCursorsAsync(conversation.ConversationId, members, context.CancellationToken);
-            delta.Receipts.AddRange(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)));
+            var hidden = await privacy.HiddenAsync(members, context.CancellationToken);
+            delta.Receipts.AddRange(ReceiptPrivacy.Visible(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)), user.UserId, hidden));
             response.Deltas.Add(delta);
         }
 
         if (receiptsSince is { } since)
         {
-            await AddMovedReceiptsAsync(response, unchanged, since, context.CancellationToken);
+            await AddMovedReceiptsAsync(response, user.UserId, unchanged, since, context.CancellationToken);
         }
 
         return response;
@@ -206,7 +204,7 @@ public sealed class MessagingGrpcService(
     private static readonly TimeSpan ReceiptsMargin = TimeSpan.FromSeconds(10);
 
     // Deltas without messages for conversations whose members' cursors moved since the client's last sync.
-    private async Task AddMovedReceiptsAsync(SyncResponse response, List<(UserConversation Conversation, ulong Epoch, ulong LastSeq)> unchanged, DateTimeOffset since, CancellationToken ct)
+    private async Task AddMovedReceiptsAsync(SyncResponse response, string viewerId, List<(UserConversation Conversation, ulong Epoch, ulong LastSeq)> unchanged, DateTimeOffset since, CancellationToken ct)
     {
         var found = new ConversationDelta?[unchanged.Count];
         await Parallel.ForAsync(0, unchanged.Count, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
@@ -217,6 +215,8 @@ public sealed class MessagingGrpcService(
             var moved = cursors.Where(c => c.Value.UpdatedAt >= since).Select(c => c.Value.ToContract(c.Key)).ToList();
             if (moved.Count > 0)
             {
+                // Read cursors hidden by privacy as everywhere else (one cached directory call at most).
+                moved = ReceiptPrivacy.Visible(moved, viewerId, await privacy.HiddenAsync(members, token)).ToList();
                 found[i] = new ConversationDelta
                 {
                     ConversationId = conversation.ConversationId, Kind = conversation.Kind, Epoch = epoch, LastSeq = lastSeq, Receipts = { moved },
@@ -246,16 +246,20 @@ public sealed class MessagingGrpcService(
         var (cursor, changed) = await store.AdvanceCursorAsync(request.ConversationId, user.UserId, request.UpToSeq, read, context.CancellationToken);
         if (changed)
         {
-            var evt = new ReceiptUpdated
+            IReadOnlyList<string> audience = members;
+            if (request.Kind == ReceiptKind.Read)
             {
-                ConversationId = request.ConversationId,
-                UserId = user.UserId,
-                Kind = request.Kind,
-                UpToSeq = request.Kind == ReceiptKind.Read ? cursor.ReadSeq : cursor.DeliveredSeq,
-                At = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
-            };
-            evt.MemberIds.AddRange(members);
-            await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated, evt, context.CancellationToken);
+                // Read receipts follow privacy; whoever may not see the read cursor still sees delivery.
+                audience = ReceiptPrivacy.ReadAudience(members, user.UserId, await privacy.HiddenAsync(members, context.CancellationToken));
+                var deliveredOnly = members.Except(audience, StringComparer.Ordinal).ToList();
+                if (deliveredOnly.Count > 0)
+                {
+                    await PublishReceiptAsync(request.ConversationId, user.UserId, ReceiptKind.Delivered, cursor.DeliveredSeq, deliveredOnly, context.CancellationToken);
+                }
+            }
+
+            await PublishReceiptAsync(request.ConversationId, user.UserId, request.Kind,
+                request.Kind == ReceiptKind.Read ? cursor.ReadSeq : cursor.DeliveredSeq, audience, context.CancellationToken);
         }
 
         return new UpdateReceiptResponse { Cursor = cursor.ToContract(user.UserId), Changed = changed };
@@ -267,8 +271,9 @@ public sealed class MessagingGrpcService(
         Check(ChatValidation.ConversationId(request.ConversationId));
         var (_, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
         var cursors = await store.GetCursorsAsync(request.ConversationId, members, context.CancellationToken);
+        var hidden = await privacy.HiddenAsync(members, context.CancellationToken);
         var response = new GetReceiptsResponse { LastSeq = (await store.GetMetaAsync(request.ConversationId, context.CancellationToken))?.LastSeq ?? 0 };
-        response.Cursors.AddRange(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)));
+        response.Cursors.AddRange(ReceiptPrivacy.Visible(members.Select(m => cursors.GetValueOrDefault(m).ToContract(m)), user.UserId, hidden));
         return response;
     }
 
@@ -328,6 +333,20 @@ public sealed class MessagingGrpcService(
             && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
             ? id
             : "";
+
+    private Task PublishReceiptAsync(string conversationId, string userId, ReceiptKind kind, ulong upToSeq, IEnumerable<string> audience, CancellationToken ct)
+    {
+        var evt = new ReceiptUpdated
+        {
+            ConversationId = conversationId,
+            UserId = userId,
+            Kind = kind,
+            UpToSeq = upToSeq,
+            At = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+        };
+        evt.MemberIds.AddRange(audience);
+        return dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated, evt, ct);
+    }
 
     private static void Check(ValidationError? error)
     {

@@ -26,6 +26,8 @@ public static class MessagingServices
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<Membership>();
+        builder.Services.Configure<ReceiptPrivacyOptions>(builder.Configuration.GetSection("Messaging:ReceiptPrivacy"));
+        builder.Services.AddSingleton<ReceiptPrivacy>();
         builder.Services.AddSingleton<IActorProxyFactory>(sp => new ActorProxyFactory(new ActorProxyOptions
         {
             HttpEndpoint = DaprEndpoints.HttpEndpoint(builder.Configuration).ToString(),

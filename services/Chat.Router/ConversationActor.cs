@@ -21,7 +21,7 @@ namespace Chat.Router;
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
 /// </summary>
 public sealed partial class ConversationActor(
-    ActorHost host, DaprClient dapr, DaprComponentCapabilities components, SnowflakeIdGenerator ids, RouterFaults faults, ILogger<ConversationActor> log)
+    ActorHost host, DaprClient dapr, DaprComponentCapabilities components, LeasedSnowflakeIds ids, RouterFaults faults, ILogger<ConversationActor> log)
     : Actor(host), IConversationActor, IRemindable
 {
     /// <summary>The outbox reminder: fires while the conversation is active or anything is unpublished.</summary>

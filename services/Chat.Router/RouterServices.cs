@@ -1,5 +1,6 @@
 using Chat.Domain;
 using Chat.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Chat.Router;
 
@@ -10,7 +11,12 @@ public static class RouterServices
     public static IHostApplicationBuilder AddRouterServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddChatDaprClient(builder.Configuration);
-        builder.Services.AddSingleton(new SnowflakeIdGenerator(WorkerIds.FromConfiguration(builder.Configuration)));
+        // Message ids are minted only under a leased worker id, unique among live routers.
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.Configure<WorkerIdLeaseOptions>(builder.Configuration.GetSection(WorkerIdLeaseOptions.SectionName));
+        builder.Services.AddSingleton<WorkerIdLease>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerIdLease>());
+        builder.Services.AddSingleton<LeasedSnowflakeIds>();
         builder.Services.AddSingleton<RouterFaults>();
         var config = builder.Configuration;
         builder.Services.AddActors(options =>

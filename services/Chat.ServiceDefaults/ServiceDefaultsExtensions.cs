@@ -1,3 +1,4 @@
+using Chat.ServiceDefaults.Boundary;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,8 @@ public static class ServiceDefaultsExtensions
             .AddCheck<DaprSidecarHealthCheck>("dapr-sidecar", tags: [ReadyTag]);
 
         builder.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler());
+        builder.Services.AddChatDaprClient(builder.Configuration);
+        builder.Services.AddHostedService<DaprComponentCheck>();
         return builder;
     }
 
@@ -71,9 +74,19 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>Maps <see cref="LivenessPath"/> and <see cref="ReadinessPath"/>.</summary>
+    /// <summary>
+    /// Maps <see cref="LivenessPath"/> and <see cref="ReadinessPath"/>, and puts
+    /// <see cref="SidecarBoundaryMiddleware"/> in front of everything the app maps: callbacks
+    /// only from the sidecar (its app token, on its app port), client endpoints only on the others.
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        if (!((IApplicationBuilder)app).Properties.TryAdd(typeof(SidecarBoundaryMiddleware).FullName!, true))
+        {
+            return app;
+        }
+
+        app.UseMiddleware<SidecarBoundaryMiddleware>();
         // Liveness must not depend on the sidecar: daprd's own readiness waits on the app's health.
         app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = check => !check.Tags.Contains(ReadyTag) });
         app.MapHealthChecks(ReadinessPath);

@@ -98,9 +98,9 @@ public sealed class ProcFsTests
         var named = SystemProcesses.Classify(all, 100, appIds, commands);
 
         Assert.Equal(
-            ["sidecar:100", "gateway launcher (dotnet run):200", "router launcher (dotnet run):300", "other: sh:400", "gateway:201", "router:301"],
+            ["sidecar:100", "other: sh:400", "gateway:201", "router:301", "gateway launcher (dotnet run):200", "router launcher (dotnet run):300"],
             named.Select(p => $"{p.Name}:{p.Pid}"));
-        Assert.All(named, p => Assert.True(p.Server));
+        Assert.Equal([true, true, true, true, false, false], named.Select(p => p.Server));
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class ProcFsTests
         try
         {
             var root = Chat.Integration.Tests.Infrastructure.RepoPaths.Root;
-            var (file, ports) = LaunchedSystem.WriteRunFile(root, folder, "redis");
+            var (file, ports, clientPorts) = LaunchedSystem.WriteRunFile(root, folder, "redis");
             var yaml = File.ReadAllText(file);
 
             Assert.Equal(["delivery", "directory", "gateway", "messaging", "presence", "router"], ports.Keys.Order());
@@ -140,8 +140,11 @@ public sealed class ProcFsTests
             Assert.Contains($"appDirPath: {root}/services/Chat.Gateway", yaml, StringComparison.Ordinal);
             Assert.Contains("command: [\"dotnet\", \"run\", \"--no-build\", \"-c\", \"Release\", \"--no-launch-profile\"]", yaml, StringComparison.Ordinal);
             Assert.Contains($"appPort: {ports["gateway"]}", yaml, StringComparison.Ordinal);
-            Assert.Contains($"ASPNETCORE_URLS: http://127.0.0.1:{ports["gateway"]}", yaml, StringComparison.Ordinal);
+            // The gateway's client port moves too, apart from its app port (the sidecar's).
+            Assert.Contains($"ASPNETCORE_URLS: http://127.0.0.1:{clientPorts["gateway"]};http://127.0.0.1:{ports["gateway"]}", yaml, StringComparison.Ordinal);
+            Assert.NotEqual(clientPorts["gateway"], ports["gateway"]);
             Assert.DoesNotContain(":5080", yaml, StringComparison.Ordinal);
+            Assert.DoesNotContain(":5090", yaml, StringComparison.Ordinal);
         }
         finally
         {

@@ -127,9 +127,8 @@ public sealed class DeliveryTests(RedisFixture redis)
         // A gateway with a small bucket and slow refill, so the limit is reached however slow the machine is.
         var strict = await system.StartAppAsync(DaprNames.Apps.Gateway, new Dictionary<string, string?>
         {
-            ["Gateway:SendRate:Burst"] = "5",
-            ["Gateway:SendRate:PerSecond"] = "1",
-            ["Gateway:SendRate:Period"] = "00:10:00",
+            ["Gateway:RateLimits:Send:Burst"] = "5",
+            ["Gateway:RateLimits:Send:PerSecond"] = "0.001",
         });
         var alice = await system.RegisterAsync();
         var bob = await system.RegisterAsync();

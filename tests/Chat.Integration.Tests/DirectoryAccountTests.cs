@@ -148,7 +148,7 @@ public sealed class DirectoryAccountTests(DirectoryFixture fx)
         await fx.Directory.RegisterDeviceAsync(new RegisterDeviceRequest { Device = new Device { DeviceId = "phone", Platform = PushPlatform.Fcm, PushToken = "fcm-2" } }, erin.Auth);
         await fx.Directory.RegisterDeviceAsync(new RegisterDeviceRequest
         {
-            Device = new Device { DeviceId = "browser", Platform = PushPlatform.Webpush, WebPush = new WebPushSubscription { Endpoint = "https://push.example.test/x", P256Dh = "key", Auth = "auth" } },
+            Device = new Device { DeviceId = "browser", Platform = PushPlatform.Webpush, WebPush = new WebPushSubscription { Endpoint = "https://fcm.googleapis.com/fcm/send/x", P256Dh = "key", Auth = "auth" } },
         }, erin.Auth);
         var devices = (await fx.Directory.ListDevicesAsync(new ListDevicesRequest(), erin.Auth)).Devices;
         Assert.Equal(["fcm-2", ""], devices.OrderBy(d => d.DeviceId, StringComparer.Ordinal).Reverse().Select(d => d.PushToken));

@@ -46,8 +46,8 @@ public sealed class DirectoryValidationTests(DirectoryFixture fx)
             Dir.GetConversationMembersAsync(new GetConversationMembersRequest { ConversationId = "chan:1" }, me.Auth).ResponseAsync);
         await Invalid(ErrorCodes.InvalidConversationId, "is not a conversation id", () =>
             Dir.SetConversationSettingsAsync(new SetConversationSettingsRequest { ConversationId = $"dm:{peer.UserId}:{peer.UserId}", Settings = new() }, me.Auth).ResponseAsync);
-        await Invalid(ErrorCodes.InvalidArgument, "At most 500 user ids", () =>
-            Dir.GetProfilesAsync(new GetProfilesRequest { UserIds = { Enumerable.Range(0, 501).Select(i => $"u{i}") } }, me.Auth).ResponseAsync);
+        await Invalid(ErrorCodes.InvalidArgument, "At most 100 user ids", () =>
+            Dir.GetProfilesAsync(new GetProfilesRequest { UserIds = { Enumerable.Range(0, 101).Select(i => $"u{i}") } }, me.Auth).ResponseAsync);
         await Invalid(ErrorCodes.InvalidDisplayName, "display name is 1 to 64", () => Dir.UpdateProfileAsync(new UpdateProfileRequest { DisplayName = new string('d', 65) }, me.Auth).ResponseAsync);
         await Invalid(ErrorCodes.InvalidArgument, "avatar_uri must be an absolute http(s) URI", () => Dir.UpdateProfileAsync(new UpdateProfileRequest { AvatarUri = "javascript:alert(1)" }, me.Auth).ResponseAsync);
         await Invalid(ErrorCodes.InvalidArgument, "settings is required", () => Dir.UpdatePrivacySettingsAsync(new UpdatePrivacySettingsRequest(), me.Auth).ResponseAsync);

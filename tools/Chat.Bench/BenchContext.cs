@@ -42,15 +42,15 @@ public sealed class BenchContext(BenchOptions options, IAnsiConsole console) : I
     public List<string> SystemNotes { get; } = [];
 
     /// <summary>
-    /// The gateway's per-user send limit (Gateway:SendRate) must not shape the load. In latency
+    /// The gateway's per-user send limit (Gateway:RateLimits:Send) must not shape the load. In latency
     /// and soak each of N users sends R / N messages a second; fanout's owner sends 2 × K within
     /// seconds. When the defaults would refuse that, the limit is raised through the environment of
-    /// the started system (Gateway__SendRate__*), never by changing the defaults.
+    /// the started system (Gateway__RateLimits__Send__* and, for the receipts that follow, Receipt), never by changing the defaults.
     /// </summary>
     internal Dictionary<string, string> SendLimitOverride()
     {
-        var defaults = new Chat.Gateway.Hubs.SendRateOptions();
-        var perSecond = defaults.PerSecond / defaults.Period.TotalSeconds;
+        var defaults = Chat.Gateway.Hubs.HubRatePolicies.Defaults[Chat.Gateway.Hubs.HubRatePolicies.Send];
+        var perSecond = defaults.PerSecond;
         var need = 0.0;
         if (Options.Scenarios.Contains("latency"))
         {
@@ -67,14 +67,18 @@ public sealed class BenchContext(BenchOptions options, IAnsiConsole console) : I
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         if (need * 2 > perSecond || burstNeed > defaults.Burst)
         {
-            var rate = Math.Max(defaults.PerSecond, (int)Math.Ceiling(need * 2 * defaults.Period.TotalSeconds));
-            env["Gateway__SendRate__PerSecond"] = rate.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            env["Gateway__SendRate__Burst"] = Math.Max(Math.Max(defaults.Burst, burstNeed), rate).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            SystemNotes.Add($"The gateway's per-user send limit (default {defaults.PerSecond}/{defaults.Period.TotalSeconds} s, burst {defaults.Burst}) would refuse this load ({need:F1} msg/s per user, bursts of {burstNeed}): raised through the environment: {string.Join(", ", env.Select(e => $"{e.Key}={e.Value}"))}.");
+            var rate = Math.Max((int)Math.Ceiling(defaults.PerSecond), (int)Math.Ceiling(need * 2));
+            foreach (var limit in new[] { "Send", "Receipt" })
+            {
+                env[$"Gateway__RateLimits__{limit}__PerSecond"] = rate.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                env[$"Gateway__RateLimits__{limit}__Burst"] = Math.Max(Math.Max(defaults.Burst, burstNeed), rate).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            SystemNotes.Add($"The gateway's per-user send limit (default {defaults.PerSecond}/s, burst {defaults.Burst}) would refuse this load ({need:F1} msg/s per user, bursts of {burstNeed}): raised through the environment: {string.Join(", ", env.Select(e => $"{e.Key}={e.Value}"))}.");
         }
         else
         {
-            SystemNotes.Add($"The gateway's per-user send limit stays at its defaults ({defaults.PerSecond}/{defaults.Period.TotalSeconds} s, burst {defaults.Burst}); this load needs {need:F1} msg/s per user.");
+            SystemNotes.Add($"The gateway's per-user send limit stays at its defaults ({defaults.PerSecond}/s, burst {defaults.Burst}); this load needs {need:F1} msg/s per user.");
         }
 
         return env;

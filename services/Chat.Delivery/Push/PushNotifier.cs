@@ -15,7 +15,9 @@ public sealed record PushThrottleEntry(ulong ReadSeq, DateTimeOffset At);
 /// <summary>
 /// Pushes a new message to the devices of recipients with no live connection: one push per
 /// registered device, through the APNs, FCM or Web Push output binding. Best effort: sync is the
-/// source of truth, so failures are logged and counted, never retried, and never fail the event.
+/// source of truth, so a failing step (the lookups, a send that failed in transport) is retried
+/// <see cref="PushOptions.Attempts"/> times, then logged and counted (<c>chat.push.failed</c>,
+/// <c>chat.push.retries</c>), and never fails the event.
 /// </summary>
 /// <remarks>
 /// Rate limit: at most one push per conversation and device every <see cref="PushOptions.ThrottleSeconds"/>
@@ -47,14 +49,15 @@ public sealed partial class PushNotifier(
             // Directory answers for at most MaxBatchUsers users per call.
             foreach (var chunk in offlineUserIds.Where(u => u != evt.Message.SenderId).Chunk(ChatLimits.MaxBatchUsers))
             {
-                await NotifyCoreAsync(evt.Message, chunk, ct);
+                // Retried here, not by pub/sub: redelivering the event would repeat the fan-out to
+                // online users. Devices already pushed on an earlier try are throttled, not pushed twice.
+                await RetryAsync(attempt => NotifyCoreAsync(evt.Message, chunk, ct), IsTransient, PushPlatform.Unspecified, ct);
             }
         }
-        catch (Exception ex) when (ex is RpcException or DaprException or HttpRequestException or TimeoutException)
+        catch (Exception ex) when (IsTransient(ex))
         {
-            // No RETRY: redelivering the event would repeat the fan-out to online users for a push.
             stats.Record(PushPlatform.Unspecified, PushOutcome.Failed);
-            LogNotifyFailed(log, ex, evt.Message.ConversationId, evt.Message.Seq);
+            LogNotifyFailed(log, ex, evt.Message.ConversationId, evt.Message.Seq, options.CurrentValue.Attempts);
         }
         finally
         {
@@ -148,11 +151,11 @@ public sealed partial class PushNotifier(
         PushResult result;
         try
         {
-            result = await sender.SendAsync(device, content, ct);
+            result = await RetryAsync(_ => sender.SendAsync(device, content, ct), ex => ex is not OperationCanceledException || !ct.IsCancellationRequested, device.Platform, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // Token minting, secrets, transport: whatever it is, this push is lost, not the event.
+            // Token minting, secrets, transport, after every try: this push is lost, not the event.
             result = new PushResult(PushOutcome.Failed, ex.GetType().Name + ": " + ex.Message);
         }
 
@@ -166,6 +169,36 @@ public sealed partial class PushNotifier(
             case PushOutcome.Failed:
                 LogFailed(log, device.Platform, userId, device.DeviceId, result.Detail);
                 break;
+        }
+    }
+
+    private static bool IsTransient(Exception ex) => ex is RpcException or DaprException or HttpRequestException or TimeoutException;
+
+    private Task RetryAsync(Func<int, Task> step, Func<Exception, bool> retryable, PushPlatform platform, CancellationToken ct) =>
+        RetryAsync<bool>(async attempt =>
+        {
+            await step(attempt);
+            return true;
+        }, retryable, platform, ct);
+
+    /// <summary>Runs <paramref name="step"/> up to <see cref="PushOptions.Attempts"/> times while it throws something retryable.</summary>
+    private async Task<T> RetryAsync<T>(Func<int, Task<T>> step, Func<Exception, bool> retryable, PushPlatform platform, CancellationToken ct)
+    {
+        var attempts = Math.Max(1, options.CurrentValue.Attempts);
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await step(attempt);
+            }
+            catch (Exception ex) when (attempt < attempts && retryable(ex))
+            {
+                stats.RecordRetry(platform);
+                LogRetrying(log, ex, platform, attempt, attempts);
+                await Task.Delay(delay, time, ct);
+                delay *= 2;
+            }
         }
     }
 
@@ -200,8 +233,11 @@ public sealed partial class PushNotifier(
     private async Task<ulong> LastSeqAsync(string cid, CancellationToken ct) =>
         (await dapr.GetStateAsync<ConversationMeta?>(DaprNames.StateStores.Messages, MessageKeys.Meta(cid), cancellationToken: ct))?.LastSeq ?? 0;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Push for {ConversationId} seq {Seq} skipped")]
-    private static partial void LogNotifyFailed(ILogger logger, Exception ex, string conversationId, ulong seq);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Push for {ConversationId} seq {Seq} failed after {Attempts} tries; the recipients see it on their next sync")]
+    private static partial void LogNotifyFailed(ILogger logger, Exception ex, string conversationId, ulong seq, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Push step ({Platform}) failed on try {Attempt} of {Attempts}; retrying")]
+    private static partial void LogRetrying(ILogger logger, Exception ex, PushPlatform platform, int attempt, int attempts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device {DeviceId} of {UserId} has no usable {Platform} registration")]
     private static partial void LogUnusable(ILogger logger, string userId, string deviceId, PushPlatform platform);

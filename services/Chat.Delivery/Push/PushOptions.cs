@@ -9,6 +9,13 @@ public sealed class PushOptions
     /// <summary>How much of the text a preview shows (text elements, so emoji are never split).</summary>
     public int PreviewLength { get; set; } = 50;
 
+    /// <summary>
+    /// Tries per push step before it counts as failed: looking up the recipients' devices and
+    /// cursors, and each send that failed in transport (a definite answer from the push service
+    /// is not retried). Waits 100 ms, then twice as long before each further try.
+    /// </summary>
+    public int Attempts { get; set; } = 3;
+
     /// <summary>How many devices are pushed to at once for one message.</summary>
     public int MaxParallelSends { get; set; } = 16;
 

@@ -11,11 +11,12 @@ namespace Chat.Delivery.Push;
 public sealed class PushStats
 {
     private static readonly Counter<long> SentCounter = ChatTelemetry.Meter.CreateCounter<long>("chat.push.sent", description: "Pushes the push service accepted");
-    private static readonly Counter<long> FailedCounter = ChatTelemetry.Meter.CreateCounter<long>("chat.push.failed", description: "Pushes that failed (not retried)");
+    private static readonly Counter<long> FailedCounter = ChatTelemetry.Meter.CreateCounter<long>("chat.push.failed", description: "Pushes (platform tag) or whole push steps (platform none) that failed after every try");
+    private static readonly Counter<long> RetryCounter = ChatTelemetry.Meter.CreateCounter<long>("chat.push.retries", description: "Push steps tried again after a transient failure");
     private static readonly Counter<long> InvalidCounter = ChatTelemetry.Meter.CreateCounter<long>("chat.push.invalid_tokens", description: "Registrations removed because the push service reported them invalid");
     private static readonly Counter<long> ThrottledCounter = ChatTelemetry.Meter.CreateCounter<long>("chat.push.throttled", description: "Pushes skipped by the per-conversation rate limit");
 
-    private long _sent, _failed, _invalid, _throttled, _processed;
+    private long _sent, _failed, _invalid, _throttled, _processed, _retries;
 
     public long Sent => Interlocked.Read(ref _sent);
 
@@ -24,6 +25,9 @@ public sealed class PushStats
     public long InvalidTokens => Interlocked.Read(ref _invalid);
 
     public long Throttled => Interlocked.Read(ref _throttled);
+
+    /// <summary>Push steps tried again after a transient failure.</summary>
+    public long Retries => Interlocked.Read(ref _retries);
 
     /// <summary>MessageCreated events whose push handling finished (whatever came of it).</summary>
     public long Processed => Interlocked.Read(ref _processed);
@@ -52,6 +56,12 @@ public sealed class PushStats
     {
         Interlocked.Increment(ref _throttled);
         ThrottledCounter.Add(1, new KeyValuePair<string, object?>("platform", Name(platform)));
+    }
+
+    internal void RecordRetry(PushPlatform platform)
+    {
+        Interlocked.Increment(ref _retries);
+        RetryCounter.Add(1, new KeyValuePair<string, object?>("platform", Name(platform)));
     }
 
     internal void RecordProcessed() => Interlocked.Increment(ref _processed);

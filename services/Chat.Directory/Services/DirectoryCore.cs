@@ -149,7 +149,7 @@ public sealed class DirectoryCore(IDirectoryState state, IOptionsMonitor<ChatLim
         LastSeen = (LastSeenVisibility)privacy.LastSeen,
         ReadReceipts = privacy.ReadReceipts,
         PushPreviews = privacy.PushPreviews,
-        GroupAdd = (LastSeenVisibility)privacy.GroupAdd,
+        GroupAdd = privacy.GroupAdd == 0 ? GroupAddPolicy.Everyone : (GroupAddPolicy)privacy.GroupAdd,
     };
 
     public static ConversationSettings ToSettings(ConversationSettingsRecord? record) => new()

@@ -2,6 +2,7 @@ using Chat.Contracts.V1;
 using Chat.Directory.State;
 using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
+using Chat.ServiceDefaults.RateLimiting;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
@@ -11,9 +12,18 @@ namespace Chat.Directory.Services;
 /// <c>chat.v1.DirectoryService</c>: what clients call (through the gateway). Every call but
 /// Register, Login and Refresh acts as the user of the access token, never as anyone else.
 /// </summary>
-public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, Groups groups, IOptionsMonitor<DirectoryOptions> options)
+public sealed class DirectoryGrpcService(
+    DirectoryCore core,
+    Accounts accounts,
+    Groups groups,
+    IOptionsMonitor<DirectoryOptions> options,
+    IOptionsMonitor<WebPushEndpointOptions> webPush,
+    ChatRateLimiter limiter)
     : DirectoryService.DirectoryServiceBase
 {
+    /// <summary>The limit on FindUser and GetProfiles per caller (<c>Chat:Directory:RateLimits:Lookup</c>).</summary>
+    public const string LookupLimit = "Lookup";
+
     private const int MaxUriLength = 2048;
     private const int MaxPushTokenLength = 4096;
     private const int MaxKeyLength = 512;
@@ -32,7 +42,8 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
 
     public override async Task<GetProfilesResponse> GetProfiles(GetProfilesRequest request, ServerCallContext context)
     {
-        var ids = DirectoryCore.ValidUserIds(request.UserIds, ChatLimits.MaxBatchUsers, "user ids");
+        var ids = DirectoryCore.ValidUserIds(request.UserIds, ChatLimits.MaxProfilesPerCall, "user ids");
+        await LimitLookupAsync(context);
         var users = await core.GetUsersAsync(ids, context.CancellationToken);
         return new GetProfilesResponse { Profiles = { ids.Where(users.ContainsKey).Select(id => core.ToProfile(users[id])) } };
     }
@@ -40,6 +51,7 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
     public override async Task<FindUserResponse> FindUser(FindUserRequest request, ServerCallContext context)
     {
         ChatStatus.ThrowIfInvalid(ChatValidation.UserName(request.UserName));
+        await LimitLookupAsync(context);
         var name = (await core.State.GetAsync<UserNameRecord>(DirectoryKeys.UserName(request.UserName), context.CancellationToken)).Value;
         var user = name is null ? null : (await core.State.GetAsync<UserRecord>(DirectoryKeys.User(name.UserId), context.CancellationToken)).Value;
         return user is null
@@ -79,8 +91,18 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
         var me = context.GetChatUser();
         var settings = request.Settings
             ?? throw ChatStatus.From(new ValidationError(ErrorCodes.InvalidArgument, "settings is required (the complete new privacy settings)."));
-        var lastSeen = Audience(settings.LastSeen, "last_seen");
-        var groupAdd = Audience(settings.GroupAdd, "group_add");
+        if (!System.Enum.IsDefined(settings.LastSeen))
+        {
+            throw Invalid($"last_seen {(int)settings.LastSeen} is not a LastSeenVisibility value.");
+        }
+
+        if (!System.Enum.IsDefined(settings.GroupAdd))
+        {
+            throw Invalid($"group_add {(int)settings.GroupAdd} is not a GroupAddPolicy value.");
+        }
+
+        var lastSeen = settings.LastSeen == LastSeenVisibility.Unspecified ? LastSeenVisibility.Everyone : settings.LastSeen;
+        var groupAdd = settings.GroupAdd == GroupAddPolicy.Unspecified ? GroupAddPolicy.Everyone : settings.GroupAdd;
         var user = await MutateUserAsync(me.UserId, user => user.Privacy = new PrivacyRecord
         {
             LastSeen = (int)lastSeen,
@@ -152,8 +174,25 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
     public override Task<ListMembersResponse> ListMembers(ListMembersRequest request, ServerCallContext context) =>
         groups.ListMembersAsync(context.GetChatUser(), request.GroupId, context.CancellationToken);
 
-    public override async Task<ListUserConversationsResponse> ListUserConversations(ListUserConversationsRequest request, ServerCallContext context) =>
-        new() { Conversations = { await core.ListConversationsAsync(context.GetChatUser().UserId, context.CancellationToken) } };
+    public override async Task<ListUserConversationsResponse> ListUserConversations(ListUserConversationsRequest request, ServerCallContext context)
+    {
+        ChatStatus.ThrowIfInvalid(ChatValidation.Limit(request.PageSize, ChatLimits.MaxConversationPage, "page_size"));
+        var size = request.PageSize == 0 ? ChatLimits.MaxConversationPage : (int)request.PageSize;
+        var offset = 0;
+        if (request.PageToken.Length > 0 && (!int.TryParse(request.PageToken, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset) || offset < 0))
+        {
+            throw Invalid("page_token is not one this server issued.");
+        }
+
+        var all = (await core.ListConversationsAsync(context.GetChatUser().UserId, context.CancellationToken)).ToList();
+        var response = new ListUserConversationsResponse { Conversations = { all.Skip(offset).Take(size) } };
+        if (offset + size < all.Count)
+        {
+            response.NextPageToken = (offset + size).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return response;
+    }
 
     public override async Task<GetConversationMembersResponse> GetConversationMembers(GetConversationMembersRequest request, ServerCallContext context)
     {
@@ -188,6 +227,15 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
         await core.RequireMembershipAsync(request.ConversationId, me.UserId, context.CancellationToken);
         var record = (await core.State.GetAsync<ConversationSettingsRecord>(DirectoryKeys.ConversationSettings(me.UserId, request.ConversationId), context.CancellationToken)).Value;
         return new GetConversationSettingsResponse { Settings = DirectoryCore.ToSettings(record) };
+    }
+
+    private async Task LimitLookupAsync(ServerCallContext context)
+    {
+        var decision = await limiter[LookupLimit].AcquireAsync(context.GetChatUser().UserId, context.CancellationToken);
+        if (!decision.Allowed)
+        {
+            throw ChatStatus.RateLimited("Too many user lookups (FindUser, GetProfiles).", decision.RetryAfter);
+        }
     }
 
     private Task<UserRecord> MutateUserAsync(string userId, Action<UserRecord> change, CancellationToken ct) =>
@@ -228,7 +276,7 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
                 break;
             case PushPlatform.Webpush:
                 var sub = device.WebPush ?? throw Invalid("web_push (the browser's PushSubscription) is required for PUSH_PLATFORM_WEBPUSH.");
-                RequireUri(sub.Endpoint, "web_push.endpoint");
+                ChatStatus.ThrowIfInvalid(PushEndpoints.Check(sub.Endpoint, webPush.CurrentValue));
                 if (sub.P256Dh.Length is 0 or > MaxKeyLength || sub.Auth.Length is 0 or > MaxKeyLength)
                 {
                     throw Invalid("web_push.p256dh and web_push.auth are required (base64url keys of the subscription).");
@@ -244,12 +292,6 @@ public sealed class DirectoryGrpcService(DirectoryCore core, Accounts accounts, 
 
         return record;
     }
-
-    // A LastSeenVisibility value (UNSPECIFIED means EVERYONE).
-    private static LastSeenVisibility Audience(LastSeenVisibility value, string field) =>
-        !System.Enum.IsDefined(value)
-            ? throw Invalid($"{field} {(int)value} is not a LastSeenVisibility value.")
-            : value == LastSeenVisibility.Unspecified ? LastSeenVisibility.Everyone : value;
 
     private static void RequireUri(string value, string field)
     {

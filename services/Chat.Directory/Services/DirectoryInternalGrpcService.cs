@@ -141,6 +141,13 @@ public sealed class DirectoryInternalGrpcService(DirectoryCore core) : Directory
         return new GetUserConversationsResponse { Conversations = { await core.ListConversationsAsync(request.UserId, context.CancellationToken) } };
     }
 
+    public override async Task<GetReceiptPrivacyResponse> GetReceiptPrivacy(GetReceiptPrivacyRequest request, ServerCallContext context)
+    {
+        var ids = DirectoryCore.ValidUserIds(request.UserIds, ChatLimits.MaxBatchUsers, "user ids");
+        var users = await core.GetUsersAsync(ids, context.CancellationToken);
+        return new GetReceiptPrivacyResponse { HiddenUserIds = { ids.Where(id => users.TryGetValue(id, out var u) && !u.Privacy.ReadReceipts) } };
+    }
+
     private static ConversationId ParseConversation(string value)
     {
         ChatStatus.ThrowIfInvalid(ChatValidation.ConversationId(value));

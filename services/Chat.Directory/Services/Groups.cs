@@ -20,7 +20,8 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
         var members = DirectoryCore.ValidUserIds(request.MemberIds, ChatLimits.MaxBatchUsers, "member ids")
             .Where(id => id != caller.UserId).ToList();
         ChatStatus.ThrowIfInvalid(ChatValidation.GroupSize(1, members.Count, core.GroupMemberCap));
-        await core.RequireUsersAsync([caller.UserId, .. members], ct);
+        var users = await core.RequireUsersAsync([caller.UserId, .. members], ct);
+        await RequireMayAddAsync(caller.UserId, members, users, ct);
 
         var now = core.Now;
         var group = new GroupRecord
@@ -52,8 +53,10 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
         }
 
         // Permission first (so non-admins learn nothing about users), then existence, then the guarded write.
-        RequireAdmin(await core.RequireGroupAsync(request.GroupId, ct), caller.UserId, "add members");
-        await core.RequireUsersAsync(ids, ct);
+        var current = await core.RequireGroupAsync(request.GroupId, ct);
+        RequireAdmin(current, caller.UserId, "add members");
+        var users = await core.RequireUsersAsync(ids, ct);
+        await RequireMayAddAsync(caller.UserId, ids.Where(id => current.Find(id) is null).ToList(), users, ct);
 
         var (group, added) = await core.State.MutateAsync<GroupRecord, (GroupRecord?, List<string>)>(DirectoryKeys.Group(request.GroupId), group =>
         {
@@ -251,6 +254,32 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
         var group = await core.RequireGroupAsync(groupId, ct);
         DirectoryCore.RequireMember(group, caller.UserId);
         return new ListMembersResponse { Members = { group.Members.Select(DirectoryCore.ToMember) } };
+    }
+
+    /// <summary>
+    /// Each user's <c>group_add</c> privacy must let <paramref name="adderId"/> add them: EVERYONE,
+    /// or CONTACTS when the two have a direct conversation. Otherwise PermissionDenied
+    /// (<c>group_add_denied</c>) naming them, and nobody is added.
+    /// </summary>
+    private async Task RequireMayAddAsync(string adderId, IReadOnlyList<string> targets, IReadOnlyDictionary<string, UserRecord> users, CancellationToken ct)
+    {
+        var contactsOnly = targets.Where(id => users[id].Privacy.GroupAdd == (int)GroupAddPolicy.Contacts).ToList();
+        var direct = contactsOnly.Count == 0
+            ? new Dictionary<string, DirectConversationRecord>()
+            : await core.State.GetManyAsync<DirectConversationRecord>(
+                contactsOnly.Select(id => DirectoryKeys.Direct(ConversationId.Direct(adderId, id).Value)).ToList(), ct);
+        var denied = targets.Where(id => users[id].Privacy.GroupAdd switch
+        {
+            (int)GroupAddPolicy.Nobody => true,
+            (int)GroupAddPolicy.Contacts => !direct.ContainsKey(DirectoryKeys.Direct(ConversationId.Direct(adderId, id).Value)),
+            _ => false,
+        }).ToList();
+        if (denied.Count > 0)
+        {
+            var shown = string.Join(", ", denied.Take(10)) + (denied.Count > 10 ? $" and {denied.Count - 10} more" : "");
+            throw ChatStatus.PermissionDenied(
+                $"Their privacy settings do not let you add them to groups: {shown}. Nobody was added.", ErrorCodes.GroupAddDenied);
+        }
     }
 
     private static void RequireAdmin(GroupRecord group, string userId, string action)

@@ -36,7 +36,7 @@ public sealed class PrivacyRecord
     public bool ReadReceipts { get; set; } = true;
     public bool PushPreviews { get; set; } = true;
 
-    /// <summary><c>LastSeenVisibility</c> value: who may add the user to groups; EVERYONE by default.</summary>
+    /// <summary><c>GroupAddPolicy</c> value; EVERYONE by default.</summary>
     public int GroupAdd { get; set; } = 1;
 }
 

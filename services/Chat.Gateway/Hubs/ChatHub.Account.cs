@@ -31,7 +31,8 @@ public sealed record UpdateProfileArgs(string? DisplayName = null, string? Avata
 public sealed partial class ChatHub
 {
     /// <summary>Registers (or replaces) a push target for one of the caller's devices.</summary>
-    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidId)]
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidId, ErrorCodes.InvalidPushEndpoint)]
+    [RateLimit(HubRatePolicies.Account)]
     public async Task<DeviceDto> RegisterDevice(RegisterDeviceArgs args, DirectoryService.DirectoryServiceClient directory)
     {
         if (args is null)
@@ -63,6 +64,7 @@ public sealed partial class ChatHub
 
     /// <summary>Removes one of the caller's push targets; false when there was none.</summary>
     [HubErrorCodes(ErrorCodes.InvalidId)]
+    [RateLimit(HubRatePolicies.Account)]
     public async Task<bool> UnregisterDevice(string deviceId, DirectoryService.DirectoryServiceClient directory)
     {
         RequireId(deviceId, "deviceId");
@@ -72,6 +74,7 @@ public sealed partial class ChatHub
 
     /// <summary>The caller's privacy settings.</summary>
     [HubErrorCodes()]
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<PrivacyDto> GetPrivacy(DirectoryService.DirectoryServiceClient directory)
     {
         var response = await Call(() => directory.GetPrivacySettingsAsync(new GetPrivacySettingsRequest(), Headers()).ResponseAsync);
@@ -80,6 +83,7 @@ public sealed partial class ChatHub
 
     /// <summary>Changes the given privacy settings (null fields stay). online must equal lastSeen.</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument)]
+    [RateLimit(HubRatePolicies.Account)]
     public async Task<PrivacyDto> UpdatePrivacy(UpdatePrivacyArgs args, DirectoryService.DirectoryServiceClient directory)
     {
         if (args is null)
@@ -89,7 +93,7 @@ public sealed partial class ChatHub
 
         var lastSeen = args.LastSeen is null ? (LastSeenVisibility?)null : Audience(args.LastSeen, "lastSeen");
         var online = args.Online is null ? (LastSeenVisibility?)null : Audience(args.Online, "online");
-        var groupAdd = args.GroupAdd is null ? (LastSeenVisibility?)null : Audience(args.GroupAdd, "groupAdd");
+        var groupAdd = args.GroupAdd is null ? (GroupAddPolicy?)null : GroupAdd(args.GroupAdd);
         var current = (await Call(() => directory.GetPrivacySettingsAsync(new GetPrivacySettingsRequest(), Headers()).ResponseAsync)).Settings;
         if (online is { } o && o != (lastSeen ?? current.LastSeen))
         {
@@ -109,6 +113,7 @@ public sealed partial class ChatHub
 
     /// <summary>Changes the caller's display name and/or avatar.</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidDisplayName)]
+    [RateLimit(HubRatePolicies.Account)]
     public async Task<UserProfileDto> UpdateProfile(UpdateProfileArgs args, DirectoryService.DirectoryServiceClient directory)
     {
         if (args is null || (string.IsNullOrEmpty(args.DisplayName) && string.IsNullOrEmpty(args.AvatarUri)))
@@ -121,7 +126,7 @@ public sealed partial class ChatHub
     }
 
     private static PrivacyDto ToDto(PrivacySettings s) =>
-        new(Audience(s.LastSeen), Audience(s.LastSeen), s.ReadReceipts, Audience(s.GroupAdd), s.PushPreviews);
+        new(Audience(s.LastSeen), Audience(s.LastSeen), s.ReadReceipts, GroupAdd(s.GroupAdd), s.PushPreviews);
 
     private static string Audience(LastSeenVisibility v) => v switch
     {
@@ -136,6 +141,21 @@ public sealed partial class ChatHub
         "contacts" => LastSeenVisibility.Contacts,
         "nobody" => LastSeenVisibility.Nobody,
         _ => throw HubErrors.Create(ErrorCodes.InvalidArgument, $"{field} must be \"everyone\", \"contacts\" or \"nobody\"."),
+    };
+
+    private static string GroupAdd(GroupAddPolicy v) => v switch
+    {
+        GroupAddPolicy.Contacts => "contacts",
+        GroupAddPolicy.Nobody => "nobody",
+        _ => "everyone",
+    };
+
+    private static GroupAddPolicy GroupAdd(string value) => value.ToLowerInvariant() switch
+    {
+        "everyone" => GroupAddPolicy.Everyone,
+        "contacts" => GroupAddPolicy.Contacts,
+        "nobody" => GroupAddPolicy.Nobody,
+        _ => throw HubErrors.Create(ErrorCodes.InvalidArgument, "groupAdd must be \"everyone\", \"contacts\" or \"nobody\"."),
     };
 
     private static string Platform(PushPlatform p) => p switch

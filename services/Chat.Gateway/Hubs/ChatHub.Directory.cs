@@ -17,14 +17,16 @@ public sealed partial class ChatHub
 {
     /// <summary>Finds a user by exact user name (not_found when there is none).</summary>
     [HubErrorCodes(ErrorCodes.InvalidUserName, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.Search)]
     public async Task<UserProfileDto> FindUser(string userName, DirectoryService.DirectoryServiceClient directory)
     {
         var response = await Call(() => directory.FindUserAsync(new FindUserRequest { UserName = userName ?? "" }, Headers()).ResponseAsync);
         return ToDto(response.Profile);
     }
 
-    /// <summary>Public profiles of up to 500 users; unknown ids are left out.</summary>
+    /// <summary>Public profiles of up to 100 users; unknown ids are left out.</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidId)]
+    [RateLimit(HubRatePolicies.Search)]
     public async Task<IReadOnlyList<UserProfileDto>> GetProfiles(string[] userIds, DirectoryService.DirectoryServiceClient directory)
     {
         var request = new GetProfilesRequest();
@@ -34,7 +36,8 @@ public sealed partial class ChatHub
     }
 
     /// <summary>Creates a group with the caller as owner.</summary>
-    [HubErrorCodes(ErrorCodes.InvalidTitle, ErrorCodes.InvalidId, ErrorCodes.GroupFull, ErrorCodes.NotFound)]
+    [HubErrorCodes(ErrorCodes.InvalidTitle, ErrorCodes.InvalidId, ErrorCodes.GroupFull, ErrorCodes.NotFound, ErrorCodes.GroupAddDenied)]
+    [RateLimit(HubRatePolicies.Groups)]
     public async Task<GroupDto> CreateGroup(string title, string[] memberIds, DirectoryService.DirectoryServiceClient directory)
     {
         var request = new CreateGroupRequest { Title = title ?? "" };
@@ -44,7 +47,8 @@ public sealed partial class ChatHub
     }
 
     /// <summary>Adds members to a group (owner and admins only).</summary>
-    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidId, ErrorCodes.NotAdmin, ErrorCodes.NotMember, ErrorCodes.GroupFull, ErrorCodes.NotFound)]
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidId, ErrorCodes.NotAdmin, ErrorCodes.NotMember, ErrorCodes.GroupFull, ErrorCodes.NotFound, ErrorCodes.GroupAddDenied)]
+    [RateLimit(HubRatePolicies.Groups)]
     public async Task<AddMembersResultDto> AddMembers(string groupId, string[] userIds, DirectoryService.DirectoryServiceClient directory)
     {
         if (string.IsNullOrEmpty(groupId))

@@ -38,6 +38,7 @@ public sealed partial class ChatHub
 {
     /// <summary>The group, the caller's role and every member with their role. Members only.</summary>
     [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.NotMember, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<GroupDetailsDto> GetGroup(string conversationId, DirectoryService.DirectoryServiceClient directory)
     {
         var groupId = GroupIdOf(conversationId);
@@ -48,6 +49,7 @@ public sealed partial class ChatHub
 
     /// <summary>The caller leaves a group. An owner leaving hands ownership to the oldest admin, else the oldest member.</summary>
     [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.NotMember, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.GroupAdmin)]
     public async Task<GroupDto> LeaveGroup(string conversationId, DirectoryService.DirectoryServiceClient directory)
     {
         var groupId = GroupIdOf(conversationId);
@@ -57,6 +59,7 @@ public sealed partial class ChatHub
 
     /// <summary>Removes a member (owner and admins; nobody removes the owner).</summary>
     [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.InvalidId, ErrorCodes.NotAdmin, ErrorCodes.NotMember, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.GroupAdmin)]
     public async Task<GroupDto> RemoveMember(string conversationId, string userId, DirectoryService.DirectoryServiceClient directory)
     {
         var groupId = GroupIdOf(conversationId);
@@ -70,6 +73,7 @@ public sealed partial class ChatHub
     /// (owner only; the old owner becomes admin). The owner's role changes only that way.
     /// </summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidConversationId, ErrorCodes.InvalidId, ErrorCodes.NotAdmin, ErrorCodes.NotMember, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.GroupAdmin)]
     public async Task<GroupMemberDto> SetRole(string conversationId, string userId, string role, DirectoryService.DirectoryServiceClient directory)
     {
         var groupId = GroupIdOf(conversationId);
@@ -87,6 +91,7 @@ public sealed partial class ChatHub
 
     /// <summary>Changes a group's title, 1 to 100 characters (owner and admins).</summary>
     [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.InvalidTitle, ErrorCodes.NotAdmin, ErrorCodes.NotMember, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.GroupAdmin)]
     public async Task<GroupDto> RenameGroup(string conversationId, string title, DirectoryService.DirectoryServiceClient directory)
     {
         var groupId = GroupIdOf(conversationId);
@@ -96,6 +101,7 @@ public sealed partial class ChatHub
 
     /// <summary>The caller's mute and preview settings of a conversation. Members only.</summary>
     [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.NotMember, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<ConversationSettingsDto> GetConversationSettings(string conversationId, DirectoryService.DirectoryServiceClient directory)
     {
         RequireConversationId(conversationId);
@@ -105,6 +111,7 @@ public sealed partial class ChatHub
 
     /// <summary>Mutes a conversation (until a time, or until unmuted) and/or hides its push previews. Members only.</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidConversationId, ErrorCodes.NotMember, ErrorCodes.NotFound)]
+    [RateLimit(HubRatePolicies.Account)]
     public async Task<ConversationSettingsDto> SetConversationSettings(string conversationId, ConversationSettingsArgs settings, DirectoryService.DirectoryServiceClient directory)
     {
         RequireConversationId(conversationId);

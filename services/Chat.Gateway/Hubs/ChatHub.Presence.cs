@@ -19,6 +19,7 @@ public sealed partial class ChatHub
     /// connection gets PresenceChanged for those users, filtered by their privacy.
     /// </summary>
     [HubErrorCodes(ErrorCodes.InvalidLimit, ErrorCodes.InvalidId)]
+    [RateLimit(HubRatePolicies.Presence)]
     public async Task<IReadOnlyList<PresenceDto>> WatchPresence(string[] userIds, PresenceWatches watches, PresenceService.PresenceServiceClient presence)
     {
         var user = CurrentUser();
@@ -49,6 +50,7 @@ public sealed partial class ChatHub
     /// passes); returns false when throttled. Never stored.
     /// </summary>
     [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.NotMember)]
+    [RateLimit(HubRatePolicies.Presence)]
     public async Task<bool> SetTyping(string conversationId, bool typing, TypingThrottle throttle, DirectoryService.DirectoryServiceClient directory, DaprClient dapr)
     {
         var user = CurrentUser();

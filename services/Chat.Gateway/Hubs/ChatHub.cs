@@ -21,7 +21,6 @@ public sealed partial class ChatHub(
     IActorProxyFactory actors,
     GatewayInstance instance,
     LocalConnections connections,
-    SendRateLimiter rateLimiter,
     ChatTokenService tokens,
     ILogger<ChatHub> log) : Hub<IChatClient>
 {
@@ -66,21 +65,18 @@ public sealed partial class ChatHub(
     /// right after connecting, then Sync.
     /// </summary>
     [HubErrorCodes()]
+    [NotRateLimited("Answers the time from memory, like a keep-alive; no backend call.")]
     public DateTimeOffset Ping() => DateTimeOffset.UtcNow;
 
     /// <summary>Sends a message. Returns the ack (sent ✓) and also raises MessageAccepted on the caller.</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidClientMsgId, ErrorCodes.ContentEmpty, ErrorCodes.ContentTooLarge, ErrorCodes.InvalidConversationId, ErrorCodes.InvalidId, ErrorCodes.NotMember, ErrorCodes.RateLimited)]
+    [RateLimit(HubRatePolicies.Send)]
     public async Task<MessageAcceptedDto> SendMessage(SendMessageArgs args)
     {
         var user = CurrentUser();
         if (args is null)
         {
             throw HubErrors.Create(ErrorCodes.InvalidArgument, "SendMessage needs an argument {conversationId | peerUserId, clientMsgId, text}.");
-        }
-
-        if (!rateLimiter.TryAcquire(user.UserId))
-        {
-            throw HubErrors.Create(ErrorCodes.RateLimited, "Too many messages; slow down and retry with the same clientMsgId.");
         }
 
         var request = new SendMessageRequest
@@ -113,6 +109,7 @@ public sealed partial class ChatHub(
 
     /// <summary>Moves the caller's delivered or read cursor ("delivered" | "read").</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidConversationId, ErrorCodes.NotMember)]
+    [RateLimit(HubRatePolicies.Receipt)]
     public async Task<CursorDto> UpdateReceipt(UpdateReceiptArgs args)
     {
         if (args is null)
@@ -133,6 +130,7 @@ public sealed partial class ChatHub(
 
     /// <summary>Catch-up after a reconnect.</summary>
     [HubErrorCodes(ErrorCodes.InvalidLimit, ErrorCodes.InvalidConversationId)]
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<SyncResultDto> Sync(SyncArgs? args)
     {
         var request = new SyncRequest
@@ -151,6 +149,7 @@ public sealed partial class ChatHub(
 
     /// <summary>A page of a conversation's history.</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidConversationId, ErrorCodes.InvalidLimit, ErrorCodes.NotMember)]
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<HistoryDto> GetHistory(GetHistoryArgs args)
     {
         if (args is null)
@@ -170,6 +169,7 @@ public sealed partial class ChatHub(
 
     /// <summary>A page of the caller's conversations, most recent first, with last message and unread count.</summary>
     [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidLimit)]
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<ConversationPageDto> ListConversations(ListConversationsArgs? args)
     {
         var response = await Call(() => messaging.ListConversationsAsync(
@@ -180,6 +180,7 @@ public sealed partial class ChatHub(
 
     /// <summary>Every member's cursors, for ticks and "read by k of n".</summary>
     [HubErrorCodes(ErrorCodes.InvalidConversationId, ErrorCodes.NotMember)]
+    [RateLimit(HubRatePolicies.Read)]
     public async Task<IReadOnlyList<CursorDto>> GetReceipts(string conversationId)
     {
         var response = await Call(() => messaging.GetReceiptsAsync(new GetReceiptsRequest { ConversationId = conversationId ?? "" }, Headers()).ResponseAsync);
@@ -188,6 +189,7 @@ public sealed partial class ChatHub(
 
     /// <summary>Replaces the access token used for this connection's calls (after a refresh). Same user only.</summary>
     [HubErrorCodes(ErrorCodes.Unauthenticated)]
+    [RateLimit(HubRatePolicies.Token)]
     public void UpdateAccessToken(string accessToken)
     {
         var user = tokens.Validate(accessToken ?? "");
@@ -217,7 +219,7 @@ public sealed partial class ChatHub(
         }
         catch (RpcException ex)
         {
-            if (ex.StatusCode is not (StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.FailedPrecondition))
+            if (ex.StatusCode is not (StatusCode.InvalidArgument or StatusCode.PermissionDenied or StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted))
             {
                 LogBackendFailed(ex, ex.StatusCode);
             }

@@ -1,6 +1,7 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
+using Chat.ServiceDefaults.Boundary;
 using Grpc.Core;
 
 namespace Chat.Gateway.WebClient;
@@ -30,7 +31,7 @@ public static class AuthEndpoints
 {
     public static void MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
-        var auth = app.MapGroup("/api/auth");
+        var auth = app.MapGroup("/api/auth").ForClients();
         auth.MapPost("/register", (RegisterBody body, DirectoryService.DirectoryServiceClient directory, CancellationToken ct) =>
             Forward(async () =>
             {

@@ -1,3 +1,4 @@
+using Chat.ServiceDefaults.Boundary;
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,7 +23,7 @@ public static class ChatAuthExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<ChatAuthOptions>()
             .Bind(configuration.GetSection(ChatAuthOptions.SectionName))
-            .PostConfigure(o => o.AppApiToken ??= NullIfEmpty(configuration["APP_API_TOKEN"]));
+            .PostConfigure(o => o.AppApiToken ??= SidecarToken.Configured(configuration));
         services.TryAddSingleton(TimeProvider.System);
         services.AddChatDaprClient(configuration);
         services.TryAddSingleton<IChatSigningKeyProvider, DaprSecretSigningKeyProvider>();
@@ -31,8 +32,6 @@ public static class ChatAuthExtensions
         services.TryAddSingleton<ChatAuthInterceptor>();
         return services;
     }
-
-    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     /// <summary>The authenticated caller, or an Unauthenticated RpcException when there is none.</summary>
     public static ChatUser GetChatUser(this ServerCallContext context)

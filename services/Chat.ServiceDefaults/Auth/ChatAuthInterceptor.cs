@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using Chat.Domain;
+using Chat.ServiceDefaults.Boundary;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Http;
@@ -21,7 +20,6 @@ namespace Chat.ServiceDefaults.Auth;
 public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAuthOptions> options) : Interceptor
 {
     internal const string UserStateKey = "chat.user";
-    private const string AppApiTokenHeader = "dapr-api-token";
     private const string CallerAppIdHeader = "dapr-caller-app-id";
 
     // A call that arrives while the key is still being read waits at most this long.
@@ -59,9 +57,9 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
     private async Task AuthenticateAsync(ServerCallContext context)
     {
         var settings = options.Value;
-        if (settings.AppApiToken is { } appToken && !FixedTimeEquals(context.RequestHeaders.GetValue(AppApiTokenHeader), appToken))
+        if (settings.AppApiToken is { } appToken && !SidecarToken.Matches(context.RequestHeaders.GetValue(SidecarToken.Header), appToken))
         {
-            throw ChatStatus.Unauthenticated($"{context.Method} is only callable through the app's Dapr sidecar (missing or wrong {AppApiTokenHeader}).");
+            throw ChatStatus.Unauthenticated($"{context.Method} is only callable through the app's Dapr sidecar (missing or wrong {SidecarToken.Header}).");
         }
 
         // Anonymous calls may still issue tokens (Login), so every call waits for the key.
@@ -146,7 +144,4 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
         var slash = method.LastIndexOf('/');
         return slash > 1 ? method[1..slash] : method;
     }
-
-    private static bool FixedTimeEquals(string? actual, string expected) =>
-        actual is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(actual), Encoding.UTF8.GetBytes(expected));
 }

@@ -13,6 +13,9 @@ public static class ChatStatus
     /// <summary>Trailer holding the stable error code.</summary>
     public const string ErrorCodeTrailer = "chat-error-code";
 
+    /// <summary>Trailer of RESOURCE_EXHAUSTED answers: milliseconds before a retry can pass.</summary>
+    public const string RetryAfterTrailer = "retry-after-ms";
+
     /// <summary>InvalidArgument or FailedPrecondition (by <see cref="ValidationError.Kind"/>) with the error's message and code.</summary>
     public static RpcException From(ValidationError error)
     {
@@ -45,6 +48,14 @@ public static class ChatStatus
     /// <summary>Unauthenticated: no token, or a token that does not validate.</summary>
     public static RpcException Unauthenticated(string message) =>
         Create(StatusCode.Unauthenticated, ErrorCodes.Unauthenticated, message);
+
+    /// <summary>ResourceExhausted (<c>rate_limited</c>) with the wait in the <see cref="RetryAfterTrailer"/> trailer.</summary>
+    public static RpcException RateLimited(string message, TimeSpan retryAfter)
+    {
+        var ms = ((long)Math.Ceiling(retryAfter.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var trailers = new Metadata { { ErrorCodeTrailer, ErrorCodes.RateLimited }, { RetryAfterTrailer, ms } };
+        return new RpcException(new Status(StatusCode.ResourceExhausted, $"{message} Retry after {ms} ms."), trailers, message);
+    }
 
     /// <summary>Any status with a code trailer.</summary>
     public static RpcException Create(StatusCode status, string code, string message)

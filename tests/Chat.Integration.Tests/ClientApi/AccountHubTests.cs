@@ -20,13 +20,13 @@ public sealed class AccountHubTests(ClientApiSystem fx) : IClassFixture<ClientAp
         var fcm = await alice.Connection.InvokeAsync<DeviceDto>("RegisterDevice", new RegisterDeviceArgs("fcm", "phone", Token: "fcm-token-1"));
         Assert.Equal(("phone", "fcm"), (fcm.DeviceId, fcm.Platform));
         var web = await alice.Connection.InvokeAsync<DeviceDto>("RegisterDevice",
-            new RegisterDeviceArgs("webpush", "browser", Subscription: new WebPushSubscriptionDto("https://push.example/sub/1", "BKey", "auth")));
+            new RegisterDeviceArgs("webpush", "browser", Subscription: new WebPushSubscriptionDto("https://updates.push.services.mozilla.com/wpush/v2/sub1", "BKey", "auth")));
         Assert.Equal("webpush", web.Platform);
         await bob.Connection.InvokeAsync<DeviceDto>("RegisterDevice", new RegisterDeviceArgs("apns", "phone", Token: "abcdef0123"));
 
         var devices = (await alice.User.Directory.ListDevicesAsync(new ListDevicesRequest())).Devices;
         Assert.Equal(["browser", "phone"], devices.Select(d => d.DeviceId).Order());
-        Assert.Equal("https://push.example/sub/1", devices.Single(d => d.DeviceId == "browser").WebPush.Endpoint);
+        Assert.Equal("https://updates.push.services.mozilla.com/wpush/v2/sub1", devices.Single(d => d.DeviceId == "browser").WebPush.Endpoint);
 
         // Alice removes her phone; bob's device of the same id stays.
         Assert.True(await alice.Connection.InvokeAsync<bool>("UnregisterDevice", "phone"));
@@ -41,7 +41,7 @@ public sealed class AccountHubTests(ClientApiSystem fx) : IClassFixture<ClientAp
         var user = await fx.UserAsync();
         await Refused(ErrorCodes.InvalidArgument, () => user.Connection.InvokeAsync<DeviceDto>("RegisterDevice", new RegisterDeviceArgs("sms", "phone", Token: "t")));
         await Refused(ErrorCodes.InvalidArgument, () => user.Connection.InvokeAsync<DeviceDto>("RegisterDevice", new RegisterDeviceArgs("webpush", "browser")));
-        await Refused(ErrorCodes.InvalidArgument, () => user.Connection.InvokeAsync<DeviceDto>("RegisterDevice",
+        await Refused(ErrorCodes.InvalidPushEndpoint, () => user.Connection.InvokeAsync<DeviceDto>("RegisterDevice",
             new RegisterDeviceArgs("webpush", "browser", Subscription: new WebPushSubscriptionDto("file:///etc/passwd", "k", "a"))));
         await Refused(ErrorCodes.InvalidArgument, () => user.Connection.InvokeAsync<DeviceDto>("RegisterDevice", new RegisterDeviceArgs("fcm", "phone")));
         await Refused(ErrorCodes.InvalidId, () => user.Connection.InvokeAsync<DeviceDto>("RegisterDevice", new RegisterDeviceArgs("fcm", "no spaces!", Token: "t")));
@@ -93,7 +93,7 @@ public sealed class AccountHubTests(ClientApiSystem fx) : IClassFixture<ClientAp
         Assert.Equal(new PrivacyDto("contacts", "contacts", false, "nobody", true), changed);
         Assert.Equal(changed, await user.Connection.InvokeAsync<PrivacyDto>("GetPrivacy"));
         var stored = (await user.User.Directory.GetPrivacySettingsAsync(new GetPrivacySettingsRequest())).Settings;
-        Assert.Equal((LastSeenVisibility.Contacts, LastSeenVisibility.Nobody, false), (stored.LastSeen, stored.GroupAdd, stored.ReadReceipts));
+        Assert.Equal((LastSeenVisibility.Contacts, GroupAddPolicy.Nobody, false), (stored.LastSeen, stored.GroupAdd, stored.ReadReceipts));
 
         await Refused(ErrorCodes.InvalidArgument, () => user.Connection.InvokeAsync<PrivacyDto>("UpdatePrivacy", new UpdatePrivacyArgs(LastSeen: "friends")));
         await Refused(ErrorCodes.InvalidArgument, () => user.Connection.InvokeAsync<PrivacyDto>("UpdatePrivacy", new UpdatePrivacyArgs(Online: "everyone")));

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using Chat.Domain;
 using Chat.Gateway.Hubs;
 using Chat.Integration.Tests.Infrastructure;
 
@@ -54,7 +55,10 @@ public sealed partial class HubApiReadmeTests
         foreach (var m in methods)
         {
             var args = string.Join(", ", m.GetParameters().Where(IsClientArgument).Select(p => $"{p.Name}: {TypeName(p.ParameterType)}{Fields(p.ParameterType)}"));
-            var codes = m.GetCustomAttribute<HubErrorCodesAttribute>()?.Codes ?? [];
+            // A rate-limited method can always answer rate_limited (HubRateLimitFilter), whatever it declares.
+            var codes = (m.GetCustomAttribute<HubErrorCodesAttribute>()?.Codes ?? [])
+                .Concat(m.GetCustomAttribute<RateLimitAttribute>() is null ? Array.Empty<string>() : new[] { ErrorCodes.RateLimited })
+                .Distinct();
             var summary = docs.GetValueOrDefault(m.Name, "");
             sb.Append($"| `{m.Name}` | {Cell(args)} | {Cell(TypeName(Unwrap(m.ReturnType)))} | {Cell(string.Join(", ", codes.Select(c => $"`{c}`")))} | {summary.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
         }

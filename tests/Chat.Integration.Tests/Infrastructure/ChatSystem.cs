@@ -64,6 +64,9 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
 
     public string ResourcesPath { get; }
 
+    /// <summary>The DAPR_API_TOKEN of <see cref="ClientSidecar"/>: tests send it as the gateway's app does.</summary>
+    public string ClientApiToken { get; } = SidecarTokens.New();
+
     public ComponentRuntime Runtime { get; }
 
     /// <summary>The sidecar tests call through (app-id <c>test-client</c>, as the gateway would).</summary>
@@ -105,7 +108,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
                 await system.StartAppAsync(appId);
             }
 
-            system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [dir] }, system.Runtime);
+            system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [dir], ApiToken = system.ClientApiToken }, system.Runtime);
             system._sidecars.Add(system.ClientSidecar);
             return system;
         }
@@ -180,13 +183,19 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
     private async Task<AppInstance> StartAppOnceAsync(string appId, IReadOnlyDictionary<string, string?>? settings, Action<WebApplicationBuilder> add, Action<WebApplication> map)
     {
         var port = SidecarHost.FreePort();
+        // The gateway serves clients on a port of its own, as in dapr.yaml (5080 for clients, 5090 for its sidecar).
+        var clientPort = appId == DaprNames.Apps.Gateway ? SidecarHost.FreePort() : port;
         var grpcApp = appId is DaprNames.Apps.Directory or DaprNames.Apps.Messaging or DaprNames.Apps.Presence;
+        // Token authentication both ways, on as in dapr.yaml: every instance its own tokens.
+        var tokens = new SidecarTokens();
         var sidecar = await SidecarHost.StartAsync(new SidecarOptions
         {
             AppId = appId,
             AppPort = port,
             AppProtocol = grpcApp ? "grpc" : "http",
             ResourcesPaths = [ResourcesPath],
+            ApiToken = tokens.DaprApiToken,
+            AppApiToken = tokens.AppApiToken,
         }, Runtime);
         _sidecars.Add(sidecar);
 
@@ -199,6 +208,9 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["APP_ID"] = appId,
+            ["APP_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DAPR_API_TOKEN"] = tokens.DaprApiToken,
+            ["APP_API_TOKEN"] = tokens.AppApiToken,
             ["DAPR_HTTP_ENDPOINT"] = sidecar.HttpEndpoint,
             ["DAPR_GRPC_ENDPOINT"] = sidecar.GrpcEndpoint,
             ["Chat:Auth:SigningKey"] = JwtKey,
@@ -214,7 +226,19 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         {
             builder.Logging.ClearProviders();
         }
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = grpcApp ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // Directory listens on APP_PORT by itself.
+            if (appId != DaprNames.Apps.Directory)
+            {
+                k.Listen(IPAddress.Loopback, port, l => l.Protocols = grpcApp ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2);
+            }
+
+            if (clientPort != port)
+            {
+                k.Listen(IPAddress.Loopback, clientPort);
+            }
+        });
         add(builder);
         var app = builder.Build();
         map(app);
@@ -231,7 +255,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         }
 
         _apps.Add(app);
-        var instance = new AppInstance(appId, sidecar, app, $"http://127.0.0.1:{port}");
+        var instance = new AppInstance(appId, sidecar, app, $"http://127.0.0.1:{clientPort}", $"http://127.0.0.1:{port}", tokens);
         _instances.Add(instance);
         return instance;
     }
@@ -244,6 +268,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         return channel.Intercept(metadata =>
         {
             metadata.Add("dapr-app-id", appId);
+            metadata.Add(SidecarTokens.Header, ClientApiToken);
             if (accessToken is not null)
             {
                 metadata.Add("authorization", "Bearer " + accessToken);
@@ -283,7 +308,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
 }
 
 /// <summary>One running instance of an app, with its sidecar.</summary>
-public sealed class AppInstance(string appId, RunningSidecar sidecar, WebApplication app, string url)
+public sealed class AppInstance(string appId, RunningSidecar sidecar, WebApplication app, string url, string appPortUrl, SidecarTokens tokens)
 {
     public string AppId { get; } = appId;
 
@@ -291,8 +316,14 @@ public sealed class AppInstance(string appId, RunningSidecar sidecar, WebApplica
 
     public WebApplication App { get; } = app;
 
-    /// <summary>The app's own base URL.</summary>
+    /// <summary>The app's own base URL: the client port (the gateway's hub), else the app port.</summary>
     public string Url { get; } = url;
+
+    /// <summary>The app port, where its sidecar calls it (the same as <see cref="Url"/> except for the gateway).</summary>
+    public string AppPortUrl { get; } = appPortUrl;
+
+    /// <summary>The tokens between this instance and its sidecar.</summary>
+    public SidecarTokens Tokens { get; } = tokens;
 
     public bool Stopped { get; set; }
 }

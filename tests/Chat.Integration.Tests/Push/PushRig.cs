@@ -56,6 +56,8 @@ public sealed class PushRig : IAsyncDisposable
                 Settings = new Dictionary<string, string?>
                 {
                     ["Push:ThrottleSeconds"] = throttleSeconds.ToString(global::System.Globalization.CultureInfo.InvariantCulture),
+                    // The fake push service is on loopback http: allowed explicitly, as a local sink would be.
+                    [WebPushEndpointOptions.SectionName + ":AllowedOrigins:0"] = webPush.Origin,
                 },
                 BeforeAppStart = (appId, system) =>
                 {

@@ -234,7 +234,7 @@ public sealed class PushBehaviourTests
         await using var system = await ChatSystem.StartAsync(ComponentSet.Embedded, null, options, PushRig.Apps);
         var alice = await system.RegisterAsync();
         var bob = await system.RegisterAsync();
-        using var browser = new BrowserSubscription("https://push.example.test/wpush/v2/abc123");
+        using var browser = new BrowserSubscription("https://updates.push.services.mozilla.com/wpush/v2/abc123");
         await bob.Directory.RegisterDeviceAsync(new RegisterDeviceRequest { Device = new Device { DeviceId = "iphone", Platform = PushPlatform.Apns, PushToken = "ab12cd34", ApnsTopic = "io.chatdapr.app" } });
         await bob.Directory.RegisterDeviceAsync(new RegisterDeviceRequest { Device = new Device { DeviceId = "pixel", Platform = PushPlatform.Fcm, PushToken = "fcm-token-1" } });
         await bob.Directory.RegisterDeviceAsync(new RegisterDeviceRequest { Device = new Device { DeviceId = "browser", Platform = PushPlatform.Webpush, WebPush = new WebPushSubscription { Endpoint = browser.Endpoint, P256Dh = browser.P256dh, Auth = browser.Auth } } });

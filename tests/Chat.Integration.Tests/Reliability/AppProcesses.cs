@@ -60,6 +60,9 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
     /// <summary>The sidecar tests call backends through (app-id <c>test-client</c>).</summary>
     public RunningSidecar ClientSidecar { get; private set; } = null!;
 
+    /// <summary>The DAPR_API_TOKEN of <see cref="ClientSidecar"/>.</summary>
+    public string ClientApiToken { get; } = SidecarTokens.New();
+
     public IReadOnlyList<ProcessApp> Instances => _instances;
 
     /// <summary>One channel to the client sidecar for every test call (HTTP/2 multiplexes them).</summary>
@@ -84,7 +87,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
         {
             // The product's pub/sub timeouts (components/redis/chat-pubsub.yaml): a delivery has 15 s.
             ComponentFiles.Write(system.ResourcesPath, ComponentSet.Redis, redis.Endpoint, processingTimeout: "15s", redeliverInterval: "5s");
-            system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [system.ResourcesPath] }, system.Runtime);
+            system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [system.ResourcesPath], ApiToken = system.ClientApiToken }, system.Runtime);
             system._sidecars.Add(system.ClientSidecar);
             string[] apps = [DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
                 .. Enumerable.Repeat(DaprNames.Apps.Gateway, gateways)];
@@ -109,13 +112,17 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
     {
         var grpc = appId is DaprNames.Apps.Directory or DaprNames.Apps.Messaging or DaprNames.Apps.Presence;
         var appPort = SidecarHost.FreePort();
+        // As in dapr.yaml: the gateway's clients use a port of their own.
+        var clientPort = appId == DaprNames.Apps.Gateway ? SidecarHost.FreePort() : appPort;
         var index = _instances.Count(i => i.AppId == appId);
+        // Token authentication on both ways, as the dev sidecar's run turns it on.
+        var tokens = new SidecarTokens();
         ProcessApp app;
         if (ownSidecarProcess)
         {
-            var sidecar = new SidecarProcess(appId, appPort, grpc ? "grpc" : "http", SidecarHost.FreePort(), SidecarHost.FreePort(), this);
+            var sidecar = new SidecarProcess(appId, appPort, grpc ? "grpc" : "http", SidecarHost.FreePort(), SidecarHost.FreePort(), tokens, this);
             await sidecar.StartAsync();
-            app = new ProcessApp(appId, index, appPort, grpc, sidecar.HttpPort, sidecar.GrpcPort, this) { SidecarProcess = sidecar };
+            app = new ProcessApp(appId, index, appPort, clientPort, grpc, sidecar.HttpPort, sidecar.GrpcPort, tokens, this) { SidecarProcess = sidecar };
         }
         else
         {
@@ -125,9 +132,11 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
                 AppPort = appPort,
                 AppProtocol = grpc ? "grpc" : "http",
                 ResourcesPaths = [ResourcesPath],
+                ApiToken = tokens.DaprApiToken,
+                AppApiToken = tokens.AppApiToken,
             }, Runtime);
             _sidecars.Add(sidecar);
-            app = new ProcessApp(appId, index, appPort, grpc, sidecar.HttpPort, sidecar.GrpcPort, this);
+            app = new ProcessApp(appId, index, appPort, clientPort, grpc, sidecar.HttpPort, sidecar.GrpcPort, tokens, this);
         }
 
         _instances.Add(app);
@@ -141,6 +150,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
             metadata =>
             {
                 metadata.Add("dapr-app-id", appId);
+                metadata.Add(SidecarTokens.Header, ClientApiToken);
                 if (accessToken is not null)
                 {
                     metadata.Add("authorization", "Bearer " + accessToken);
@@ -322,7 +332,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
 }
 
 /// <summary>One app instance as an OS process, restartable on the same port with the same environment.</summary>
-public sealed class ProcessApp(string appId, int index, int port, bool grpc, int daprHttpPort, int daprGrpcPort, AppProcesses owner)
+public sealed class ProcessApp(string appId, int index, int port, int clientPort, bool grpc, int daprHttpPort, int daprGrpcPort, SidecarTokens tokens, AppProcesses owner)
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private Process? _process;
@@ -332,7 +342,8 @@ public sealed class ProcessApp(string appId, int index, int port, bool grpc, int
 
     public int Port { get; } = port;
 
-    public string Url => $"http://127.0.0.1:{Port}";
+    /// <summary>The client port (the gateway's hub), else the app port.</summary>
+    public string Url => $"http://127.0.0.1:{clientPort}";
 
     public string Name => $"{AppId}-{index}";
 
@@ -359,14 +370,16 @@ public sealed class ProcessApp(string appId, int index, int port, bool grpc, int
             ["DAPR_GRPC_PORT"] = daprGrpcPort.ToString(CultureInfo.InvariantCulture),
             ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{daprHttpPort}",
             ["DAPR_GRPC_ENDPOINT"] = $"http://127.0.0.1:{daprGrpcPort}",
+            ["DAPR_API_TOKEN"] = tokens.DaprApiToken,
+            ["APP_API_TOKEN"] = tokens.AppApiToken,
             // What dapr.yaml gives each app.
-            ["ASPNETCORE_URLS"] = Url,
+            ["ASPNETCORE_URLS"] = clientPort == Port ? Url : $"http://127.0.0.1:{Port};{Url}",
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Logging__LogLevel__Default"] = Environment.GetEnvironmentVariable("CHAT_TEST_APP_LOGLEVEL") ?? "Warning",
             ["Logging__Console__FormatterName"] = "simple",
             ["Chat__Auth__SigningKey"] = ChatSystem.JwtKey,
-            ["Gateway__SendRate__Burst"] = "30",
+            ["Gateway__RateLimits__Send__Burst"] = "30",
         };
         if (grpc)
         {
@@ -395,7 +408,7 @@ public sealed class ProcessApp(string appId, int index, int port, bool grpc, int
 }
 
 /// <summary>A dev sidecar running as its own process (<c>dapr-dev-sidecar sidecar …</c>) on fixed ports.</summary>
-public sealed class SidecarProcess(string appId, int appPort, string appProtocol, int httpPort, int grpcPort, AppProcesses owner)
+public sealed class SidecarProcess(string appId, int appPort, string appProtocol, int httpPort, int grpcPort, SidecarTokens tokens, AppProcesses owner)
 {
     private Process? _process;
 
@@ -410,6 +423,8 @@ public sealed class SidecarProcess(string appId, int appPort, string appProtocol
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["DAPR_DEV_SIDECAR_REGISTRY"] = owner.RegistryFolder,
+            ["DAPR_API_TOKEN"] = tokens.DaprApiToken,
+            ["APP_API_TOKEN"] = tokens.AppApiToken,
         };
         _process = owner.StartLogged($"{appId}-sidecar", "dotnet",
         [

@@ -197,6 +197,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         request.Headers.TryAddWithoutValidation("te", "trailers");
         request.Headers.Add("dapr-app-id", appId);
+        request.Headers.Add(SidecarTokens.Header, System.ClientApiToken);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         using var response = await http.SendAsync(request);
         await response.Content.ReadAsByteArrayAsync();

@@ -42,7 +42,7 @@ public sealed class SdkConformanceTests
 
         AssertAllPassed(result, [
             "actor remoting call and StateManager", "actor non-remoting call", "actor timer and reminder",
-            "state with an ETag", "service invocation"]);
+            "state with an ETag", "state transaction and bulk get", "subscription, publish and bulk publish (gRPC)", "service invocation"]);
     }
 
     [Fact]

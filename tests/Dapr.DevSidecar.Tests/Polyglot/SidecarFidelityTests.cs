@@ -71,6 +71,7 @@ public sealed class SidecarFidelityTests
     [InlineData("PUT", "/v1.0-alpha1/crypto/vault/encrypt", "cryptography API")]
     [InlineData("POST", "/v1.0-alpha1/state/store/query", "state query API")]
     [InlineData("POST", "/v1.0-alpha2/conversation/llm/converse", "conversation API")]
+    [InlineData("PUT", "/v1.0/metadata/team", "metadata API")]
     public async Task Unimplemented_http_apis_answer_501_naming_the_api(string method, string path, string api)
     {
         await using var host = Host();

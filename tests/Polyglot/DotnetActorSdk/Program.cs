@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Dapr;
 using Dapr.Actors;
 using Dapr.Actors.Client;
 using Dapr.Client;
@@ -9,8 +12,12 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddActors(options => options.Actors.RegisterActor<SmokeActor>());
 builder.Services.AddDaprClient();
 var app = builder.Build();
+var received = new ConcurrentQueue<SmokeData>();
+app.UseCloudEvents();
+app.MapSubscribeHandler();
 app.MapActorsHandlers();
 app.MapPost("/echo", (SmokeData data) => data with { Count = data.Count + 1 });
+app.MapPost("/orders", (SmokeData data) => received.Enqueue(data)).WithTopic("pubsub", "orders");
 await app.StartAsync();
 
 var failures = 0;
@@ -74,6 +81,40 @@ await Check("state with an ETag", async () =>
     Expect(value == new SmokeData("s", 1), "state read back differs");
     Expect(await dapr.TrySaveStateAsync("statestore", "dotnet-key", new SmokeData("s", 2), etag), "save with the current ETag refused");
     Expect(!await dapr.TrySaveStateAsync("statestore", "dotnet-key", new SmokeData("s", 3), etag), "save with a stale ETag accepted");
+});
+
+await Check("state transaction and bulk get", async () =>
+{
+    await dapr.ExecuteStateTransactionAsync("statestore",
+    [
+        // Transaction values are bytes; DaprClient reads state as web-style JSON.
+        new StateTransactionRequest("tx-1", JsonSerializer.SerializeToUtf8Bytes(new SmokeData("t", 1), JsonSerializerOptions.Web), StateOperationType.Upsert),
+        new StateTransactionRequest("dotnet-key", null, StateOperationType.Delete),
+    ]);
+    var items = await dapr.GetBulkStateAsync<SmokeData>("statestore", ["tx-1", "dotnet-key"], parallelism: 2);
+    Expect(items.Single(i => i.Key == "tx-1").Value == new SmokeData("t", 1), "the transaction's upsert is missing");
+    Expect(items.Single(i => i.Key == "dotnet-key").Value is null, "the transaction's delete left the key");
+});
+
+await Check("subscription, publish and bulk publish (gRPC)", async () =>
+{
+    // The sidecar subscribes once it has read /dapr/subscribe: publish probes until one arrives.
+    var deadline = DateTime.UtcNow.AddSeconds(10);
+    while (!received.Any(d => d.Name == "probe"))
+    {
+        Expect(DateTime.UtcNow < deadline, "no probe reached the subscription within 10 s");
+        await dapr.PublishEventAsync("pubsub", "orders", new SmokeData("probe", 0));
+        await Task.Delay(200);
+    }
+
+    await dapr.PublishEventAsync("pubsub", "orders", new SmokeData("single", 1));
+    var bulk = await dapr.BulkPublishEventAsync("pubsub", "orders", [new SmokeData("bulk", 1), new SmokeData("bulk", 2)]);
+    Expect(bulk.FailedEntries.Count == 0, "bulk publish reported failed entries");
+    while (!(received.Any(d => d == new SmokeData("single", 1)) && received.Count(d => d.Name == "bulk") == 2))
+    {
+        Expect(DateTime.UtcNow < deadline.AddSeconds(10), $"published events missing: {string.Join(", ", received)}");
+        await Task.Delay(100);
+    }
 });
 
 await Check("service invocation", async () =>

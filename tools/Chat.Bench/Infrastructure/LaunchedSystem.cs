@@ -25,12 +25,13 @@ internal sealed partial class LaunchedSystem : IAsyncDisposable
     private readonly Process _run;
     private readonly RedisServer? _redis;
 
-    private LaunchedSystem(string folder, Process run, RedisServer? redis, IReadOnlyDictionary<string, int> ports)
+    private LaunchedSystem(string folder, Process run, RedisServer? redis, IReadOnlyDictionary<string, int> ports, IReadOnlyDictionary<string, int> clientPorts)
     {
         _folder = folder;
         _run = run;
         _redis = redis;
         Ports = ports;
+        ClientPorts = clientPorts;
     }
 
     /// <summary>The pid of the dev sidecar process (the group leader of the system's process group).</summary>
@@ -39,7 +40,11 @@ internal sealed partial class LaunchedSystem : IAsyncDisposable
     /// <summary>Each app's port (the appPort of the run file, moved).</summary>
     public IReadOnlyDictionary<string, int> Ports { get; }
 
-    public string GatewayUrl => Url("gateway");
+    /// <summary>Ports an app serves clients on besides its app port (the gateway's 5080, moved).</summary>
+    public IReadOnlyDictionary<string, int> ClientPorts { get; }
+
+    /// <summary>The gateway's client port: the hub and web client are not served on its app port.</summary>
+    public string GatewayUrl => ClientPorts.TryGetValue("gateway", out var port) ? $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" : Url("gateway");
 
     public string Url(string appId) => $"http://127.0.0.1:{Ports[appId].ToString(CultureInfo.InvariantCulture)}";
 
@@ -81,7 +86,7 @@ internal sealed partial class LaunchedSystem : IAsyncDisposable
                 }
             }
 
-            var (runFile, ports) = WriteRunFile(root, folder, set);
+            var (runFile, ports, clientPorts) = WriteRunFile(root, folder, set);
             log($"starting the system (components/{set}) in {folder}: dotnet {sidecarDll} run -f {runFile}");
             var environment = new Dictionary<string, string>(StringComparer.Ordinal)
             {
@@ -95,7 +100,7 @@ internal sealed partial class LaunchedSystem : IAsyncDisposable
 
             // setsid: the sidecar leads a new process group, which holds the apps too, so one kill of the group ends everything.
             var run = ProcessTools.Start("setsid", ["dotnet", sidecarDll, "run", "-f", runFile], Path.Combine(folder, "run.log"), environment, folder);
-            var system = new LaunchedSystem(folder, run, redis, ports);
+            var system = new LaunchedSystem(folder, run, redis, ports, clientPorts);
             redis = null;
             if (system._redis is not null)
             {
@@ -127,14 +132,16 @@ internal sealed partial class LaunchedSystem : IAsyncDisposable
 
     /// <summary>
     /// The repo's dapr.yaml with: app folders absolute (the run file lives in the temp folder),
-    /// the component set chosen, each appPort (and its ASPNETCORE_URLS) moved to a free port.
+    /// the component set chosen, each appPort (and its ASPNETCORE_URLS) moved to a free port, and
+    /// the other ports of an app's ASPNETCORE_URLS (the gateway's client port) too.
     /// </summary>
-    internal static (string RunFile, Dictionary<string, int> Ports) WriteRunFile(string repoRoot, string folder, string set)
+    internal static (string RunFile, Dictionary<string, int> Ports, Dictionary<string, int> ClientPorts) WriteRunFile(string repoRoot, string folder, string set)
     {
         var yaml = File.ReadAllText(Path.Combine(repoRoot, RunFileName))
             .Replace("appDirPath: ./", $"appDirPath: {repoRoot}/", StringComparison.Ordinal)
             .Replace("- ./components/embedded", $"- ./components/{set}", StringComparison.Ordinal);
         var ports = new Dictionary<string, int>(StringComparer.Ordinal);
+        var clientPorts = new Dictionary<string, int>(StringComparer.Ordinal);
         var moved = new Dictionary<string, string>(StringComparer.Ordinal);
         string? appId = null;
         foreach (var line in yaml.Split('\n'))
@@ -149,12 +156,24 @@ internal sealed partial class LaunchedSystem : IAsyncDisposable
                 ports[appId] = free;
                 moved[port.Groups[1].Value] = free.ToString(CultureInfo.InvariantCulture);
             }
+            else if (line.Contains("ASPNETCORE_URLS:", StringComparison.Ordinal) && appId is not null)
+            {
+                foreach (Match url in PortNumber().Matches(line))
+                {
+                    if (!moved.ContainsKey(url.Value))
+                    {
+                        var free = SidecarHost.FreePort();
+                        clientPorts[appId] = free;
+                        moved[url.Value] = free.ToString(CultureInfo.InvariantCulture);
+                    }
+                }
+            }
         }
 
         yaml = PortNumber().Replace(yaml, m => moved.GetValueOrDefault(m.Value, m.Value));
         var runFile = Path.Combine(folder, RunFileName);
         File.WriteAllText(runFile, yaml);
-        return (runFile, ports);
+        return (runFile, ports, clientPorts);
     }
 
     private async Task WaitReadyAsync(int apps, TimeSpan timeout)

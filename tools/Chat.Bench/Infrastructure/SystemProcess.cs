@@ -57,14 +57,16 @@ internal sealed class SystemProcess : IAsyncDisposable
         var routerPort = SidecarHost.FreePort();
         var gatewayPort = SidecarHost.FreePort();
         var presencePort = SidecarHost.FreePort();
-        string App(string id, string project, string assembly, int port, bool grpc = false) => $$"""
+        // The gateway's clients use a port of their own; its sidecar calls the app port (dapr.yaml: 5080 and 5090).
+        var gatewayClientPort = SidecarHost.FreePort();
+        string App(string id, string project, string assembly, int port, bool grpc = false, int? clientPort = null) => $$"""
               - appID: {{id}}
                 appDirPath: {{folder.Folder}}
                 appPort: {{port}}
                 appProtocol: {{(grpc ? "grpc" : "http\n    appHealthCheckPath: /healthz")}}
                 command: ["dotnet", "{{BuildOutputs.Dll(project, assembly)}}"]
                 env:
-                  ASPNETCORE_URLS: http://127.0.0.1:{{port}}
+                  ASPNETCORE_URLS: http://127.0.0.1:{{port}}{{(clientPort is { } c ? $";http://127.0.0.1:{c}" : "")}}
                   Kestrel__EndpointDefaults__Protocols: {{(grpc ? "Http2" : "Http1AndHttp2")}}
             """;
         var runFile = Path.Combine(folder.Folder, "bench-run.yaml");
@@ -80,7 +82,7 @@ internal sealed class SystemProcess : IAsyncDisposable
             apps:
             {{App("router", "services/Chat.Router", "Chat.Router", routerPort)}}
             {{App("presence", "services/Chat.Presence", "Chat.Presence", presencePort, grpc: true)}}
-            {{App("gateway", "services/Chat.Gateway", "Chat.Gateway", gatewayPort)}}
+            {{App("gateway", "services/Chat.Gateway", "Chat.Gateway", gatewayPort, clientPort: gatewayClientPort)}}
             """);
         var run = ProcessTools.Start("dotnet", [BuildOutputs.Dll("tools/Dapr.DevSidecar", "dapr-dev-sidecar"), "run", "-f", runFile],
             Path.Combine(folder.Folder, "run.log"), workingDirectory: folder.Folder);
@@ -102,7 +104,7 @@ internal sealed class SystemProcess : IAsyncDisposable
             }
 
             var pid = ProcessTools.FindChild(run.Id, "Chat.Gateway.dll") ?? throw new InvalidOperationException("gateway process not found");
-            return new SystemProcess(folder, run, $"http://127.0.0.1:{gatewayPort.ToString(CultureInfo.InvariantCulture)}", pid);
+            return new SystemProcess(folder, run, $"http://127.0.0.1:{gatewayClientPort.ToString(CultureInfo.InvariantCulture)}", pid);
         }
         catch
         {

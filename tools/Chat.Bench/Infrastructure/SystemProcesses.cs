@@ -13,7 +13,7 @@ internal sealed record NamedProcess(string Name, int Pid, bool Server);
 /// process (<c>dapr-dev-sidecar.dll run -f</c>, hosting every app's sidecar) and its
 /// descendants. Each app process carries <c>APP_ID</c> in its environment (set by the sidecar);
 /// with <c>dotnet run</c> as the command there are two per app, the launcher and the app below it:
-/// the one with no descendant of the same APP_ID is the app.
+/// the one with no descendant of the same APP_ID is the app, and the launcher is not counted as a server.
 /// </summary>
 internal static class SystemProcesses
 {
@@ -52,10 +52,12 @@ internal static class SystemProcesses
             var appId = appIds.GetValueOrDefault(pid);
             var cmd = commands.GetValueOrDefault(pid) ?? [];
             string name;
+            var server = true;
             if (appId is { Length: > 0 })
             {
-                var launcher = ProcFs.Descendants(all, pid).Any(d => appIds.GetValueOrDefault(d) == appId);
-                name = launcher ? $"{appId} launcher (dotnet run)" : appId;
+                // The launcher only waits for its app: listed, but not in the servers' total.
+                server = !ProcFs.Descendants(all, pid).Any(d => appIds.GetValueOrDefault(d) == appId);
+                name = server ? appId : $"{appId} launcher (dotnet run)";
             }
             else if (cmd.Any(a => a.EndsWith(SidecarDll, StringComparison.Ordinal)))
             {
@@ -72,10 +74,11 @@ internal static class SystemProcesses
 
             // Several sidecar processes (one per app, as with daprd) get numbered names.
             var same = result.Count(r => r.Name == name || r.Name.StartsWith(name + " #", StringComparison.Ordinal));
-            result.Add(new NamedProcess(same == 0 ? name : $"{name} #{(same + 1).ToString(CultureInfo.InvariantCulture)}", pid, Server: true));
+            result.Add(new NamedProcess(same == 0 ? name : $"{name} #{(same + 1).ToString(CultureInfo.InvariantCulture)}", pid, server));
         }
 
-        return result;
+        // The servers first (sidecar, then the apps in tree order), then the launchers.
+        return [.. result.OrderBy(p => p.Server ? 0 : 1)];
     }
 
     /// <summary>

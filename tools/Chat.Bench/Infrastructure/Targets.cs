@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Integration.Tests.Infrastructure;
@@ -45,8 +46,10 @@ public sealed class InProcessTarget : IChatTarget
         {
             Settings = new Dictionary<string, string?>
             {
-                ["Gateway:SendRate:Burst"] = "1000000",
-                ["Gateway:SendRate:PerSecond"] = "1000000",
+                ["Gateway:RateLimits:Send:Burst"] = "1000000",
+                ["Gateway:RateLimits:Send:PerSecond"] = "1000000",
+                ["Gateway:RateLimits:Receipt:Burst"] = "1000000",
+                ["Gateway:RateLimits:Receipt:PerSecond"] = "1000000",
             },
             BeforeAppStart = sqliteSynchronous is null ? null : (_, system) => SqliteFiles.SetSynchronous(system.ResourcesPath, sqliteSynchronous),
         };
@@ -93,13 +96,16 @@ internal static class SqliteFiles
 }
 
 /// <summary>
-/// A system started elsewhere (./run.sh): the gateway at its URL; users registered by calling
-/// the directory app's gRPC port directly (allowed by the dev run, which sets no app API token).
+/// A system started elsewhere (./run.sh): the gateway at its URL; users registered through the
+/// gateway's JSON auth API, as the web client does (the apps' own ports take only their sidecar).
+/// The gRPC clients of a user point at the directory and messaging ports, which answer only
+/// when that run sets APP_API_TOKEN to "" (the scenarios use the hub).
 /// </summary>
 public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, string messagingUrl) : IChatTarget
 {
     private readonly GrpcChannel _directory = GrpcChannel.ForAddress(directoryUrl);
     private readonly GrpcChannel _messaging = GrpcChannel.ForAddress(messagingUrl);
+    private readonly HttpClient _http = new() { BaseAddress = new Uri(gatewayUrl), Timeout = TimeSpan.FromSeconds(30) };
     private int _counter;
 
     public string Name => $"external gateway {gatewayUrl}";
@@ -111,13 +117,15 @@ public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, strin
     public async Task<TestUser> RegisterAsync()
     {
         var name = $"bench{Interlocked.Increment(ref _counter)}x{Random.Shared.Next(1_000_000)}";
-        var anonymous = new DirectoryService.DirectoryServiceClient(_directory);
-        var registered = await anonymous.RegisterAsync(new RegisterRequest { UserName = name, Password = "correct horse battery", DeviceId = "dev1" });
-        var token = registered.Tokens.AccessToken;
-        return new TestUser(registered.Profile.UserId, name, token,
-            new MessagingService.MessagingServiceClient(WithToken(_messaging, token)),
-            new DirectoryService.DirectoryServiceClient(WithToken(_directory, token)));
+        using var response = await _http.PostAsJsonAsync("/api/auth/register", new { userName = name, password = "correct horse battery", deviceId = "dev1" });
+        response.EnsureSuccessStatusCode();
+        var registered = await response.Content.ReadFromJsonAsync<Registered>() ?? throw new InvalidOperationException("empty register answer");
+        return new TestUser(registered.UserId, name, registered.AccessToken,
+            new MessagingService.MessagingServiceClient(WithToken(_messaging, registered.AccessToken)),
+            new DirectoryService.DirectoryServiceClient(WithToken(_directory, registered.AccessToken)));
     }
+
+    private sealed record Registered(string UserId, string AccessToken);
 
     private static CallInvoker WithToken(GrpcChannel channel, string token) =>
         channel.Intercept(m =>
@@ -128,6 +136,7 @@ public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, strin
 
     public ValueTask DisposeAsync()
     {
+        _http.Dispose();
         _directory.Dispose();
         _messaging.Dispose();
         return ValueTask.CompletedTask;
@@ -136,7 +145,7 @@ public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, strin
 
 /// <summary>
 /// The system started by the bench as separate processes, as ./run.sh starts it (<see cref="LaunchedSystem"/>);
-/// users registered through the directory's gRPC port, as with <see cref="ExternalTarget"/>.
+/// users registered through the gateway's auth API, as with <see cref="ExternalTarget"/>.
 /// </summary>
 internal sealed class LaunchedTarget : IChatTarget
 {

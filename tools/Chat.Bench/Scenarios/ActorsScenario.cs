@@ -29,7 +29,7 @@ internal static class ActorsScenario
             return result;
         }
 
-        var factory = new ActorProxyFactory(new ActorProxyOptions { HttpEndpoint = system.ClientSidecar.HttpEndpoint, RequestTimeout = TimeSpan.FromSeconds(30) });
+        var factory = new ActorProxyFactory(new ActorProxyOptions { HttpEndpoint = system.ClientSidecar.HttpEndpoint, DaprApiToken = system.ClientApiToken, RequestTimeout = TimeSpan.FromSeconds(30) });
         Task Call(string id) => factory.Create(new ActorId(id), DaprNames.Actors.User).InvokeMethodAsync<UserRoutes>(UserActorMethods.GetRoutes);
         var run = Guid.NewGuid().ToString("N")[..8];
 

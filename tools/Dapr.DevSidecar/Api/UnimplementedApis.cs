@@ -68,8 +68,14 @@ public static class UnimplementedApis
             return api;
         }
 
-        // state/{store}/query (v1.0-alpha1 in daprd).
-        return segments is [_, "state", _, "query"] ? "the state query API" : null;
+        return segments switch
+        {
+            // state/{store}/query (v1.0-alpha1 in daprd).
+            [_, "state", _, "query"] => "the state query API",
+            // PUT metadata/{key}: the dev sidecar only reads metadata.
+            [_, "metadata", _] => "setting app metadata (the metadata API)",
+            _ => null,
+        };
     }
 
     /// <summary>The API a gRPC method of the Dapr service (or the workflow engine's service) belongs to.</summary>
@@ -91,7 +97,8 @@ public static class UnimplementedApis
             _ when method.StartsWith("QueryState", StringComparison.Ordinal) => "the state query API",
             _ when method.StartsWith("Converse", StringComparison.Ordinal) => "the conversation API",
             _ when method.StartsWith("SubscribeTopicEvents", StringComparison.Ordinal) => "the streaming subscription API",
-            _ when method.Contains("Actor", StringComparison.Ordinal) => "this actors API",
+            "SetMetadata" => "setting app metadata (the metadata API)",
+            _ when method.Contains("Actor", StringComparison.Ordinal) => "this part of the actors API",
             _ => "this API",
         };
     }

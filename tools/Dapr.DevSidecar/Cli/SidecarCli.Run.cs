@@ -96,13 +96,14 @@ public static partial class SidecarCli
         await using var runtime = new ComponentRuntime(loggerFactory, TimeProvider.System) { Apps = new AppRegistry(AppRegistry.DefaultFolder) };
         var sidecars = new List<RunningSidecar>();
         var processes = new List<(SidecarOptions Options, AppProcess Process)>();
+        var tokens = new Dictionary<string, (string? Api, string? App)>(StringComparer.Ordinal);
         try
         {
             foreach (var app in apps)
             {
                 for (var replica = 0; replica < app.Replicas; replica++)
                 {
-                    var options = OptionsFor(app, replica);
+                    var options = OptionsFor(app, replica, tokens);
                     var sidecar = await SidecarHost.StartAsync(options, runtime, stop.Token);
                     sidecars.Add(sidecar);
                     log.LogInformation("Sidecar for app '{AppId}' (instance {Instance}) listening: HTTP {Http}, gRPC {Grpc}, app port {AppPort}",
@@ -161,9 +162,18 @@ public static partial class SidecarCli
         }
     }
 
-    private static SidecarOptions OptionsFor(RunFileApp app, int replica)
+    private static SidecarOptions OptionsFor(RunFileApp app, int replica, Dictionary<string, (string? Api, string? App)> tokens)
     {
         string? Env(string name) => app.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+
+        // Token authentication is on unless the run file or environment sets a token (used as
+        // is) or sets it empty (off): otherwise each app gets random tokens for this run, shared
+        // by its replicas. daprd reads the same two variables; the Dapr CLI leaves them to you.
+        if (!tokens.TryGetValue(app.AppId, out var appTokens))
+        {
+            appTokens = (Env("DAPR_API_TOKEN") ?? NewToken(), Env("APP_API_TOKEN") ?? NewToken());
+            tokens[app.AppId] = appTokens;
+        }
 
         // Replicas past the first get free ports (their app reads APP_PORT), since two apps cannot share one.
         return new SidecarOptions
@@ -176,8 +186,10 @@ public static partial class SidecarCli
             GrpcPort = replica == 0 ? app.DaprGrpcPort : 0,
             ResourcesPaths = app.ResourcesPaths,
             AppHealthCheckPath = app.AppHealthCheckPath,
-            ApiToken = Env("DAPR_API_TOKEN"),
-            AppApiToken = Env("APP_API_TOKEN"),
+            ApiToken = appTokens.Api,
+            AppApiToken = appTokens.App,
         };
     }
+
+    private static string NewToken() => Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 }
