@@ -156,6 +156,7 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         new("/chat.v1.DirectoryInternalService/RemoveDevice", Rule.Internal, c => R(new RemoveDeviceRequest { UserId = c.Fx.Dave.UserId, DeviceId = "no-such-device", PushToken = "x" })),
         new("/chat.v1.DirectoryInternalService/GetPresenceRules", Rule.Internal, c => R(new GetPresenceRulesRequest { ViewerId = c.Fx.Alice.UserId, UserIds = { c.Fx.Bob.UserId } })),
         new("/chat.v1.DirectoryInternalService/GetUserConversations", Rule.Internal, c => R(new GetUserConversationsRequest { UserId = c.Fx.Alice.UserId })),
+        new("/chat.v1.DirectoryInternalService/GetReceiptPrivacy", Rule.Internal, c => R(new GetReceiptPrivacyRequest { UserIds = { c.Fx.Bob.UserId } })),
         new("/chat.v1.MessagingService/SendMessage", Rule.Member, c => R(new SendMessageRequest { ConversationId = c.Fx.GroupId, ClientMsgId = Guid.NewGuid().ToString("N"), Content = new MessageContent { Text = "matrix" } })),
         new("/chat.v1.MessagingService/GetHistory", Rule.Member, c => R(new GetHistoryRequest { ConversationId = c.Fx.GroupId, Limit = 5 })),
         new("/chat.v1.MessagingService/Sync", Rule.Account, _ => R(new SyncRequest())),
