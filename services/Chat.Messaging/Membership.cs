@@ -6,18 +6,14 @@ using Microsoft.Extensions.Caching.Memory;
 namespace Chat.Messaging;
 
 /// <summary>
-/// Who belongs where, asked of directory's internal service through Dapr, and cached so a send
-/// costs no directory call: a direct conversation's members follow from its id and never change,
-/// so once directory confirms it exists it stays known (until evicted); a group's members are
-/// kept for <see cref="GroupTtl"/>, which bounds how long a removed member can still send.
-/// Only existing conversations are cached, so a conversation created a moment ago is never
-/// refused from the cache.
+/// Who belongs where, asked of directory's internal service through Dapr. A direct conversation's
+/// members follow from its id and never change, so once directory confirms it exists it is kept
+/// (until idle): a 1:1 send costs no directory call. Groups are asked every time: their members
+/// change, and a member added a moment ago must get the next message live (caching them needs
+/// invalidation by membership events, which messaging does not receive yet).
 /// </summary>
 public sealed class Membership(DirectoryInternalService.DirectoryInternalServiceClient directory) : IDisposable
 {
-    /// <summary>How long a group's member list is trusted.</summary>
-    public static readonly TimeSpan GroupTtl = TimeSpan.FromSeconds(2);
-
     private static readonly TimeSpan DirectIdle = TimeSpan.FromMinutes(30);
 
     // Its own cache, so the size bound counts conversations only.
@@ -62,7 +58,11 @@ public sealed class Membership(DirectoryInternalService.DirectoryInternalService
             return (response.Kind, [], response.Title);
         }
 
-        Remember(conversationId, new Known(response.Kind, [.. response.MemberIds], response.Title));
+        if (response.Kind == ConversationKind.Direct)
+        {
+            Remember(conversationId, new Known(response.Kind, [.. response.MemberIds], response.Title));
+        }
+
         return (response.Kind, response.MemberIds, response.Title);
     }
 
@@ -85,14 +85,7 @@ public sealed class Membership(DirectoryInternalService.DirectoryInternalService
         using var entry = _cache.CreateEntry(conversationId);
         entry.Value = known;
         entry.Size = 1;
-        if (known.Kind == ConversationKind.Group)
-        {
-            entry.AbsoluteExpirationRelativeToNow = GroupTtl;
-        }
-        else
-        {
-            entry.SlidingExpiration = DirectIdle;
-        }
+        entry.SlidingExpiration = DirectIdle;
     }
 
     private sealed record Known(ConversationKind Kind, IReadOnlyList<string> Members, string Title);

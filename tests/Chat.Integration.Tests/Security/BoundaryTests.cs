@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Chat.Contracts.V1;
+using Chat.Core;
 using Chat.Domain;
 using Chat.Gateway;
 using Chat.Gateway.Hubs;
@@ -154,7 +155,34 @@ public sealed class BoundaryTests(SecuritySystem fx)
         delivery.UserIds.Add(userId);
         var batch = new DeliveryBatch();
         batch.Deliveries.Add(delivery);
-        return JsonFormatter.Default.Format(batch);
+        // As the sidecar posts it: a bulk delivery (the gateway subscribes in bulk) of one CloudEvent
+        // whose data is the protobuf batch.
+        return global::System.Text.Json.JsonSerializer.Serialize(new
+        {
+            id = Guid.NewGuid().ToString(),
+            type = "com.dapr.event.sent.bulk",
+            topic = "deliveries.forged",
+            pubsubname = DaprNames.PubSub,
+            metadata = new Dictionary<string, string>(),
+            entries = new[]
+            {
+                new
+                {
+                    entryId = "1",
+                    contentType = "application/cloudevents+json",
+                    metadata = new Dictionary<string, string>(),
+                    @event = new Dictionary<string, object>
+                    {
+                        ["id"] = Guid.NewGuid().ToString(),
+                        ["specversion"] = "1.0",
+                        ["source"] = "forged",
+                        ["type"] = "com.dapr.event.sent",
+                        ["datacontenttype"] = ProtoPubSub.ContentType,
+                        ["data_base64"] = Convert.ToBase64String(batch.ToByteArray()),
+                    },
+                },
+            },
+        });
     }
 
     private static async Task<HttpStatusCode> PostAsync(string url, string json, string? token)

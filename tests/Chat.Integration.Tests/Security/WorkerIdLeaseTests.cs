@@ -32,7 +32,7 @@ public sealed class WorkerIdLeaseTests
         Assert.Equal(7, first);
 
         // Eight more "routers" start at the same moment against the same store, all preferring 7.
-        using var dapr = new DaprClientBuilder().UseGrpcEndpoint(router.Sidecar.GrpcEndpoint).UseHttpEndpoint(router.Sidecar.HttpEndpoint).Build();
+        using var dapr = new DaprClientBuilder().UseGrpcEndpoint(router.Sidecar.GrpcEndpoint).UseHttpEndpoint(router.Sidecar.HttpEndpoint).UseDaprApiToken(router.Tokens.DaprApiToken).Build();
         var leases = Enumerable.Range(0, 8).Select(_ => NewLease(dapr)).ToList();
         await Task.WhenAll(leases.Select(l => l.StartAsync(CancellationToken.None)));
         try
@@ -69,7 +69,7 @@ public sealed class WorkerIdLeaseTests
         Assert.Equal(7, ids.Next().WorkerId);
 
         // Someone else takes worker id 7 (as after an expiry): the router notices at its next renewal.
-        using var dapr = new DaprClientBuilder().UseGrpcEndpoint(router.Sidecar.GrpcEndpoint).UseHttpEndpoint(router.Sidecar.HttpEndpoint).Build();
+        using var dapr = new DaprClientBuilder().UseGrpcEndpoint(router.Sidecar.GrpcEndpoint).UseHttpEndpoint(router.Sidecar.HttpEndpoint).UseDaprApiToken(router.Tokens.DaprApiToken).Build();
         await dapr.SaveStateAsync(DaprNames.StateStores.Presence, WorkerIdLease.Key(7), new WorkerIdLease.LeaseValue("intruder", DateTimeOffset.UtcNow));
         await PollAsync(() => lease.WorkerId is { } id && id != 7, "the router moved off the lost worker id", TimeSpan.FromSeconds(20));
         Assert.NotEqual(7, ids.Next().WorkerId);

@@ -13,7 +13,8 @@ app.MapGet("/healthz", () => Results.Ok());
 app.MapGet("/info", () => Results.Json(new { pid = Environment.ProcessId, appId = Environment.GetEnvironmentVariable("APP_ID"), greeting = Environment.GetEnvironmentVariable("SAMPLE_GREETING") }));
 app.MapGet("/checkout/{id}", async (string id, DaprClient dapr, CancellationToken ct) =>
 {
-    using var http = DaprClient.CreateInvokeHttpClient("orders");
+    // From the client, so it carries the client's DAPR_API_TOKEN (`run` turns tokens on).
+    using var http = dapr.CreateInvokableHttpClient("orders");
     var order = await http.GetStringAsync(new Uri($"/orders/{Uri.EscapeDataString(id)}", UriKind.Relative), ct);
     await dapr.PublishEventAsync("pubsub", "order-placed", new { id }, ct);
     Console.WriteLine($"checked out order {id}");
