@@ -125,9 +125,6 @@ export function createConnection(accessToken: () => string): signalR.HubConnecti
   return new signalR.HubConnectionBuilder()
     .withUrl("/hubs/chat", { accessTokenFactory: accessToken })
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => retryDelays[Math.min(ctx.previousRetryCount, retryDelays.length - 1)] })
-    // A short drop resumes the same connection with nothing lost (the server buffers what it
-    // sent); only past that does the client reconnect anew and catch up by Sync.
-    .withStatefulReconnect()
     .configureLogging(signalR.LogLevel.Warning)
     .build();
 }
