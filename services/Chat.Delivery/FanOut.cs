@@ -117,12 +117,5 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time)
 
     /// <summary>Publishes one batch per gateway instance carrying <paramref name="build"/>'s event for its users.</summary>
     public Task PublishAsync(RouteTable table, Func<Chat.Contracts.V1.Delivery> build, CancellationToken ct) =>
-        Task.WhenAll(table.UsersByGateway.Select(kv =>
-        {
-            var delivery = build();
-            delivery.UserIds.AddRange(kv.Value);
-            var batch = new DeliveryBatch { GatewayInstanceId = kv.Key };
-            batch.Deliveries.Add(delivery);
-            return dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.Deliveries(kv.Key), batch, ct);
-        }));
+        PublishManyAsync(table, [(build(), table.UsersByGateway.Values.SelectMany(users => users).ToList())], ct);
 }
