@@ -20,7 +20,8 @@ public static class ServiceDefaultsExtensions
     /// <summary>Readiness: the process and its Dapr sidecar are both up.</summary>
     public const string ReadinessPath = "/health/ready";
 
-    private const string ReadyTag = "ready";
+    /// <summary>The tag of health checks that only readiness (not liveness) runs.</summary>
+    public const string ReadyTag = "ready";
 
     /// <summary>Adds OpenTelemetry, health checks (self and the Dapr sidecar) and HTTP resilience defaults.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

@@ -71,6 +71,30 @@ public sealed partial class PubSubConformanceTests
     }
 
     [Fact]
+    public async Task Healthz_is_not_ready_until_the_app_answers_and_its_subscriptions_are_in_place()
+    {
+        await using var host = InMemoryHost();
+        var port = Dapr.DevSidecar.Hosting.SidecarHost.FreePort();
+        var sub = await host.StartSidecarAsync("checkout", port);
+        using var http = new HttpClient { BaseAddress = new Uri(sub.HttpEndpoint) };
+
+        // The app is not listening yet: outbound calls work, but a publish now would find no subscriber.
+        var early = await http.GetAsync("/v1.0/healthz");
+        Assert.Equal(HttpStatusCode.InternalServerError, early.StatusCode);
+        Assert.Contains("ERR_HEALTH_NOT_READY", await early.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.GetAsync("/v1.0/healthz/outbound")).StatusCode);
+
+        var got = new ConcurrentQueue<Order>();
+        await using var app = await SubscriberApp.StartAsync(a => a.MapPost("/orders", (Order o) => { got.Enqueue(o); return Results.Ok(); }).WithTopic("pubsub", "orders"), port);
+        await Eventually.TrueAsync(async () => (await http.GetAsync("/v1.0/healthz")).StatusCode == HttpStatusCode.NoContent, "the sidecar reports ready");
+
+        // Ready means subscribed: the very first publish is delivered.
+        var pub = await host.StartSidecarAsync("frontend");
+        await host.ClientFor(pub).PublishEventAsync("pubsub", "orders", new Order("o-1", 1));
+        await Eventually.TrueAsync(() => !got.IsEmpty, "the first order is delivered");
+    }
+
+    [Fact]
     public async Task Cloudevent_metadata_overrides_and_binary_data_base64()
     {
         await using var host = InMemoryHost();

@@ -31,6 +31,12 @@ public sealed partial class ChatHub(
     public override async Task OnConnectedAsync()
     {
         var user = CurrentUser();
+        // A connection taken before deliveries reach this instance could miss its messages.
+        if (!await Context.GetHttpContext()!.RequestServices.GetRequiredService<DeliveryReadiness>().WaitAsync(DeliveryReadiness.ConnectWait, Context.ConnectionAborted))
+        {
+            throw HubErrors.Create(ErrorCodes.Unavailable, "This gateway is still starting; reconnect in a moment.");
+        }
+
         Context.Items[TokenItem] = ChatBearerHandler.ReadToken(Context.GetHttpContext()!.Request);
         connections.Add(new LocalConnection(Context.ConnectionId, user.UserId, user.DeviceId));
         await UserActor(user.UserId).InvokeMethodAsync<UserConnection, UserRoutes>(UserActorMethods.Connect,

@@ -255,6 +255,8 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         }
 
         _apps.Add(app);
+        // As a readiness probe would: the app's subscriptions are in place before anyone publishes to them.
+        await sidecar.Ready.WaitAsync(TimeSpan.FromSeconds(30));
         var instance = new AppInstance(appId, sidecar, app, $"http://127.0.0.1:{clientPort}", $"http://127.0.0.1:{port}", tokens);
         _instances.Add(instance);
         return instance;

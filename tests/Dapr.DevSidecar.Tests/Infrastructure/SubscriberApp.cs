@@ -68,10 +68,13 @@ public sealed class SubscriberApp : IAsyncDisposable
 /// <summary>Waiting for conditions with a deadline.</summary>
 public static class Eventually
 {
-    public static async Task TrueAsync(Func<bool> condition, string what, int timeoutMs = 10_000)
+    public static Task TrueAsync(Func<bool> condition, string what, int timeoutMs = 10_000) =>
+        TrueAsync(() => Task.FromResult(condition()), what, timeoutMs);
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
     {
         var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {

@@ -14,8 +14,10 @@ public static partial class HttpApi
     public static void Map(WebApplication app, SidecarContext context)
     {
         var v1 = app.MapGroup("/v1.0");
-        // daprd answers 204 once it is ready; outbound does not wait on the app.
-        v1.MapGet("/healthz", () => Results.NoContent());
+        // daprd answers 204 once it is ready (app channel up, subscriptions in place); outbound does not wait on the app.
+        v1.MapGet("/healthz", (HttpContext http) => SidecarReadiness.IsReady(http.RequestServices)
+            ? Results.NoContent()
+            : DaprApiException.Internal("ERR_HEALTH_NOT_READY", "dapr is not ready").ToHttpResult());
         v1.MapGet("/healthz/outbound", () => Results.NoContent());
         MapState(v1, context);
         MapPubSub(v1, context);

@@ -39,6 +39,9 @@ public sealed class RunningSidecar : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Completes when the sidecar is ready, as <c>GET /v1.0/healthz</c> reports it (see <see cref="SidecarReadiness"/>).</summary>
+    public Task Ready => SidecarReadiness.WhenReady(Services);
+
     /// <summary>Completes when the sidecar was asked to shut down (the Shutdown API).</summary>
     public Task ShutdownRequested => Task.Delay(Timeout.Infinite, Context.ShutdownRequested.Token).ContinueWith(_ => { }, TaskScheduler.Default);
 
