@@ -1,0 +1,28 @@
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Chat.Deploy.Tests;
+
+/// <summary>The apps of dapr.yaml, as far as the manifests must agree with them.</summary>
+public sealed class RunFileApp
+{
+    [YamlMember(Alias = "appID")]
+    public string AppId { get; set; } = "";
+    public string AppDirPath { get; set; } = "";
+    public int AppPort { get; set; }
+    public string? AppProtocol { get; set; }
+    public string? AppHealthCheckPath { get; set; }
+    public Dictionary<string, string> Env { get; set; } = [];
+
+    /// <summary>Every app of the repository's dapr.yaml.</summary>
+    public static IReadOnlyList<RunFileApp> Load()
+    {
+        var reader = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).IgnoreUnmatchedProperties().Build();
+        return reader.Deserialize<RunFileDoc>(File.ReadAllText(Path.Combine(Repo.Root, "dapr.yaml"))).Apps;
+    }
+
+    private sealed class RunFileDoc
+    {
+        public List<RunFileApp> Apps { get; set; } = [];
+    }
+}
