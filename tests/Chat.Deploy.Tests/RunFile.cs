@@ -15,14 +15,24 @@ public sealed class RunFileApp
     public Dictionary<string, string> Env { get; set; } = [];
 
     /// <summary>Every app of the repository's dapr.yaml.</summary>
-    public static IReadOnlyList<RunFileApp> Load()
+    public static IReadOnlyList<RunFileApp> Load() => LoadFile("dapr.yaml").Apps;
+
+    /// <summary>A run file of the repository root, e.g. dapr.scale.yaml.</summary>
+    public static RunFileDoc LoadFile(string name)
     {
         var reader = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).IgnoreUnmatchedProperties().Build();
-        return reader.Deserialize<RunFileDoc>(File.ReadAllText(Path.Combine(Repo.Root, "dapr.yaml"))).Apps;
+        return reader.Deserialize<RunFileDoc>(File.ReadAllText(Path.Combine(Repo.Root, name)));
     }
+}
 
-    private sealed class RunFileDoc
-    {
-        public List<RunFileApp> Apps { get; set; } = [];
-    }
+/// <summary>A run file: its common part and its apps (one entry per instance).</summary>
+public sealed class RunFileDoc
+{
+    public RunFileCommon Common { get; set; } = new();
+    public List<RunFileApp> Apps { get; set; } = [];
+}
+
+public sealed class RunFileCommon
+{
+    public List<string> ResourcesPaths { get; set; } = [];
 }
