@@ -82,7 +82,8 @@ public static partial class ManifestRules
         // The code decides the protocol: gRPC services need grpc, the .NET actor runtime and pub/sub handlers http.
         var source = AppSource(app);
         var servesGrpc = source.Contains("MapGrpcService<", StringComparison.Ordinal);
-        Want(servesGrpc == (protocol == "grpc"), $"the code {(servesGrpc ? "serves gRPC services" : "serves no gRPC service")} but app-protocol is {protocol}");
+        var annotated = Annotation(d, "app-protocol");
+        Want(servesGrpc == (annotated == "grpc"), $"the code {(servesGrpc ? "serves gRPC services" : "serves no gRPC service")} but app-protocol is {annotated}");
 
         // Tokens: both from Secrets, the ones the annotations name (the injector gives them to daprd).
         var apiSecret = Annotation(d, "api-token-secret");
@@ -109,7 +110,7 @@ public static partial class ManifestRules
         {
             foreach (var port in UrlPorts(runUrls))
             {
-                Want(listening.ContainsKey(port), $"dapr.yaml has it listen on {port}, the Deployment does not");
+                Want(listening.ContainsKey(port) || (port == app.AppPort && appPortServed), $"dapr.yaml has it listen on {port}, the Deployment does not");
             }
         }
 
@@ -211,7 +212,7 @@ public static partial class ManifestRules
                     {
                         problems.Add($"Service {s.Name()}: target port {port.TargetPort?.Value} is no port of {d.Name()}");
                     }
-                    else if (target.ToString() == Annotation(d, "app-port"))
+                    else if (target.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) == Annotation(d, "app-port"))
                     {
                         problems.Add($"Service {s.Name()}: exposes {d.Name()}'s Dapr app port {target}, which is for its sidecar only");
                     }
@@ -242,6 +243,13 @@ public static partial class ManifestRules
 
         foreach (var c in components)
         {
+            // Unscoped means every app's sidecar loads it: only for the secret store, which every
+            // sidecar needs to resolve the secretKeyRefs of its other components.
+            if (c.Scopes is not { Count: > 0 } && c.Name() != DaprNames.Secrets.Store)
+            {
+                problems.Add($"component {c.Name()}: has no scopes, so every app may use it (least privilege)");
+            }
+
             foreach (var scoped in c.Scopes ?? [])
             {
                 if (DaprUsage.Of(scoped)?.Components.Contains(c.Name()) != true)
@@ -286,7 +294,7 @@ public static partial class ManifestRules
             var targets = Map(Map(r.Spec, "targets"), null);
             foreach (var (group, known) in new[] { ("apps", appIds), ("actors", actorTypes), ("components", componentNames) })
             {
-                foreach (var key in Map(targets, group)?.Keys ?? [])
+                foreach (var key in Map(targets, group)?.Keys ?? Enumerable.Empty<string>())
                 {
                     if (!known.Contains(key))
                     {

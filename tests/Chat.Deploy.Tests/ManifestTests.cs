@@ -62,6 +62,21 @@ public sealed class ManifestTests
         Assert.Equal("true", mtls["enabled"]?.ToString(), ignoreCase: true);
     }
 
+    [Fact]
+    public void A_field_the_Kubernetes_model_does_not_have_fails_to_load()
+    {
+        var set = new ManifestSet();
+        var error = Assert.ThrowsAny<Exception>(() => set.AddYaml("""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: x
+            spec:
+              replica: 3
+            """, "test"));
+        Assert.Contains("replica", error.ToString(), StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> MutationNames => new(Mutations.Keys);
 
     /// <summary>Each rule fails on the manifests changed the way it guards against.</summary>
@@ -83,7 +98,8 @@ public sealed class ManifestTests
         ["gateway app-id"] = (s => Pod(s, "gateway").Metadata.Annotations["dapr.io/app-id"] = "gw", "gateway: 0 Deployments"),
         ["router app health check"] = (s => Pod(s, "router").Metadata.Annotations.Remove("dapr.io/app-health-check-path"), "router: dapr.yaml checks app health"),
         ["delivery config"] = (s => Pod(s, "delivery").Metadata.Annotations["dapr.io/config"] = "other", "delivery: dapr.io/config 'other'"),
-        ["actor-store without router"] = (s => Component(s, DaprNames.StateStores.Actors).Scopes!.Remove(DaprNames.Apps.Router), "component actor-store: scopes leave out router"),
+        ["presence-store without router"] = (s => Component(s, DaprNames.StateStores.Presence).Scopes!.Remove(DaprNames.Apps.Router), "component presence-store: scopes leave out router"),
+        ["actor-store unscoped"] = (s => Component(s, DaprNames.StateStores.Actors).Scopes!.Clear(), "component actor-store: has no scopes"),
         ["messages-store scoped to gateway"] = (s => Component(s, DaprNames.StateStores.Messages).Scopes!.Add(DaprNames.Apps.Gateway), "component messages-store: scope gateway does not use it"),
         ["inline redis password"] = (s => Component(s, DaprNames.StateStores.Presence).Spec.Metadata!.First(m => m.Name == "redisPassword").SecretKeyRef = null, "presence-store: redisPassword is inline"),
         ["inline app token"] = (s =>

@@ -14,7 +14,7 @@ public sealed class ScaleRunFileTests
     [Fact]
     public void Two_instances_of_gateway_messaging_router_and_delivery_on_redis()
     {
-        Assert.Equal(["./components/redis"], Scale.Common.ResourcesPaths);
+        Assert.Equal("./components/redis", Assert.Single(Scale.Common.ResourcesPaths));
         var counts = Scale.Apps.GroupBy(a => a.AppId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         Assert.Equal(DaprUsage.Apps.Select(a => a.AppId).Order(StringComparer.Ordinal), counts.Keys.Order(StringComparer.Ordinal));
         foreach (var app in new[] { DaprNames.Apps.Gateway, DaprNames.Apps.Messaging, DaprNames.Apps.Router, DaprNames.Apps.Delivery })
