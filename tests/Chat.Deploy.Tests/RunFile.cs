@@ -13,6 +13,7 @@ public sealed class RunFileApp
     public string? AppProtocol { get; set; }
     public string? AppHealthCheckPath { get; set; }
     public Dictionary<string, string> Env { get; set; } = [];
+    public List<string> Command { get; set; } = [];
 
     /// <summary>Every app of the repository's dapr.yaml.</summary>
     public static IReadOnlyList<RunFileApp> Load() => LoadFile("dapr.yaml").Apps;

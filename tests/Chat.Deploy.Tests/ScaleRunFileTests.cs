@@ -32,6 +32,7 @@ public sealed class ScaleRunFileTests
         {
             var app = single[instance.AppId];
             Assert.Equal(app.AppDirPath, instance.AppDirPath);
+            Assert.Equal(app.Command, instance.Command);
             Assert.Equal(app.AppProtocol, instance.AppProtocol);
             Assert.Equal(app.AppHealthCheckPath, instance.AppHealthCheckPath);
             var ports = Ports(instance.Env["ASPNETCORE_URLS"]);

@@ -20,11 +20,11 @@ CPU_MS_PER_MSG = {
     "directory+presence": 0.01,
 }
 CPU_MS_PER_MSG_LIGHT_LOAD = 4.89  # same table, 300 msg/s: per-wake-up costs not yet amortised
-GATEWAY_RSS_KIB_PER_CONN = 41.48  # idle section, 10k connections
-GATEWAY_RSS_BASE_MIB = 123  # idle section, "RSS before"
-# Fan-out section: 10,690 member deliveries/s on the 2-core box, which was saturated
-# (load average 19-22): at most 2 cores / 10,690 per delivery, an upper bound.
-CPU_MS_PER_EXTRA_DELIVERY_BOUND = 2 * 1000 / 10690
+CPU_MS_PER_MSG_2000_USERS = 2.74  # second pass: 2,000 users, 1,000 msg/s, saturated
+GATEWAY_RSS_KIB_PER_CONN = 33.0  # second pass: idle, 10k connections, workstation GC (the default now)
+GATEWAY_RSS_BASE_MIB = 125  # same run, RSS before
+# Second pass, fan-out: 225 ms of server CPU per send to a 500-member group, all online.
+CPU_MS_PER_EXTRA_DELIVERY = 225 / 500
 # Presence section: one refresh of 20k users, median 2.41 s wall; one state transaction.
 # The refresh is one request served mostly in sequence: about one core busy for its duration.
 PRESENCE_S_PER_20K = 2.412
@@ -50,7 +50,7 @@ NODE_GIB = 128
 CPU_TARGET = 0.60  # utilisation target: room for a zone failure and spikes
 MEM_TARGET = 0.80
 CONNS_PER_GATEWAY_POD = 100_000  # the design's figure
-GATEWAY_POD_GIB = 5  # request in deploy/kubernetes/base/gateway.yaml (>= 100k x 41.48 KiB + base)
+GATEWAY_POD_GIB = 4  # request in deploy/kubernetes/base/gateway.yaml (>= 100k x 33.0 KiB + base)
 SIDECAR_POD_GIB = 0.25  # dapr.io/sidecar-memory-request
 # Stores: per-node rates are NOT measured here (no cluster); typical published orders of magnitude.
 REDIS_KEY_WRITES_PER_SHARD = 500_000  # pipelined/transaction writes per second per primary
@@ -64,7 +64,7 @@ def work(msg_per_s, connections, refresh_s):
     extra_deliveries = msg_per_s * GROUP_SHARE * (GROUP_ONLINE_RECIPIENTS - 1)
     return {
         "send path (1:1 cost, every message)": (msg_per_s, "msg/s", sum(CPU_MS_PER_MSG.values()), one_to_one),
-        "group fan-out, deliveries beyond the first": (extra_deliveries, "deliveries/s", CPU_MS_PER_EXTRA_DELIVERY_BOUND, extra_deliveries * CPU_MS_PER_EXTRA_DELIVERY_BOUND / 1000),
+        "group fan-out, deliveries beyond the first": (extra_deliveries, "deliveries/s", CPU_MS_PER_EXTRA_DELIVERY, extra_deliveries * CPU_MS_PER_EXTRA_DELIVERY / 1000),
         "presence refresh": (connections / refresh_s, "user reports/s", CPU_MS_PER_PRESENCE_USER, connections / refresh_s * CPU_MS_PER_PRESENCE_USER / 1000),
         "connects (churn)": (connections / CONNECTION_LIFETIME_S, "connects/s", CPU_MS_PER_CONNECT_BOUND, connections / CONNECTION_LIFETIME_S * CPU_MS_PER_CONNECT_BOUND / 1000),
         "keep-alive pings": (connections / PING_INTERVAL_S, "pings/s", CPU_MS_PER_PING, connections / PING_INTERVAL_S * CPU_MS_PER_PING / 1000),
@@ -150,3 +150,4 @@ if __name__ == "__main__":
         per_process()
         stores(PRESENCE_REFRESH_S)
         print(f"light-load bound: {MSG_PER_S:,} x {CPU_MS_PER_MSG_LIGHT_LOAD} ms = {MSG_PER_S * CPU_MS_PER_MSG_LIGHT_LOAD / 1000:,.0f} cores for the send path")
+        print(f"2,000-user run: {MSG_PER_S:,} x {CPU_MS_PER_MSG_2000_USERS} ms = {MSG_PER_S * CPU_MS_PER_MSG_2000_USERS / 1000:,.0f} cores for the send path")
