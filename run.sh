@@ -29,7 +29,7 @@ fi
 mkdir -p data
 
 dotnet build Chat.Dapr.sln -c Release --verbosity quiet -nologo
-(cd services/chat-bots && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+services/chat-bots/build.sh
 cat <<'INFO'
 
 Starting Chat.Dapr on the embedded components (dev sidecar, SQLite in ./data, in-memory pub/sub).

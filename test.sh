@@ -21,7 +21,7 @@ results=artifacts/test-results
 rm -rf "$results"
 
 # The Node.js bots app (services/chat-bots): locked packages, contracts generated from protos/, tsc.
-(cd services/chat-bots && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+services/chat-bots/build.sh
 dotnet restore "$solution" --verbosity quiet
 dotnet build "$solution" -c Release --no-restore --verbosity quiet -nologo
 # One test assembly at a time (-m:1): the integration suites start whole systems of apps and

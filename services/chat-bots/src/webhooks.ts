@@ -79,22 +79,26 @@ class TokenBucket {
 
     return this.perSecond > 0 ? Math.ceil(((1 - this.tokens) / this.perSecond) * 1000) : 60_000;
   }
+
+  /** True when it has refilled completely: forgetting it then changes nothing. */
+  get idle(): boolean {
+    return this.tokens + ((Date.now() - this.last) / 1000) * this.perSecond >= this.burst;
+  }
 }
 
 class BotQueue {
   readonly items: { target: BotTarget; event: WebhookEvent }[] = [];
-  readonly bucket: TokenBucket;
   running = false;
 
-  constructor(config: BotsConfig) {
-    this.bucket = new TokenBucket(config.ratePerSecond, config.rateBurst);
-  }
+  constructor(readonly bucket: TokenBucket) {}
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class WebhookDispatcher {
   private readonly queues = new Map<string, BotQueue>();
+  // Outlive the queues: a bot whose queue keeps emptying must not get a fresh burst each time.
+  private readonly buckets = new Map<string, TokenBucket>();
   private readonly seen = new Map<string, true>();
 
   constructor(private readonly config: BotsConfig, private readonly ports: WebhookPorts) {}
@@ -113,7 +117,7 @@ export class WebhookDispatcher {
 
     let queue = this.queues.get(target.botUserId);
     if (!queue) {
-      queue = new BotQueue(this.config);
+      queue = new BotQueue(this.bucketOf(target.botUserId));
       this.queues.set(target.botUserId, queue);
     }
 
@@ -129,6 +133,24 @@ export class WebhookDispatcher {
     }
 
     return true;
+  }
+
+  private bucketOf(botUserId: string): TokenBucket {
+    let bucket = this.buckets.get(botUserId);
+    if (!bucket) {
+      if (this.buckets.size >= 10_000) {
+        for (const [id, b] of this.buckets) {
+          if (b.idle && !this.queues.has(id)) {
+            this.buckets.delete(id);
+          }
+        }
+      }
+
+      bucket = new TokenBucket(this.config.ratePerSecond, this.config.rateBurst);
+      this.buckets.set(botUserId, bucket);
+    }
+
+    return bucket;
   }
 
   private async drain(botUserId: string, queue: BotQueue): Promise<void> {

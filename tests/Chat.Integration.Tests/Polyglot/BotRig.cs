@@ -15,6 +15,11 @@ public sealed class BotRig : IAsyncLifetime
 {
     public const int MaxAttempts = 3;
 
+    /// <summary>Webhook calls a bot may make at once, then <see cref="RatePerSecond"/>.</summary>
+    public const int RateBurst = 3;
+
+    public const int RatePerSecond = 2;
+
     private readonly HubUsers _users;
 
     public BotRig()
@@ -78,6 +83,8 @@ public sealed class BotRig : IAsyncLifetime
             ["BOTS_WEBHOOK_TIMEOUT_MS"] = "1000",
             ["BOTS_WEBHOOK_MAX_ATTEMPTS"] = MaxAttempts.ToString(CultureInfo.InvariantCulture),
             ["BOTS_WEBHOOK_RETRY_BASE_MS"] = "100",
+            ["BOTS_RATE_BURST"] = RateBurst.ToString(CultureInfo.InvariantCulture),
+            ["BOTS_RATE_PER_SECOND"] = RatePerSecond.ToString(CultureInfo.InvariantCulture),
         });
         try
         {

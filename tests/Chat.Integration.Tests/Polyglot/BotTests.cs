@@ -139,6 +139,35 @@ public sealed class BotTests(BotRig rig) : IClassFixture<BotRig>
     }
 
     [Fact]
+    public async Task Each_bot_has_its_own_rate_limit_and_a_busy_bot_holds_back_no_other()
+    {
+        var alice = await rig.UserAsync();
+        var busy = (await CreateBotAsync(alice, Name("busy"), HookMode.Echo)).Bot;
+        var quiet = (await CreateBotAsync(alice, Name("quiet"), HookMode.Echo)).Bot;
+        var count = BotRig.RateBurst + 3;
+        // All at once, so the bucket barely refills while they are sent.
+        await Task.WhenAll(Enumerable.Range(0, count).Select(i => SendToAsync(alice, busy.UserId, $"busy {i}")));
+        await SendToAsync(alice, quiet.UserId, "quiet 0");
+
+        // The other bot's message, sent last, is not queued behind the busy bot's.
+        await HookCallAsync(quiet.UserName, "quiet 0");
+        Assert.True(rig.Receiver.CallsOf(busy.UserName).Count() < count, "the quiet bot was called while the busy one still waited for its rate");
+
+        // A token bucket: past the burst, one call per 1/rate. Slowness only spreads the calls
+        // further apart; the margin covers the first call's extra latency (a new connection).
+        for (var i = 0; i < count; i++)
+        {
+            await HookCallAsync(busy.UserName, $"busy {i}");
+        }
+
+        var calls = rig.Receiver.CallsOf(busy.UserName).OrderBy(c => c.At).ToList();
+        Assert.Equal(count, calls.Count);
+        var span = calls[^1].At - calls[0].At;
+        var least = TimeSpan.FromSeconds((count - BotRig.RateBurst) / (double)BotRig.RatePerSecond) * 0.7;
+        Assert.True(span >= least, $"{count} calls within {span.TotalMilliseconds:0} ms, faster than a burst of {BotRig.RateBurst} then {BotRig.RatePerSecond}/s allows");
+    }
+
+    [Fact]
     public async Task A_typescript_client_with_generated_types_calls_directory_and_messaging_through_a_sidecar()
     {
         var (code, output) = await NodeApp.RunAsync(Path.Combine("dist", "tools", "contract-check.js"), new Dictionary<string, string>

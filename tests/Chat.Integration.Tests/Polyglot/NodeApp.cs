@@ -7,7 +7,7 @@ namespace Chat.Integration.Tests.Polyglot;
 /// <summary>
 /// services/chat-bots, the Node.js app, as `dapr run` starts it: `node dist/…` with the
 /// environment the Dapr CLI gives an app. Its output is kept for assertions and failure messages;
-/// disposing kills it. Built on first use (npm ci + npm run build) when ./test.sh has not built it.
+/// disposing kills it. Built on first use (its build.sh) when ./test.sh has not built it.
 /// </summary>
 public sealed class NodeApp : IAsyncDisposable
 {
@@ -116,13 +116,10 @@ public sealed class NodeApp : IAsyncDisposable
                 return;
             }
 
-            foreach (var args in (string[][])[["ci", "--no-audit", "--no-fund"], ["run", "build"]])
+            var (code, output) = await RunToolAsync("bash", ["build.sh"]);
+            if (code != 0)
             {
-                var (code, output) = await RunToolAsync("npm", args);
-                if (code != 0)
-                {
-                    throw new InvalidOperationException($"npm {string.Join(' ', args)} failed in {Dir}:\n{output}");
-                }
+                throw new InvalidOperationException($"services/chat-bots/build.sh failed:\n{output}");
             }
         }
         finally

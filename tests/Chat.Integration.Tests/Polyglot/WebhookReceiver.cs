@@ -23,7 +23,7 @@ public enum HookMode
 }
 
 /// <summary>One request a webhook received, with the outcome of its signature check.</summary>
-public sealed record HookCall(string Bot, bool SignatureValid, JsonElement Body, string DeliveryId);
+public sealed record HookCall(string Bot, bool SignatureValid, JsonElement Body, string DeliveryId, DateTimeOffset At);
 
 /// <summary>
 /// Bot webhooks as a bot developer would write them: a local HTTP server under /hooks/{bot}
@@ -86,7 +86,7 @@ public sealed class WebhookReceiver : FakeServer
 
         var valid = Verify(hook.Secret, request.Headers["X-Chat-Request-Timestamp"], request.Headers["X-Chat-Signature"], body);
         var json = JsonDocument.Parse(body).RootElement.Clone();
-        Calls.Enqueue(new HookCall(bot, valid, json, request.Headers["X-Chat-Delivery-Id"].ToString()));
+        Calls.Enqueue(new HookCall(bot, valid, json, request.Headers["X-Chat-Delivery-Id"].ToString(), DateTimeOffset.UtcNow));
         try
         {
             if (!valid)
