@@ -29,6 +29,7 @@ fi
 mkdir -p data
 
 dotnet build Chat.Dapr.sln -c Release --verbosity quiet -nologo
+services/chat-bots/build.sh
 cat <<'INFO'
 
 Starting Chat.Dapr on the embedded components (dev sidecar, SQLite in ./data, in-memory pub/sub).

@@ -20,6 +20,8 @@ results=artifacts/test-results
 # Stale TRX files from an earlier run would be counted again by .ci/run.
 rm -rf "$results"
 
+# The Node.js bots app (services/chat-bots): locked packages, contracts generated from protos/, tsc.
+services/chat-bots/build.sh
 dotnet restore "$solution" --verbosity quiet
 dotnet build "$solution" -c Release --no-restore --verbosity quiet -nologo
 # One test assembly at a time (-m:1): the integration suites start whole systems of apps and

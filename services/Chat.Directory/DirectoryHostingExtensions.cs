@@ -39,6 +39,15 @@ public static class DirectoryHostingExtensions
             o.Interceptors.Add<ChatAuthInterceptor>();
         });
         services.AddChatAuthentication(configuration);
+        services.Configure<ChatAuthOptions>(o =>
+        {
+            // Webhook secrets and bot tokens: for the bots app alone.
+            foreach (var method in (string[])["/chat.v1.BotInternalService/GetBotWebhooks", "/chat.v1.BotInternalService/IssueBotToken"])
+            {
+                o.CallerRestrictedMethods[method] = new HashSet<string>(StringComparer.Ordinal) { DaprNames.Apps.Bots };
+            }
+        });
+        services.Configure<BotOptions>(configuration.GetSection(BotOptions.SectionName));
         services.Configure<ChatLimits>(configuration.GetSection(ChatLimits.SectionName));
         services.Configure<DirectoryOptions>(configuration.GetSection(DirectoryOptions.SectionName));
         services.Configure<WebPushEndpointOptions>(configuration.GetSection(WebPushEndpointOptions.SectionName));
@@ -50,14 +59,17 @@ public static class DirectoryHostingExtensions
         services.AddSingleton<Accounts>();
         services.AddSingleton<GroupEvents>();
         services.AddSingleton<Groups>();
+        services.AddSingleton<Bots>();
         return builder;
     }
 
-    /// <summary>Maps <c>chat.v1.DirectoryService</c> and <c>chat.v1.DirectoryInternalService</c>.</summary>
+    /// <summary>Maps <c>chat.v1.DirectoryService</c>, <c>chat.v1.DirectoryInternalService</c>, <c>chat.v1.BotService</c> and <c>chat.v1.BotInternalService</c>.</summary>
     public static WebApplication MapDirectoryServices(this WebApplication app)
     {
         app.MapGrpcService<DirectoryGrpcService>();
         app.MapGrpcService<DirectoryInternalGrpcService>();
+        app.MapGrpcService<BotGrpcService>();
+        app.MapGrpcService<BotInternalGrpcService>();
         return app;
     }
 }

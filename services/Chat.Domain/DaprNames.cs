@@ -15,6 +15,9 @@ public static class DaprNames
         public const string Presence = "presence";
         public const string Router = "router";
         public const string Delivery = "delivery";
+
+        /// <summary>The Node.js bots app (services/chat-bots): outgoing webhooks of bot accounts.</summary>
+        public const string Bots = "bots";
     }
 
     /// <summary>State store components.</summary>
@@ -58,6 +61,9 @@ public static class DaprNames
         public const string Apns = "push-apns";
         public const string Fcm = "push-fcm";
         public const string WebPush = "push-webpush";
+
+        /// <summary>The bots app's only way out to bot webhooks (bindings.http; its url is the allowed base).</summary>
+        public const string BotWebhooks = "bot-webhooks";
     }
 
     /// <summary>The secret store and the secrets read from it.</summary>

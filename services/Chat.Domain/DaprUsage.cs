@@ -83,6 +83,15 @@ public static class DaprUsage
             SecretStores: [DaprNames.Secrets.Store], // FCM service account, VAPID keys
             Invokes: [DaprNames.Apps.Directory],
             HostsActors: None),
+        new(DaprNames.Apps.Bots,
+            // services/chat-bots (Node.js): webhooks of bot accounts; replies through messaging as the bot.
+            StateStores: None,
+            Publishes: None,
+            Subscribes: [DaprNames.Topics.MessageCreated],
+            Bindings: [DaprNames.Bindings.BotWebhooks],
+            SecretStores: None,
+            Invokes: [DaprNames.Apps.Directory, DaprNames.Apps.Messaging],
+            HostsActors: None),
     ];
 
     /// <summary>The usage of <paramref name="appId"/>, or null for an app-id outside the chat system.</summary>

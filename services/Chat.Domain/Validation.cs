@@ -36,6 +36,8 @@ public static class ErrorCodes
     public const string RateLimited = "rate_limited";
     public const string GroupAddDenied = "group_add_denied";
     public const string InvalidPushEndpoint = "invalid_push_endpoint";
+    public const string InvalidWebhookUrl = "invalid_webhook_url";
+    public const string BotLimit = "bot_limit";
     public const string Unavailable = "unavailable";
     public const string Internal = "internal";
     public const string UnknownMethod = "unknown_method";

@@ -64,6 +64,8 @@ public static class GatewayServices
             DaprClient.CreateInvocationInvoker(DaprNames.Apps.Messaging, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
         builder.Services.AddSingleton(_ => new DirectoryService.DirectoryServiceClient(
             DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        builder.Services.AddSingleton(_ => new BotService.BotServiceClient(
+            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
         return builder;
     }
 

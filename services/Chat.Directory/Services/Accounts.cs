@@ -35,6 +35,13 @@ public sealed class Accounts(DirectoryCore core, ChatTokenService tokens, IOptio
             CreatedAt = core.Now,
         };
 
+        await InsertUserAsync(user, ct);
+        return new RegisterResponse { Profile = core.ToProfile(user), Tokens = await IssueAsync(user, request.DeviceId, ct) };
+    }
+
+    /// <summary>Stores a new account and claims its user name (AlreadyExists when the name is taken).</summary>
+    public async Task InsertUserAsync(UserRecord user, CancellationToken ct)
+    {
         // The user record first, the name claim second: a crash in between leaves an
         // unreachable record, never a name pointing at no one.
         if (!await core.State.TryInsertAsync(DirectoryKeys.User(user.UserId), user, null, ct))
@@ -47,8 +54,6 @@ public sealed class Accounts(DirectoryCore core, ChatTokenService tokens, IOptio
             await core.State.DeleteAsync(DirectoryKeys.User(user.UserId), ct);
             throw ChatStatus.Create(StatusCode.AlreadyExists, ErrorCodes.UserNameTaken, $"The user name '{user.UserName}' is taken.");
         }
-
-        return new RegisterResponse { Profile = core.ToProfile(user), Tokens = await IssueAsync(user, request.DeviceId, ct) };
     }
 
     public async Task<LoginResponse> LoginAsync(LoginRequest request, CancellationToken ct)

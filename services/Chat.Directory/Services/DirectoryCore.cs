@@ -124,6 +124,7 @@ public sealed class DirectoryCore(IDirectoryState state, IOptionsMonitor<ChatLim
         DisplayName = user.DisplayName,
         AvatarUri = user.AvatarUri,
         CreatedAt = Timestamp.FromDateTimeOffset(user.CreatedAt),
+        Kind = user.Bot is null ? UserKind.Person : UserKind.Bot,
     };
 
     public Group ToGroup(GroupRecord group) => new()

@@ -268,7 +268,8 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             ? new Dictionary<string, DirectConversationRecord>()
             : await core.State.GetManyAsync<DirectConversationRecord>(
                 contactsOnly.Select(id => DirectoryKeys.Direct(ConversationId.Direct(adderId, id).Value)).ToList(), ct);
-        var denied = targets.Where(id => users[id].Privacy.GroupAdd switch
+        // A bot joins only the groups its owner puts it in: its webhook is the owner's to pay for.
+        var denied = targets.Where(id => users[id].Bot is { } bot ? bot.OwnerId != adderId : users[id].Privacy.GroupAdd switch
         {
             (int)GroupAddPolicy.Nobody => true,
             (int)GroupAddPolicy.Contacts => !direct.ContainsKey(DirectoryKeys.Direct(ConversationId.Direct(adderId, id).Value)),

@@ -11,6 +11,9 @@ public static class Ids
 
     public static string NewGroupId() => New('g');
 
+    /// <summary>Bot accounts start with 'b', so subscribers tell them apart without a lookup.</summary>
+    public static string NewBotId() => New('b');
+
     private static string New(char kind)
     {
         Span<char> id = stackalloc char[16];

@@ -14,6 +14,7 @@ public static class DirectoryKeys
     public static string RefreshToken(string tokenHash) => $"refresh:{tokenHash}";
     public static string Group(string groupId) => $"group:{groupId}";
     public static string Direct(string conversationId) => $"direct:{conversationId}";
+    public static string Bots(string ownerId) => $"user:{ownerId}:bots";
 }
 
 /// <summary><c>user:{uid}</c>: profile, password hash and privacy.</summary>
@@ -26,6 +27,25 @@ public sealed class UserRecord
     public string PasswordHash { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
     public PrivacyRecord Privacy { get; set; } = new();
+
+    /// <summary>Set for bot accounts (no password; see <see cref="BotRecord"/>).</summary>
+    public BotRecord? Bot { get; set; }
+}
+
+/// <summary>A bot account's owner and webhook.</summary>
+public sealed class BotRecord
+{
+    public string OwnerId { get; set; } = "";
+    public string WebhookUrl { get; set; } = "";
+
+    /// <summary>The HMAC-SHA256 key: the bots app needs it to sign, so it is kept as is (the store is the directory's alone).</summary>
+    public string SigningSecret { get; set; } = "";
+}
+
+/// <summary><c>user:{uid}:bots</c>: the bots a user owns, oldest first.</summary>
+public sealed class BotsIndexRecord
+{
+    public List<string> BotIds { get; set; } = [];
 }
 
 /// <summary>Privacy settings; the defaults are the product's.</summary>

@@ -56,6 +56,9 @@ public static class HubRatePolicies
     /// <summary>LeaveGroup, RemoveMember, SetRole, RenameGroup: each one notifies every member (GroupChanged).</summary>
     public const string GroupAdmin = "GroupAdmin";
 
+    /// <summary>CreateBot, DeleteBot: shared across instances (each bot is an account and a webhook).</summary>
+    public const string Bots = "Bots";
+
     public static IReadOnlyDictionary<string, RateLimitPolicy> Defaults { get; } = new Dictionary<string, RateLimitPolicy>
     {
         [Send] = new() { Burst = 30, PerSecond = 10 },
@@ -67,6 +70,7 @@ public static class HubRatePolicies
         [Token] = new() { Burst = 5, PerSecond = 0.1 },
         [Account] = new() { Burst = 20, PerSecond = 0.5 },
         [GroupAdmin] = new() { Burst = 20, PerSecond = 0.5 },
+        [Bots] = new() { Burst = 10, PerSecond = 0.05, Shared = true },
     };
 }
 

@@ -11,31 +11,23 @@ public sealed class ClientApiSystem : IAsyncLifetime
     public static readonly string[] Apps =
         [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
 
-    private readonly List<HubClient> _hubs = [];
+    private readonly HubUsers _users;
+
+    public ClientApiSystem()
+    {
+        _users = new HubUsers(() => System);
+    }
 
     public ChatSystem System { get; private set; } = null!;
 
     public async Task InitializeAsync() => System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Apps);
 
     /// <summary>A new user, connected to the gateway with a real SignalR client (closed with the fixture).</summary>
-    public async Task<HubClient> UserAsync()
-    {
-        var hub = await HubClient.ConnectAsync(System.GatewayUrl, await System.RegisterAsync());
-        lock (_hubs)
-        {
-            _hubs.Add(hub);
-        }
-
-        return hub;
-    }
+    public Task<HubClient> UserAsync() => _users.NewAsync();
 
     public async Task DisposeAsync()
     {
-        foreach (var hub in _hubs)
-        {
-            await hub.DisposeAsync();
-        }
-
+        await _users.DisposeAsync();
         await System.DisposeAsync();
     }
 

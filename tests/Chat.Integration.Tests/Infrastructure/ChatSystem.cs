@@ -262,6 +262,9 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         return instance;
     }
 
+    /// <summary>Stops <paramref name="sidecar"/> (started by a test for an app of its own) with the system.</summary>
+    public void Adopt(RunningSidecar sidecar) => _sidecars.Add(sidecar);
+
     /// <summary>A gRPC call invoker that reaches <paramref name="appId"/> through the client sidecar.</summary>
     public CallInvoker InvokerFor(string appId, string? accessToken = null)
     {

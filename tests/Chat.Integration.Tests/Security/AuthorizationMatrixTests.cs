@@ -77,6 +77,9 @@ public enum Rule
 
     /// <summary>Only calls through the gateway's sidecar.</summary>
     GatewayOnly,
+
+    /// <summary>Only calls through the bots app's sidecar (webhook secrets, bot tokens).</summary>
+    BotsOnly,
 }
 
 /// <summary>
@@ -168,6 +171,11 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         new("/chat.v1.PresenceService/ReportConnectedUsers", Rule.GatewayOnly, _ => R(new ReportConnectedUsersRequest { GatewayInstanceId = "matrix-gateway", RefreshIntervalSeconds = 15 })),
         new("/chat.v1.PresenceService/ReportDisconnected", Rule.GatewayOnly, c => R(new ReportDisconnectedRequest { GatewayInstanceId = "matrix-gateway", UserId = c.Fx.Dave.UserId, StillConnectedElsewhere = true })),
         new("/chat.v1.PresenceService/GetPresence", Rule.Account, c => R(new GetPresenceRequest { UserIds = { c.Fx.Bob.UserId } })),
+        new("/chat.v1.BotService/CreateBot", Rule.Account, _ => R(new CreateBotRequest { UserName = "mx" + Guid.NewGuid().ToString("N")[..12], WebhookUrl = SecuritySystem.WebhookBase + "m" })),
+        new("/chat.v1.BotService/ListBots", Rule.Account, _ => R(new ListBotsRequest())),
+        new("/chat.v1.BotService/DeleteBot", Rule.Account, _ => R(new DeleteBotRequest { BotUserId = "bnosuchbot000001" })),
+        new("/chat.v1.BotInternalService/GetBotWebhooks", Rule.BotsOnly, c => R(new GetBotWebhooksRequest { UserIds = { c.Fx.BotId } })),
+        new("/chat.v1.BotInternalService/IssueBotToken", Rule.BotsOnly, c => R(new IssueBotTokenRequest { BotUserId = c.Fx.BotId })),
     ];
 
     private static readonly HubRow[] HubRows =
@@ -203,14 +211,17 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         new(nameof(ChatHub.RenameGroup), Rule.GroupAdmin, async c => [(await c.Fx.NewGroupAsync()).ConversationId, "renamed on the hub"]),
         new(nameof(ChatHub.GetConversationSettings), Rule.Member, c => A(c.Fx.GroupId)),
         new(nameof(ChatHub.SetConversationSettings), Rule.Member, c => A(c.Fx.GroupId, new ConversationSettingsArgs())),
+        new(nameof(ChatHub.CreateBot), Rule.Account, _ => A(new CreateBotArgs("hx" + Guid.NewGuid().ToString("N")[..12], SecuritySystem.WebhookBase + "h"))),
+        new(nameof(ChatHub.ListBots), Rule.Account, _ => A()),
+        new(nameof(ChatHub.DeleteBot), Rule.Account, _ => A("bnosuchbot000001")),
     ];
 
     /// <summary>The outcome the rule gives a caller.</summary>
     public static Outcome Expected(Rule rule, Caller caller) => (rule, caller) switch
     {
         (_, Caller.Bypass) => Outcome.Unauthenticated,
-        (Rule.Internal or Rule.GatewayOnly, Caller.Self) => Outcome.Ok,
-        (Rule.Internal or Rule.GatewayOnly, _) => Outcome.Denied,
+        (Rule.Internal or Rule.GatewayOnly or Rule.BotsOnly, Caller.Self) => Outcome.Ok,
+        (Rule.Internal or Rule.GatewayOnly or Rule.BotsOnly, _) => Outcome.Denied,
         (Rule.Anonymous, _) => Outcome.Ok,
         (_, Caller.Anonymous or Caller.Expired or Caller.Forged or Caller.OtherAudience) => Outcome.Unauthenticated,
         (Rule.Account, _) => Outcome.Ok,
@@ -317,13 +328,13 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
     }
 
     private static IEnumerable<Google.Protobuf.Reflection.ServiceDescriptor> ChatV1Services() =>
-        new[] { DirectoryReflection.Descriptor, MessagingReflection.Descriptor, PresenceReflection.Descriptor, EventsReflection.Descriptor, CommonReflection.Descriptor }
+        new[] { DirectoryReflection.Descriptor, MessagingReflection.Descriptor, PresenceReflection.Descriptor, BotsReflection.Descriptor, EventsReflection.Descriptor, CommonReflection.Descriptor }
             .Where(f => f.Package == "chat.v1")
             .SelectMany(f => f.Services);
 
     private static string AppOf(string method) => method.Split('/')[1] switch
     {
-        "chat.v1.DirectoryService" or "chat.v1.DirectoryInternalService" => DaprNames.Apps.Directory,
+        "chat.v1.DirectoryService" or "chat.v1.DirectoryInternalService" or "chat.v1.BotService" or "chat.v1.BotInternalService" => DaprNames.Apps.Directory,
         "chat.v1.MessagingService" => DaprNames.Apps.Messaging,
         "chat.v1.PresenceService" => DaprNames.Apps.Presence,
         var s => throw new InvalidOperationException($"No app serves {s}: add it to the matrix."),
@@ -342,14 +353,16 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
             CallInvoker invoker;
             switch (cell.Caller)
             {
-                case Caller.Self when rule is Rule.Internal or Rule.GatewayOnly:
+                case Caller.Self when rule is Rule.Internal or Rule.GatewayOnly or Rule.BotsOnly:
                     // Through the sidecar of an app that may call it, with that app's own API token.
-                    var from = System.InstanceOf(rule == Rule.Internal ? DaprNames.Apps.Delivery : DaprNames.Apps.Gateway);
-                    own = GrpcChannel.ForAddress(from.Sidecar.GrpcEndpoint);
+                    var from = rule == Rule.BotsOnly ? null : System.InstanceOf(rule == Rule.Internal ? DaprNames.Apps.Delivery : DaprNames.Apps.Gateway);
+                    var endpoint = from?.Sidecar.GrpcEndpoint ?? fx.BotsSidecar.GrpcEndpoint;
+                    var apiToken = from?.Tokens.DaprApiToken ?? fx.BotsApiToken;
+                    own = GrpcChannel.ForAddress(endpoint);
                     invoker = own.Intercept(m =>
                     {
                         m.Add("dapr-app-id", appId);
-                        m.Add(SidecarTokens.Header, from.Tokens.DaprApiToken);
+                        m.Add(SidecarTokens.Header, apiToken);
                         return m;
                     });
                     break;
@@ -489,7 +502,8 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         text.AppendLine();
         text.AppendLine("Rules: **anonymous** needs no token; **account** any signed-in user, on their own data; **member** members");
         text.AppendLine("of the conversation; **group admin** the group's owner or admins; **internal** only through the sidecar of");
-        text.AppendLine("messaging, delivery, presence or router (`dapr-caller-app-id`); **gateway only** only through the gateway's sidecar.");
+        text.AppendLine("messaging, delivery, presence or router (`dapr-caller-app-id`); **gateway only** only through the gateway's sidecar;");
+        text.AppendLine("**bots only** only through the bots app's sidecar.");
         return text.ToString();
 
         static string Header(Caller c) => c switch
@@ -510,6 +524,7 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         {
             Rule.GroupAdmin => "group admin",
             Rule.GatewayOnly => "gateway only",
+            Rule.BotsOnly => "bots only",
             _ => r.ToString().ToLowerInvariant(),
         };
     }

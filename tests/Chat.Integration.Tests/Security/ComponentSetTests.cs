@@ -150,6 +150,8 @@ public sealed partial class ComponentSetTests
             [DaprNames.Apps.Presence] = "Chat.Presence",
             [DaprNames.Apps.Router] = "Chat.Router",
             [DaprNames.Apps.Delivery] = "Chat.Delivery",
+            // Node.js: no C# to scan; its names are in services/chat-bots/src/main.ts.
+            [DaprNames.Apps.Bots] = "chat-bots",
         };
         Assert.Equal(folders.Keys.Order(StringComparer.Ordinal), DaprUsage.Apps.Select(a => a.AppId).Order(StringComparer.Ordinal));
         foreach (var (appId, folder) in folders)

@@ -42,6 +42,9 @@ public sealed class HubRateLimitTests
         ["RenameGroup"] = ["grp:nosuchgroup", "limits"],
         ["GetConversationSettings"] = ["grp:nosuchgroup"],
         ["SetConversationSettings"] = ["grp:nosuchgroup", new ConversationSettingsArgs()],
+        ["CreateBot"] = [new CreateBotArgs("limits_bot", "http://127.0.0.1:1/nowhere")],
+        ["ListBots"] = [],
+        ["DeleteBot"] = ["bnosuchbot000001"],
     };
 
     [Fact]

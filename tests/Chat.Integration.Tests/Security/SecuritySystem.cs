@@ -41,16 +41,35 @@ public sealed class SecuritySystem : IAsyncLifetime
     /// <summary>Alice's claims, right key and issuer, but for another audience.</summary>
     public string OtherAudienceToken { get; private set; } = "";
 
+    /// <summary>Where the matrix's bots' webhooks point (never called: no bots app runs here).</summary>
+    public const string WebhookBase = "http://127.0.0.1:9/hooks/";
+
+    /// <summary>A sidecar with app-id bots and no app, for the bots-only methods' allowed caller.</summary>
+    public Dapr.DevSidecar.Hosting.RunningSidecar BotsSidecar { get; private set; } = null!;
+
+    /// <summary>The DAPR_API_TOKEN of <see cref="BotsSidecar"/>.</summary>
+    public string BotsApiToken { get; } = SidecarTokens.New();
+
+    /// <summary>A bot Alice owns.</summary>
+    public string BotId { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
-        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions(),
-            DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway);
+        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+        {
+            Settings = new Dictionary<string, string?> { ["Chat:Bots:AllowedWebhookPrefixes:0"] = WebhookBase },
+        }, DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway);
+        BotsSidecar = await Dapr.DevSidecar.Hosting.SidecarHost.StartAsync(
+            new Dapr.DevSidecar.Hosting.SidecarOptions { AppId = DaprNames.Apps.Bots, ResourcesPaths = [System.ResourcesPath], ApiToken = BotsApiToken }, System.Runtime);
+        System.Adopt(BotsSidecar);
         Alice = await System.RegisterAsync();
         Bob = await System.RegisterAsync();
         Carol = await System.RegisterAsync();
         Dave = await System.RegisterAsync();
         (GroupKey, GroupId) = await NewGroupAsync();
         await Alice.SendAsync(GroupId, "hello");
+        var bots = new BotService.BotServiceClient(System.InvokerFor(DaprNames.Apps.Directory, Alice.AccessToken));
+        BotId = (await bots.CreateBotAsync(new CreateBotRequest { UserName = "mbot" + Guid.NewGuid().ToString("N")[..8], WebhookUrl = WebhookBase + "matrix" })).Bot.Profile.UserId;
 
         var key = ChatSigningKeys.Parse(ChatSystem.JwtKey);
         var alice = new ChatUser(Alice.UserId, "dev1", Alice.UserName);

@@ -1,0 +1,27 @@
+namespace Chat.Integration.Tests.Infrastructure;
+
+/// <summary>New users of a system, each connected to its gateway with a real SignalR client; disposing closes them all.</summary>
+public sealed class HubUsers(Func<ChatSystem> system) : IAsyncDisposable
+{
+    private readonly List<HubClient> _hubs = [];
+
+    /// <summary>A new user, connected to the gateway (closed with this object).</summary>
+    public async Task<HubClient> NewAsync()
+    {
+        var hub = await HubClient.ConnectAsync(system().GatewayUrl, await system().RegisterAsync());
+        lock (_hubs)
+        {
+            _hubs.Add(hub);
+        }
+
+        return hub;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var hub in _hubs)
+        {
+            await hub.DisposeAsync();
+        }
+    }
+}
