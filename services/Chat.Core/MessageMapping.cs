@@ -14,7 +14,7 @@ public static class MessageMapping
             content.Attachment = new Attachment { Uri = a.Uri, ContentType = a.ContentType, SizeBytes = a.SizeBytes, FileName = a.FileName };
         }
 
-        return new ChatMessage
+        var contract = new ChatMessage
         {
             ConversationId = m.ConversationId,
             Seq = m.Seq,
@@ -25,6 +25,8 @@ public static class MessageMapping
             Content = content,
             SentAt = Timestamp.FromDateTimeOffset(m.SentAt),
         };
+        Lifecycle.AddLifecycle(m, contract);
+        return contract;
     }
 
     public static StoredAttachment? ToStored(this Attachment? a) =>

@@ -40,6 +40,15 @@ public static class ErrorCodes
     public const string Internal = "internal";
     public const string UnknownMethod = "unknown_method";
     public const string InvalidFrame = "invalid_frame";
+
+    // Message lifecycle (issue 17).
+    public const string InvalidTarget = "invalid_target";
+    public const string InvalidReplyTo = "invalid_reply_to";
+    public const string InvalidEmoji = "invalid_emoji";
+    public const string NotSender = "not_sender";
+    public const string EditWindowPassed = "edit_window_passed";
+    public const string DeleteWindowPassed = "delete_window_passed";
+    public const string MessageDeleted = "message_deleted";
 }
 
 /// <summary>The input rules of the product, one method per rule. Each returns null when the input is fine.</summary>

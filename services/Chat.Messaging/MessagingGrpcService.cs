@@ -15,13 +15,14 @@ namespace Chat.Messaging;
 /// membership comes from directory (over Dapr gRPC proxying), ordering and dedup from the
 /// conversation's actor in router.
 /// </summary>
-public sealed class MessagingGrpcService(
+public sealed partial class MessagingGrpcService(
     MessageStore store,
     Membership membership,
     IActorProxyFactory actors,
     DaprClient dapr,
     ReceiptPrivacy privacy,
-    TimeProvider time) : MessagingService.MessagingServiceBase
+    TimeProvider time,
+    MessageLifecycle lifecycle) : MessagingService.MessagingServiceBase
 {
     public override async Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
     {
@@ -54,6 +55,7 @@ public sealed class MessagingGrpcService(
                 throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "Set conversation_id or peer_user_id.");
         }
 
+        await lifecycle.RequireReplyTargetAsync(conversationId, content.ReplyToSeq, context.CancellationToken);
         var proxy = actors.Create(new ActorId(conversationId), DaprNames.Actors.Conversation);
         var result = await proxy.InvokeMethodAsync<AppendMessageRequest, AppendMessageResult>(
             ConversationActorMethods.Append,
@@ -82,7 +84,7 @@ public sealed class MessagingGrpcService(
         {
             var from = request.AfterSeq + 1;
             var to = Math.Min(lastSeq, request.AfterSeq + limit);
-            response.Messages.AddRange((await store.GetRangeAsync(request.ConversationId, from, to, context.CancellationToken)).Select(m => m.ToContract()));
+            response.Messages.AddRange((await store.GetRangeAsync(request.ConversationId, from, to, context.CancellationToken)).Select(m => m.ToContract(user.UserId)));
             response.HasMore = to < lastSeq;
         }
         else
@@ -90,7 +92,7 @@ public sealed class MessagingGrpcService(
             var upper = request.BeforeSeq == 0 ? lastSeq : Math.Min(lastSeq, request.BeforeSeq - 1);
             var lower = upper >= limit ? upper - limit + 1 : 1;
             var page = await store.GetRangeAsync(request.ConversationId, lower, upper, context.CancellationToken);
-            response.Messages.AddRange(page.OrderByDescending(m => m.Seq).Select(m => m.ToContract()));
+            response.Messages.AddRange(page.OrderByDescending(m => m.Seq).Select(m => m.ToContract(user.UserId)));
             response.HasMore = lower > 1;
         }
 
@@ -166,7 +168,7 @@ public sealed class MessagingGrpcService(
             if (budget > 0 && from <= lastSeq)
             {
                 var messages = await store.GetRangeAsync(conversation.ConversationId, from, to, context.CancellationToken);
-                delta.Messages.AddRange(messages.Select(m => m.ToContract()));
+                delta.Messages.AddRange(messages.Select(m => m.ToContract(user.UserId)));
                 budget -= to - from + 1;
             }
             else
