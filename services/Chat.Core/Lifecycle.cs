@@ -8,9 +8,9 @@ namespace Chat.Core;
 /// Asks the conversation's actor to append an edit, delete or reaction. Membership and the
 /// caller's group role are checked by messaging; the rules that depend on the log (the target
 /// exists, is a message, is not deleted, who sent it and when) by the actor, in turn with appends.
+/// Window: how old the target may be for its sender to edit or delete it (messaging's
+/// configuration); CallerIsGroupAdmin: the caller may delete any message of the group, at any age.
 /// </summary>
-/// <param name="Window">How old the target may be for its sender to edit or delete it (messaging's configuration).</param>
-/// <param name="CallerIsGroupAdmin">The caller administers the group: may delete any message, at any age.</param>
 public sealed record LifecycleRequest(
     string SenderId,
     string SenderDeviceId,

@@ -12,6 +12,10 @@ public static class MessageMapping
         if (m.Attachment is { } a)
         {
             content.Attachment = new Attachment { Uri = a.Uri, ContentType = a.ContentType, SizeBytes = a.SizeBytes, FileName = a.FileName };
+            if (a.Uri.StartsWith("media:", StringComparison.Ordinal))
+            {
+                content.Attachment.MediaId = a.Uri["media:".Length..];
+            }
         }
 
         var contract = new ChatMessage

@@ -58,6 +58,9 @@ public static class DaprNames
         public const string Apns = "push-apns";
         public const string Fcm = "push-fcm";
         public const string WebPush = "push-webpush";
+
+        /// <summary>Attachment blobs (issue 17): bindings.localstorage in the dev sets, an object store in production.</summary>
+        public const string Media = "media-store";
     }
 
     /// <summary>The secret store and the secrets read from it.</summary>

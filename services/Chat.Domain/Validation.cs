@@ -49,6 +49,12 @@ public static class ErrorCodes
     public const string EditWindowPassed = "edit_window_passed";
     public const string DeleteWindowPassed = "delete_window_passed";
     public const string MessageDeleted = "message_deleted";
+
+    // Media (issue 17).
+    public const string InvalidMediaType = "invalid_media_type";
+    public const string MediaTooLarge = "media_too_large";
+    public const string InvalidMedia = "invalid_media";
+    public const string InvalidMediaToken = "invalid_media_token";
 }
 
 /// <summary>The input rules of the product, one method per rule. Each returns null when the input is fine.</summary>

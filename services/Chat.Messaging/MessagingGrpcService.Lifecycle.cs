@@ -26,6 +26,9 @@ public sealed partial class MessagingGrpcService
         return new ReactResponse { Entry = result.Entry!.ToContract(), Duplicate = result.Duplicate };
     }
 
+    public override Task<CreateUploadResponse> CreateUpload(CreateUploadRequest request, ServerCallContext context) =>
+        media.CreateUploadAsync(context.GetChatUser(), request, context.CancellationToken);
+
     private Task<LifecycleResult> ApplyAsync(ServerCallContext context, string conversationId, ulong targetSeq, string clientMsgId, MessageKind kind, string text) =>
         lifecycle.ApplyAsync(context.GetChatUser(), conversationId, targetSeq, clientMsgId, kind, text, SenderConnection(context), context.CancellationToken);
 }

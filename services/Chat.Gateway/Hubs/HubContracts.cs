@@ -26,7 +26,8 @@ public interface IChatClient
 }
 
 /// <summary>An attachment reference.</summary>
-public sealed record AttachmentDto(string Uri, string? ContentType, ulong SizeBytes, string? FileName);
+/// <remarks>To send an upload, set only mediaId (from CreateUpload); read back, uri is a signed download URL (or media:{id} in live deliveries).</remarks>
+public sealed record AttachmentDto(string Uri, string? ContentType, ulong SizeBytes, string? FileName, string? MediaId = null);
 
 /// <summary>Arguments of SendMessage: a conversation or a peer, an idempotency key and content.</summary>
 public sealed record SendMessageArgs(string? ConversationId, string? PeerUserId, string? ClientMsgId, string? Text, AttachmentDto? Attachment = null, ulong ReplyToSeq = 0, bool Opaque = false);

@@ -32,7 +32,7 @@ public sealed class LifecycleTests(ClientApiSystem fx) : IClassFixture<ClientApi
 
     private static async Task<MessageDto> MessageAsync(HubClient viewer, string cid, ulong seq)
     {
-        var page = await viewer.Connection.InvokeAsync<HistoryDto>("GetHistory", new GetHistoryArgs(cid, AfterSeq: seq - 1, Limit: 1));
+        var page = await viewer.Connection.InvokeAsync<HistoryDto>("GetHistory", new GetHistoryArgs(cid, BeforeSeq: seq + 1, Limit: 1));
         return Assert.Single(page.Messages);
     }
 
@@ -107,18 +107,22 @@ public sealed class LifecycleTests(ClientApiSystem fx) : IClassFixture<ClientApi
         var spam = (await SendAsync(other, cid, "buy now " + Id())).Message;
         var otherSync = await other.Connection.InvokeAsync<SyncResultDto>("Sync", new SyncArgs([new SyncCursorDto(cid, 0, spam.Seq)]));
         var epoch = otherSync.Deltas.FirstOrDefault(d => d.ConversationId == cid)?.Epoch ?? 0;
+        await other.Connection.StopAsync(); // offline while the log changes
 
         await Refused(ErrorCodes.NotSender, () => DeleteAsync(member, cid, spam.Seq));
         await Refused(ErrorCodes.NotSender, () => EditAsync(owner, cid, hello.Seq, "owner rewrites"));
         var removed = await DeleteAsync(owner, cid, spam.Seq);
         var edit = await EditAsync(member, cid, hello.Seq, "hello, group");
         var reaction = await ReactAsync(owner, cid, hello.Seq, "👋");
-        foreach (var entry in new[] { removed.Entry, edit.Entry, reaction.Entry })
+        // Live to the members who did not make them (the calling connection has its entry from the call).
+        foreach (var (entry, to) in new[] { (removed.Entry, member), (edit.Entry, owner), (reaction.Entry, member) })
         {
-            await member.WaitForAsync<MessageDto>(m => m.Seq == entry.Seq && m.Kind == entry.Kind && m.ConversationId == cid);
+            await to.WaitForAsync<MessageDto>(m => m.Seq == entry.Seq && m.Kind == entry.Kind && m.ConversationId == cid);
         }
 
-        // "other" catches up through Sync from the cursor it had: the entries, in seq order, then the final state in history.
+        // "other" comes back and catches up through Sync from the cursor it had: the entries, in seq order, then the final state.
+        await other.Connection.StartAsync();
+        Assert.DoesNotContain(other.Received.OfType<MessageDto>(), m => m.Seq > spam.Seq);
         var sync = await other.Connection.InvokeAsync<SyncResultDto>("Sync", new SyncArgs([new SyncCursorDto(cid, epoch, spam.Seq)]));
         var delta = Assert.Single(sync.Deltas, d => d.ConversationId == cid);
         Assert.Equal(
@@ -205,7 +209,7 @@ public sealed class LifecycleTests(ClientApiSystem fx) : IClassFixture<ClientApi
     }
 }
 
-/// <summary>The time windows, with both set to zero: every edit or delete by a sender is late; an admin still deletes.</summary>
+/// <summary>The time limits set to zero: every edit or delete by a sender is late (an admin still deletes), every upload URL expired.</summary>
 public sealed class ClosedWindowsSystem : IAsyncLifetime
 {
     public ChatSystem System { get; private set; } = null!;
@@ -216,8 +220,9 @@ public sealed class ClosedWindowsSystem : IAsyncLifetime
         {
             ["Messaging:Lifecycle:EditWindow"] = "00:00:00",
             ["Messaging:Lifecycle:DeleteWindow"] = "00:00:00",
+            ["Messaging:Media:UploadUrlLifetime"] = "00:00:00",
         },
-    }, DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging);
+    }, DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Gateway);
 
     public async Task DisposeAsync() => await System.DisposeAsync();
 }
@@ -244,5 +249,17 @@ public sealed class LifecycleWindowTests(ClosedWindowsSystem fx) : IClassFixture
         Assert.Equal(MessageKind.Delete, byAdmin.Entry.Kind);
         var history = await member.Messaging.GetHistoryAsync(new GetHistoryRequest { ConversationId = cid });
         Assert.True(history.Messages.Single(m => m.Seq == sent.Seq).Deleted);
+    }
+
+    [Fact]
+    public async Task An_expired_upload_url_is_refused_and_nothing_is_stored()
+    {
+        var user = await fx.System.RegisterAsync();
+        var upload = await user.Messaging.CreateUploadAsync(new CreateUploadRequest { ContentType = "image/png", SizeBytes = 4, FileName = "late.png" });
+        using var http = new HttpClient { BaseAddress = new Uri(fx.System.GatewayUrl) };
+        var put = await http.PutAsync(upload.UploadUrl, new ByteArrayContent(new byte[4]) { Headers = { ContentType = new("image/png") } });
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, put.StatusCode);
+        Assert.Contains(ErrorCodes.InvalidMediaToken, await put.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(fx.System.ResourcesPath, "media", upload.MediaId)));
     }
 }
