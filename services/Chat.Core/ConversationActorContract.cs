@@ -13,7 +13,9 @@ public sealed record AppendMessageRequest(
     bool Opaque,
     int Kind,
     IReadOnlyList<string> MemberIds,
-    string SenderConnectionId = "");
+    string SenderConnectionId = "",
+    int EntryKind = 0,
+    ulong TargetSeq = 0);
 
 /// <summary>The stored message (new, or the original one for a repeated client_msg_id).</summary>
 public sealed record AppendMessageResult(StoredMessage Message, bool Duplicate);
@@ -31,6 +33,9 @@ public interface IConversationActor : IActor
 
     /// <summary>The conversation header (epoch, last seq), after any crash repair.</summary>
     Task<ConversationMeta> GetMetaAsync();
+
+    /// <summary>Appends an edit, delete or reaction if the rules allow it; idempotent per (sender, client_msg_id).</summary>
+    Task<LifecycleResult> ApplyLifecycleAsync(LifecycleRequest request);
 }
 
 /// <summary>Names used on the wire for the actor's methods (non-remoting calls).</summary>
@@ -38,4 +43,5 @@ public static class ConversationActorMethods
 {
     public const string Append = nameof(IConversationActor.AppendAsync);
     public const string GetMeta = nameof(IConversationActor.GetMetaAsync);
+    public const string ApplyLifecycle = nameof(IConversationActor.ApplyLifecycleAsync);
 }

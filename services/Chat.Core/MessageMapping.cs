@@ -12,9 +12,13 @@ public static class MessageMapping
         if (m.Attachment is { } a)
         {
             content.Attachment = new Attachment { Uri = a.Uri, ContentType = a.ContentType, SizeBytes = a.SizeBytes, FileName = a.FileName };
+            if (a.Uri.StartsWith("media:", StringComparison.Ordinal))
+            {
+                content.Attachment.MediaId = a.Uri["media:".Length..];
+            }
         }
 
-        return new ChatMessage
+        var contract = new ChatMessage
         {
             ConversationId = m.ConversationId,
             Seq = m.Seq,
@@ -25,6 +29,8 @@ public static class MessageMapping
             Content = content,
             SentAt = Timestamp.FromDateTimeOffset(m.SentAt),
         };
+        Lifecycle.AddLifecycle(m, contract);
+        return contract;
     }
 
     public static StoredAttachment? ToStored(this Attachment? a) =>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Chat.Core;
 
 /// <summary>An attachment reference as stored.</summary>
@@ -15,7 +17,34 @@ public sealed record StoredMessage(
     StoredAttachment? Attachment,
     ulong ReplyToSeq,
     bool Opaque,
-    DateTimeOffset SentAt);
+    DateTimeOffset SentAt)
+{
+    // Lifecycle (issue 17). Left out of the JSON while default, so an ordinary message is stored as before.
+
+    /// <summary>A <c>chat.v1.MessageKind</c> value: 0 for a message, else an edit, delete or reaction of <see cref="TargetSeq"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int EntryKind { get; init; }
+
+    /// <summary>For lifecycle entries: the seq of the message they change.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public ulong TargetSeq { get; init; }
+
+    /// <summary>For messages: when the text was last edited.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public DateTimeOffset? EditedAt { get; init; }
+
+    /// <summary>For messages: deleted for everyone (text and attachment erased).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Deleted { get; init; }
+
+    /// <summary>For messages: each reacting member's one emoji, by user id.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public IReadOnlyDictionary<string, string>? Reactions { get; init; }
+
+    /// <summary>For messages: seqs of the edit entries that carry its text, erased with it on delete.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public IReadOnlyList<ulong>? EditSeqs { get; init; }
+}
 
 /// <summary>
 /// A conversation's header. <see cref="Epoch"/> changes only if the conversation's history is

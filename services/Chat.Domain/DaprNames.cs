@@ -64,6 +64,9 @@ public static class DaprNames
 
         /// <summary>The bots app's only way out to bot webhooks (bindings.http; its url is the allowed base).</summary>
         public const string BotWebhooks = "bot-webhooks";
+
+        /// <summary>Attachment blobs (issue 17): bindings.localstorage in the dev sets, an object store in production.</summary>
+        public const string Media = "media-store";
     }
 
     /// <summary>The secret store and the secrets read from it.</summary>

@@ -37,7 +37,7 @@ public static class DaprUsage
             StateStores: [DaprNames.StateStores.Presence], // gateway leases, live-gateway table
             Publishes: [DaprNames.Topics.TypingChanged],
             Subscribes: [DaprNames.Topics.DeliveriesPrefix + "{instanceId}"],
-            Bindings: None,
+            Bindings: [DaprNames.Bindings.Media], // attachment blobs behind /media
             SecretStores: [DaprNames.Secrets.Store], // JWT signing key
             Invokes: [DaprNames.Apps.Messaging, DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Actors.User],
             HostsActors: None),

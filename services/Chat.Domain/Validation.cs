@@ -42,6 +42,21 @@ public static class ErrorCodes
     public const string Internal = "internal";
     public const string UnknownMethod = "unknown_method";
     public const string InvalidFrame = "invalid_frame";
+
+    // Message lifecycle (issue 17).
+    public const string InvalidTarget = "invalid_target";
+    public const string InvalidReplyTo = "invalid_reply_to";
+    public const string InvalidEmoji = "invalid_emoji";
+    public const string NotSender = "not_sender";
+    public const string EditWindowPassed = "edit_window_passed";
+    public const string DeleteWindowPassed = "delete_window_passed";
+    public const string MessageDeleted = "message_deleted";
+
+    // Media (issue 17).
+    public const string InvalidMediaType = "invalid_media_type";
+    public const string MediaTooLarge = "media_too_large";
+    public const string InvalidMedia = "invalid_media";
+    public const string InvalidMediaToken = "invalid_media_token";
 }
 
 /// <summary>The input rules of the product, one method per rule. Each returns null when the input is fine.</summary>

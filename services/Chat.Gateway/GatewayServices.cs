@@ -1,6 +1,7 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
+using Chat.Gateway.Media;
 using Chat.Gateway.Presence;
 using Chat.Gateway.WebClient;
 using Chat.ServiceDefaults;
@@ -79,6 +80,7 @@ public static class GatewayServices
         app.MapSubscribeHandler();
         app.MapDeliveries();
         app.MapPushSink();
+        app.MapMediaEndpoints();
         app.MapHub<ChatHub>(HubPath, o => o.AllowStatefulReconnects = true).ForClients();
         return app;
     }

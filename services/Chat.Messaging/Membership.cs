@@ -90,6 +90,10 @@ public sealed class Membership(DirectoryInternalService.DirectoryInternalService
 
     private sealed record Known(ConversationKind Kind, IReadOnlyList<string> Members, string Title);
 
+    /// <summary>A user's role in a group (unspecified when not a member). Asked fresh: roles change.</summary>
+    public async Task<GroupRole> GetRoleAsync(string conversationId, string userId, CancellationToken ct) =>
+        (await directory.GetMemberRoleAsync(new GetMemberRoleRequest { ConversationId = conversationId, UserId = userId }, cancellationToken: ct)).Role;
+
     public async Task<IReadOnlyList<UserConversation>> UserConversationsAsync(string userId, CancellationToken ct) =>
         (await directory.GetUserConversationsAsync(new GetUserConversationsRequest { UserId = userId }, cancellationToken: ct)).Conversations;
 }

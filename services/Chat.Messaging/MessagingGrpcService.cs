@@ -15,20 +15,25 @@ namespace Chat.Messaging;
 /// membership comes from directory (over Dapr gRPC proxying), ordering and dedup from the
 /// conversation's actor in router.
 /// </summary>
-public sealed class MessagingGrpcService(
+public sealed partial class MessagingGrpcService(
     MessageStore store,
     Membership membership,
     IActorProxyFactory actors,
     DaprClient dapr,
     ReceiptPrivacy privacy,
-    TimeProvider time) : MessagingService.MessagingServiceBase
+    TimeProvider time,
+    MessageLifecycle lifecycle,
+    MediaService media) : MessagingService.MessagingServiceBase
 {
     public override async Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
     {
         var user = context.GetChatUser();
         var content = request.Content ?? new MessageContent();
         Check(ChatValidation.ClientMsgId(request.ClientMsgId));
-        Check(ChatValidation.Content(content.Text, content.Attachment?.Uri, content.Attachment?.ContentType, content.Attachment?.FileName));
+        var attachment = content.Attachment is { MediaId.Length: > 0 } upload
+            ? await media.ResolveAsync(user.UserId, upload.MediaId, context.CancellationToken)
+            : content.Attachment.ToStored();
+        Check(ChatValidation.Content(content.Text, attachment?.Uri, attachment?.ContentType, attachment?.FileName));
 
         string conversationId;
         IReadOnlyList<string> members;
@@ -54,14 +59,15 @@ public sealed class MessagingGrpcService(
                 throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "Set conversation_id or peer_user_id.");
         }
 
+        await lifecycle.RequireReplyTargetAsync(conversationId, content.ReplyToSeq, context.CancellationToken);
         var proxy = actors.Create(new ActorId(conversationId), DaprNames.Actors.Conversation);
         var result = await proxy.InvokeMethodAsync<AppendMessageRequest, AppendMessageResult>(
             ConversationActorMethods.Append,
-            new AppendMessageRequest(user.UserId, user.DeviceId, request.ClientMsgId, content.Text, content.Attachment.ToStored(),
+            new AppendMessageRequest(user.UserId, user.DeviceId, request.ClientMsgId, content.Text, attachment,
                 content.ReplyToSeq, content.Opaque, (int)kind, members, SenderConnection(context)),
             context.CancellationToken);
 
-        return new SendMessageResponse { Message = result.Message.ToContract(), Duplicate = result.Duplicate };
+        return new SendMessageResponse { Message = media.Sign(result.Message.ToContract()), Duplicate = result.Duplicate };
     }
 
     public override async Task<GetHistoryResponse> GetHistory(GetHistoryRequest request, ServerCallContext context)
@@ -82,7 +88,7 @@ public sealed class MessagingGrpcService(
         {
             var from = request.AfterSeq + 1;
             var to = Math.Min(lastSeq, request.AfterSeq + limit);
-            response.Messages.AddRange((await store.GetRangeAsync(request.ConversationId, from, to, context.CancellationToken)).Select(m => m.ToContract()));
+            response.Messages.AddRange((await store.GetRangeAsync(request.ConversationId, from, to, context.CancellationToken)).Select(m => media.Sign(m.ToContract(user.UserId))));
             response.HasMore = to < lastSeq;
         }
         else
@@ -90,7 +96,7 @@ public sealed class MessagingGrpcService(
             var upper = request.BeforeSeq == 0 ? lastSeq : Math.Min(lastSeq, request.BeforeSeq - 1);
             var lower = upper >= limit ? upper - limit + 1 : 1;
             var page = await store.GetRangeAsync(request.ConversationId, lower, upper, context.CancellationToken);
-            response.Messages.AddRange(page.OrderByDescending(m => m.Seq).Select(m => m.ToContract()));
+            response.Messages.AddRange(page.OrderByDescending(m => m.Seq).Select(m => media.Sign(m.ToContract(user.UserId))));
             response.HasMore = lower > 1;
         }
 
@@ -166,7 +172,7 @@ public sealed class MessagingGrpcService(
             if (budget > 0 && from <= lastSeq)
             {
                 var messages = await store.GetRangeAsync(conversation.ConversationId, from, to, context.CancellationToken);
-                delta.Messages.AddRange(messages.Select(m => m.ToContract()));
+                delta.Messages.AddRange(messages.Select(m => media.Sign(m.ToContract(user.UserId))));
                 budget -= to - from + 1;
             }
             else

@@ -28,6 +28,10 @@ public static class MessagingServices
         builder.Services.AddSingleton<Membership>();
         builder.Services.Configure<ReceiptPrivacyOptions>(builder.Configuration.GetSection("Messaging:ReceiptPrivacy"));
         builder.Services.AddSingleton<ReceiptPrivacy>();
+        builder.Services.Configure<LifecycleOptions>(builder.Configuration.GetSection(LifecycleOptions.SectionName));
+        builder.Services.AddSingleton<MessageLifecycle>();
+        builder.Services.Configure<MediaOptions>(builder.Configuration.GetSection(MediaOptions.SectionName));
+        builder.Services.AddSingleton<MediaService>();
         builder.Services.AddSingleton<IActorProxyFactory>(sp => new ActorProxyFactory(new ActorProxyOptions
         {
             HttpEndpoint = DaprEndpoints.HttpEndpoint(builder.Configuration).ToString(),

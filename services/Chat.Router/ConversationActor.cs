@@ -67,7 +67,7 @@ public sealed partial class ConversationActor(
         {
             var now = DateTimeOffset.UtcNow;
             message = new StoredMessage(ConversationId, _meta.LastSeq + 1, (ulong)ids.Next().Value, request.SenderId, request.SenderDeviceId,
-                request.ClientMsgId, request.Text, request.Attachment, request.ReplyToSeq, request.Opaque, now);
+                request.ClientMsgId, request.Text, request.Attachment, request.ReplyToSeq, request.Opaque, now) { EntryKind = request.EntryKind, TargetSeq = request.TargetSeq };
             try
             {
                 if (transactional)
@@ -110,6 +110,7 @@ public sealed partial class ConversationActor(
         {
             _pendingDedup.Add(message);
             await FlushPendingDedupAsync();
+            await SaveLifecycleWritesAsync(message);
             // Saved before the publish: a recipient's receipt for this seq must find it in the header.
             await SaveMetaAsync();
             await SaveSenderCursorAsync(message);
@@ -172,6 +173,7 @@ public sealed partial class ConversationActor(
             new StateTransactionRequest(MessageKeys.Meta(ConversationId), JsonSerializer.SerializeToUtf8Bytes(meta, json), StateOperationType.Upsert),
             new StateTransactionRequest(MessageKeys.Cursor(ConversationId, message.SenderId),
                 JsonSerializer.SerializeToUtf8Bytes(new StoredCursor(message.Seq, message.Seq, message.SentAt), json), StateOperationType.Upsert),
+            .. LifecycleOperations(message),
         ]);
     }
 
@@ -185,6 +187,7 @@ public sealed partial class ConversationActor(
         while (await ReadMessageAsync(_meta.LastSeq + 1) is { } orphan)
         {
             await SaveDedupAsync(orphan);
+            await ReapplyLifecycleAsync(orphan);
             _meta = _meta with { LastSeq = orphan.Seq, LastMessageAt = orphan.SentAt };
             repaired = true;
         }

@@ -46,6 +46,12 @@ public sealed partial class PushNotifier(
     {
         try
         {
+            // Edits, deletes and reactions are not pushed: the message's preview went out once (issue 17).
+            if (evt.Message.Kind != MessageKind.Unspecified)
+            {
+                return;
+            }
+
             // Directory answers for at most MaxBatchUsers users per call.
             foreach (var chunk in offlineUserIds.Where(u => u != evt.Message.SenderId).Chunk(ChatLimits.MaxBatchUsers))
             {

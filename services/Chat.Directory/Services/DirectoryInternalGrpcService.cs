@@ -148,6 +148,19 @@ public sealed class DirectoryInternalGrpcService(DirectoryCore core) : Directory
         return new GetReceiptPrivacyResponse { HiddenUserIds = { ids.Where(id => users.TryGetValue(id, out var u) && !u.Privacy.ReadReceipts) } };
     }
 
+    public override async Task<GetMemberRoleResponse> GetMemberRole(GetMemberRoleRequest request, ServerCallContext context)
+    {
+        var id = ParseConversation(request.ConversationId);
+        ChatStatus.ThrowIfInvalid(ChatValidation.Id(request.UserId, "user_id"));
+        if (id.Type != ConversationType.Group)
+        {
+            return new GetMemberRoleResponse();
+        }
+
+        var group = (await core.State.GetAsync<GroupRecord>(DirectoryKeys.Group(id.GroupId), context.CancellationToken)).Value;
+        return new GetMemberRoleResponse { Role = (GroupRole)(group?.Find(request.UserId)?.Role ?? 0) };
+    }
+
     private static ConversationId ParseConversation(string value)
     {
         ChatStatus.ThrowIfInvalid(ChatValidation.ConversationId(value));

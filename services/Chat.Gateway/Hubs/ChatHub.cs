@@ -75,7 +75,7 @@ public sealed partial class ChatHub(
     public DateTimeOffset Ping() => DateTimeOffset.UtcNow;
 
     /// <summary>Sends a message. Returns the ack (sent ✓) and also raises MessageAccepted on the caller.</summary>
-    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidClientMsgId, ErrorCodes.ContentEmpty, ErrorCodes.ContentTooLarge, ErrorCodes.InvalidConversationId, ErrorCodes.InvalidId, ErrorCodes.NotMember, ErrorCodes.RateLimited)]
+    [HubErrorCodes(ErrorCodes.InvalidArgument, ErrorCodes.InvalidClientMsgId, ErrorCodes.ContentEmpty, ErrorCodes.ContentTooLarge, ErrorCodes.InvalidConversationId, ErrorCodes.InvalidId, ErrorCodes.NotMember, ErrorCodes.RateLimited, ErrorCodes.InvalidReplyTo, ErrorCodes.InvalidMedia)]
     [RateLimit(HubRatePolicies.Send)]
     public async Task<MessageAcceptedDto> SendMessage(SendMessageArgs args)
     {
@@ -92,7 +92,7 @@ public sealed partial class ChatHub(
         };
         if (args.Attachment is { } a)
         {
-            request.Content.Attachment = new Attachment { Uri = a.Uri ?? "", ContentType = a.ContentType ?? "", SizeBytes = a.SizeBytes, FileName = a.FileName ?? "" };
+            request.Content.Attachment = new Attachment { Uri = a.Uri ?? "", ContentType = a.ContentType ?? "", SizeBytes = a.SizeBytes, FileName = a.FileName ?? "", MediaId = a.MediaId ?? "" };
         }
 
         if (!string.IsNullOrEmpty(args.ConversationId))

@@ -26,15 +26,22 @@ public interface IChatClient
 }
 
 /// <summary>An attachment reference.</summary>
-public sealed record AttachmentDto(string Uri, string? ContentType, ulong SizeBytes, string? FileName);
+/// <remarks>To send an upload, set only mediaId (from CreateUpload); read back, uri is a signed download URL (or media:{id} in live deliveries).</remarks>
+public sealed record AttachmentDto(string Uri, string? ContentType, ulong SizeBytes, string? FileName, string? MediaId = null);
 
 /// <summary>Arguments of SendMessage: a conversation or a peer, an idempotency key and content.</summary>
 public sealed record SendMessageArgs(string? ConversationId, string? PeerUserId, string? ClientMsgId, string? Text, AttachmentDto? Attachment = null, ulong ReplyToSeq = 0, bool Opaque = false);
 
-/// <summary>A stored message.</summary>
+/// <summary>
+/// A stored entry of a conversation's log. kind is "message", or "edit" | "delete" | "reaction" of
+/// the message at targetSeq (an edit's text is the new text, a reaction's text the emoji, empty
+/// when removed). In history and sync a message shows its current state: editedAt, deleted
+/// (content erased) and reactions per emoji.
+/// </summary>
 public sealed record MessageDto(
     string ConversationId, ulong Seq, string MsgId, string SenderId, string SenderDeviceId, string ClientMsgId,
-    string Text, AttachmentDto? Attachment, ulong ReplyToSeq, bool Opaque, DateTimeOffset SentAt);
+    string Text, AttachmentDto? Attachment, ulong ReplyToSeq, bool Opaque, DateTimeOffset SentAt,
+    string Kind = "message", ulong TargetSeq = 0, DateTimeOffset? EditedAt = null, bool Deleted = false, IReadOnlyList<ReactionDto>? Reactions = null);
 
 /// <summary>The ack of SendMessage.</summary>
 public sealed record MessageAcceptedDto(string ClientMsgId, MessageDto Message, bool Duplicate);

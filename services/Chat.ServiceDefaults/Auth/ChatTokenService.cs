@@ -11,7 +11,7 @@ namespace Chat.ServiceDefaults.Auth;
 /// <c>exp</c>, <c>jti</c>). The key is set once, from the Dapr secret store at start-up
 /// (<see cref="ChatSigningKeyLoader"/>) or directly by tests.
 /// </summary>
-public sealed class ChatTokenService
+public sealed partial class ChatTokenService
 {
     public const string DeviceClaim = "did";
     public const string NameClaim = "name";

@@ -53,6 +53,9 @@ internal static class ComponentFiles
             }
         }
 
+        // Attachment blobs (issue 17): files in the run's folder, in both sets.
+        Write(dir, DaprNames.Bindings.Media, "bindings.localstorage", ("rootPath", Path.Combine(dir, "media")));
+
         if (set == ComponentSet.Redis)
         {
             Write(dir, DaprNames.PubSub, "pubsub.redis", ("redisHost", redisEndpoint!), ("processingTimeout", processingTimeout), ("redeliverInterval", redeliverInterval));

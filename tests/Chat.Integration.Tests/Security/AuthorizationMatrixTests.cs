@@ -168,6 +168,11 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         new("/chat.v1.MessagingService/UpdateReceipt", Rule.Member, c => R(new UpdateReceiptRequest { ConversationId = c.Fx.GroupId, Kind = ReceiptKind.Delivered, UpToSeq = 1 })),
         new("/chat.v1.MessagingService/GetReceipts", Rule.Member, c => R(new GetReceiptsRequest { ConversationId = c.Fx.GroupId })),
         new("/chat.v1.MessagingService/ListConversations", Rule.Account, _ => R(new ListConversationsRequest { Limit = 10 })),
+        new("/chat.v1.MessagingService/EditMessage", Rule.Member, async c => new EditMessageRequest { ConversationId = c.Fx.GroupId, TargetSeq = await OwnMessageAsync(c), ClientMsgId = Guid.NewGuid().ToString("N"), Text = "edited by the matrix" }),
+        new("/chat.v1.MessagingService/DeleteMessage", Rule.Member, async c => new DeleteMessageRequest { ConversationId = c.Fx.GroupId, TargetSeq = await OwnMessageAsync(c), ClientMsgId = Guid.NewGuid().ToString("N") }),
+        new("/chat.v1.MessagingService/React", Rule.Member, async c => new ReactRequest { ConversationId = c.Fx.GroupId, TargetSeq = await OwnMessageAsync(c), ClientMsgId = Guid.NewGuid().ToString("N"), Emoji = "👍" }),
+        new("/chat.v1.MessagingService/CreateUpload", Rule.Account, _ => R(new CreateUploadRequest { ContentType = "image/png", SizeBytes = 10, FileName = "matrix.png" })),
+        new("/chat.v1.DirectoryInternalService/GetMemberRole", Rule.Internal, c => R(new GetMemberRoleRequest { ConversationId = c.Fx.GroupId, UserId = c.Fx.Bob.UserId })),
         new("/chat.v1.PresenceService/ReportConnectedUsers", Rule.GatewayOnly, _ => R(new ReportConnectedUsersRequest { GatewayInstanceId = "matrix-gateway", RefreshIntervalSeconds = 15 })),
         new("/chat.v1.PresenceService/ReportDisconnected", Rule.GatewayOnly, c => R(new ReportDisconnectedRequest { GatewayInstanceId = "matrix-gateway", UserId = c.Fx.Dave.UserId, StillConnectedElsewhere = true })),
         new("/chat.v1.PresenceService/GetPresence", Rule.Account, c => R(new GetPresenceRequest { UserIds = { c.Fx.Bob.UserId } })),
@@ -214,7 +219,15 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         new(nameof(ChatHub.CreateBot), Rule.Account, _ => A(new CreateBotArgs("hx" + Guid.NewGuid().ToString("N")[..12], SecuritySystem.WebhookBase + "h"))),
         new(nameof(ChatHub.ListBots), Rule.Account, _ => A()),
         new(nameof(ChatHub.DeleteBot), Rule.Account, _ => A("bnosuchbot000001")),
+        new(nameof(ChatHub.CreateUpload), Rule.Account, _ => A(new CreateUploadArgs("image/png", 10, "matrix.png"))),
+        new(nameof(ChatHub.EditMessage), Rule.Member, async c => [new EditMessageArgs(c.Fx.GroupId, await OwnMessageAsync(c), Guid.NewGuid().ToString("N"), "edited on the hub")]),
+        new(nameof(ChatHub.DeleteMessage), Rule.Member, async c => [new DeleteMessageArgs(c.Fx.GroupId, await OwnMessageAsync(c), Guid.NewGuid().ToString("N"))]),
+        new(nameof(ChatHub.React), Rule.Member, async c => [new ReactArgs(c.Fx.GroupId, await OwnMessageAsync(c), Guid.NewGuid().ToString("N"), "👍")]),
     ];
+
+    // A fresh message of the acting member to edit, delete or react to (a non-member names seq 1 and is refused first).
+    private static async Task<ulong> OwnMessageAsync(Cell c) =>
+        c.Caller == Caller.NonMember ? 1 : (await c.Actor.SendAsync(c.Fx.GroupId, "matrix target")).Message.Seq;
 
     /// <summary>The outcome the rule gives a caller.</summary>
     public static Outcome Expected(Rule rule, Caller caller) => (rule, caller) switch

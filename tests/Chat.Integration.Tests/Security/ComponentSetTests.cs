@@ -23,6 +23,7 @@ public sealed partial class ComponentSetTests
         ["pubsub.kafka"] = ["brokers", "authType"],
         ["state.cassandra"] = ["hosts", "keyspace", "table"],
         ["bindings.apns"] = ["key-id", "team-id", "private-key"],
+        ["bindings.aws.s3"] = ["bucket", "region"],
         ["secretstores.kubernetes"] = [],
     };
 

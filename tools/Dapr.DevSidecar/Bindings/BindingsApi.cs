@@ -57,6 +57,7 @@ namespace Dapr.DevSidecar.Components
         {
             factories["bindings.http"] = (def, _) => new HttpBinding(def);
             factories["bindings.apns"] = (def, rt) => new ApnsBinding(def, rt.Time);
+            factories["bindings.localstorage"] = (def, _) => new LocalStorageBinding(def);
         }
     }
 }

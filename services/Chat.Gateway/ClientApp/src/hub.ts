@@ -10,6 +10,12 @@ export interface MessageDto {
   clientMsgId: string;
   text: string;
   sentAt: string;
+  /** "message", or an "edit" | "delete" | "reaction" entry changing the message at targetSeq (issue 17). */
+  kind?: "message" | "edit" | "delete" | "reaction";
+  targetSeq?: number;
+  editedAt?: string | null;
+  deleted?: boolean;
+  reactions?: { emoji: string; count: number; mine: boolean }[] | null;
 }
 
 export interface MessageAcceptedDto {

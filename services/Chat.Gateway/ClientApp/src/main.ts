@@ -252,6 +252,8 @@ function onMessageReceived(m: MessageDto): void {
   const c = ctx.state.conversation(m.conversationId, m.conversationId.startsWith("grp:") ? "group" : "direct");
   if (ctx.state.addMessage(m)) {
     onNewMessages(c, [m]);
+  } else if (m.kind && m.kind !== "message") {
+    scheduleRender(); // An edit, delete or reaction changed a shown message.
   }
   if (known && ctx.state.hasGap(m.conversationId)) {
     void catchUp();

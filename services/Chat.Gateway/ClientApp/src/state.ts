@@ -7,6 +7,8 @@ export type Tick = "pending" | "sent" | "delivered" | "read";
 /** A message; a pending one (not acked yet) has seq 0 and its clientMsgId as msgId. */
 export interface Message extends MessageDto {
   pending?: boolean;
+  /** Reactions seen live, by sender (issue 17). */
+  reactedBy?: Map<string, string>;
 }
 
 export interface Conversation {
@@ -78,9 +80,13 @@ export class ChatState {
     return c;
   }
 
-  /** Adds a message unless it is known already. Returns false for a duplicate. */
+  /** Adds a message unless it is known already. Returns false for a duplicate (and for edit, delete and reaction entries). */
   addMessage(m: MessageDto): boolean {
     const c = this.conversation(m.conversationId);
+    if (m.kind && m.kind !== "message") {
+      this.applyEntry(c, m);
+      return false;
+    }
     if (c.messages.has(m.msgId)) {
       return false;
     }
@@ -104,6 +110,49 @@ export class ChatState {
       c.myDelivered = Math.max(c.myDelivered, m.seq);
     }
     return true;
+  }
+
+  /** An edit, delete or reaction: counts for the sync cursor and changes its target, if loaded; it is not shown itself. */
+  private applyEntry(c: Conversation, e: MessageDto): void {
+    if (c.seqs.has(e.seq)) {
+      return;
+    }
+    c.seqs.add(e.seq);
+    while (c.seqs.has(c.lastSeq + 1)) {
+      c.lastSeq++;
+    }
+    const target = [...c.messages.values()].find((t) => t.seq === e.targetSeq);
+    if (!target) {
+      return;
+    }
+    if (e.kind === "edit") {
+      target.text = e.text;
+      target.editedAt = e.sentAt;
+    } else if (e.kind === "delete") {
+      target.text = "";
+      target.deleted = true;
+      target.reactions = null;
+    } else if (e.kind === "reaction") {
+      // Live reactions: keep each sender's latest emoji on top of the counts history gave.
+      const by = (target.reactedBy ??= new Map<string, string>());
+      const counts = new Map((target.reactions ?? []).map((r) => [r.emoji, { ...r }]));
+      const previous = by.get(e.senderId);
+      if (previous && counts.has(previous)) {
+        const r = counts.get(previous)!;
+        r.count--;
+        r.mine = r.mine && e.senderId !== this.me;
+      }
+      if (e.text) {
+        const r = counts.get(e.text) ?? { emoji: e.text, count: 0, mine: false };
+        r.count++;
+        r.mine ||= e.senderId === this.me;
+        counts.set(e.text, r);
+        by.set(e.senderId, e.text);
+      } else {
+        by.delete(e.senderId);
+      }
+      target.reactions = [...counts.values()].filter((r) => r.count > 0);
+    }
   }
 
   addPending(conversationId: string, clientMsgId: string, text: string): Message {

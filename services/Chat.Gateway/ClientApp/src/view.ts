@@ -116,12 +116,25 @@ function fillMessage(ctx: ViewContext, c: Conversation, m: Message, li: HTMLLIEl
     if (!mine && c.kind === "group") {
       li.append(el("span", "sender", nameOf(ctx, m.senderId)));
     }
-    li.append(el("p", "text", m.text));
+    li.append(el("p", "text"));
     const meta = el("span", "meta");
     const time = el("time", undefined, timeOf(m.sentAt));
     time.dateTime = m.sentAt;
     meta.append(time);
     li.append(meta);
+  }
+  // Edits, deletes and reactions change a shown message in place (issue 17).
+  li.querySelector(".text")!.textContent = m.deleted ? "This message was deleted." : m.editedAt ? `${m.text} (edited)` : m.text;
+  li.classList.toggle("deleted", !!m.deleted);
+  let reactions = li.querySelector<HTMLElement>(".reactions");
+  if (m.reactions?.length) {
+    if (!reactions) {
+      reactions = el("span", "reactions");
+      li.querySelector(".meta")!.before(reactions);
+    }
+    reactions.textContent = m.reactions.map((r) => `${r.emoji} ${r.count}`).join("  ");
+  } else {
+    reactions?.remove();
   }
   const meta = li.querySelector(".meta")!;
   if (!mine) {
