@@ -56,11 +56,15 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Expect(bob.TheirMessage("before the drop")).ToBeVisibleAsync();
 
         // Bob's network goes away: no new requests, and the open WebSocket is cut.
+        // Offline for longer than the gateway's reconnect window: resuming the connection fails, the
+        // gateway drops it once the window is over, and the client reconnects anew and syncs.
+        var bobId = await bob.UserIdAsync();
+        var syncs = system.Calls.Calls(bobId, "Sync");
         await bob.Context.SetOfflineAsync(true);
         await bob.CutHubSocketsAsync();
         await Expect(bob.Banner).ToBeVisibleAsync();
         await Expect(bob.Banner).ToHaveTextAsync("Reconnecting…");
-        await system.WaitForGatewayConnectionsAsync(await bob.UserIdAsync(), 0);
+        await system.WaitForGatewayConnectionsAsync(bobId, 0);
         await Shot(bob, "offline");
 
         string[] missed = ["missed one", "missed two", "missed three"];
@@ -89,6 +93,7 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Expect(alice.TickOf("missed three")).ToHaveAttributeAsync("data-status", "read");
         await Expect(alice.TheirMessage("written offline")).ToHaveCountAsync(1);
         await Expect(bob.TickOf("written offline")).ToHaveAttributeAsync("data-status", "read");
+        Assert.True(system.Calls.Calls(bobId, "Sync") > syncs, "the client caught up by Sync after reconnecting anew");
 
         // The live stream works again after the catch-up.
         await alice.SendAsync("after the drop");

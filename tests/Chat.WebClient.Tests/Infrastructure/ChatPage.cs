@@ -128,5 +128,9 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
         return path;
     }
 
+    /// <summary>Takes a screenshot (<see cref="ScreenshotAsync"/>) and names it in the test output.</summary>
+    public async Task ShotAsync(Xunit.Abstractions.ITestOutputHelper output, string step, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
+        output.WriteLine("screenshot: " + await ScreenshotAsync(test, step));
+
     public async ValueTask DisposeAsync() => await Context.CloseAsync();
 }
