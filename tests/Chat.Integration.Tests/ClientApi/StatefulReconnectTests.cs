@@ -2,6 +2,7 @@ using Chat.Domain;
 using Chat.Gateway.Hubs;
 using Chat.Integration.Tests.Infrastructure;
 using Chat.Integration.Tests.Push;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Integration.Tests.ClientApi;
@@ -32,13 +33,13 @@ public sealed class StatefulReconnectTests(StatefulReconnectTests.ReconnectSyste
             await alice.User.SendAsync(group, text);
         }
 
-        // Carol, connected directly, has them live: the gateway has sent them to Bob's connection too (into its buffer).
+        // Carol, connected directly, has them live; the gateway has written them to Bob's waiting connection as well (its buffer).
         foreach (var text in missed)
         {
             await carol.WaitForAsync<MessageDto>(m => m.Text == text);
         }
 
-        Assert.Empty(bob.Received.OfType<MessageDto>().Where(m => missed.Contains(m.Text)));
+        Assert.DoesNotContain(bob.Received.OfType<MessageDto>(), m => missed.Contains(m.Text));
         proxy.Release();
 
         foreach (var text in missed)
