@@ -32,8 +32,8 @@ public sealed class SettingsAndGroupsInBrowserTests(WebClientFixture system, ITe
         await page.Keyboard.PressAsync("Enter");
         var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Settings" });
         await Expect(dialog).ToBeVisibleAsync();
-        await Expect(page.GetByLabel("Display name")).ToBeFocusedAsync();
-        await page.GetByLabel("Display name").FillAsync("Alice Renamed");
+        await Expect(page.GetByLabel("Name shown to others")).ToBeFocusedAsync();
+        await page.GetByLabel("Name shown to others").FillAsync("Alice Renamed");
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#settings-status")).ToHaveTextAsync("Profile saved.");
         await Expect(page.Locator("#me")).ToHaveTextAsync("Signed in as Alice Renamed");

@@ -1,4 +1,5 @@
 // The settings panel (profile, privacy, push on/off) and muting the open conversation.
+import * as api from "./api";
 import { invoke, on, renderHooks, rt, scheduleRender } from "./app";
 import { type UserProfileDto } from "./hub";
 import { disablePush, enablePush, pushChoice, pushSupported } from "./push";
@@ -73,6 +74,10 @@ on(ui.profile, "submit", async (e) => {
   e.preventDefault();
   const p = await invoke<UserProfileDto>("UpdateProfile", { displayName: ui.displayName.value.trim() });
   rt.ctx.profiles.set(p.userId, p);
+  if (rt.session) {
+    rt.session = { ...rt.session, displayName: p.displayName };
+    api.saveSession(rt.session);
+  }
   ui.me.textContent = `Signed in as ${p.displayName || p.userName}`;
   ui.status.textContent = "Profile saved.";
   scheduleRender();
