@@ -18,6 +18,9 @@ public static class DeliveryEndpoint
 {
     public const string Route = "/internal/deliveries";
 
+    /// <summary>From this many connections of one event on, it is sent to them as one list.</summary>
+    public const int ManyTargets = 16;
+
     public static void MapDeliveries(this WebApplication app)
     {
         var instance = app.Services.GetRequiredService<GatewayInstance>();
@@ -79,8 +82,12 @@ public static class DeliveryEndpoint
                 continue;
             }
 
-            // One send per connection: SignalR's Clients(list) scans every connection of the hub.
-            await Task.WhenAll(targets.Select(target => Push(hub.Clients.Client(target), delivery)));
+            // Few targets (1:1): one send per connection, since SignalR's Clients(list) scans every
+            // connection of the hub. Many (a group): Clients(list) serializes the event once per
+            // protocol for all of them instead of once per connection.
+            await (targets.Count >= ManyTargets
+                ? Push(hub.Clients.Clients(targets), delivery)
+                : Task.WhenAll(targets.Select(target => Push(hub.Clients.Client(target), delivery))));
         }
     }
 

@@ -11,10 +11,8 @@ namespace Chat.Gateway;
 /// hub takes no connections and the readiness probe says not ready. App start is not blocked:
 /// the sidecar needs the app listening to become ready.
 /// </summary>
-public sealed partial class DeliveryReadiness(IHttpClientFactory httpClients, IConfiguration configuration, ILogger<DeliveryReadiness> log) : BackgroundService
+public sealed partial class DeliveryReadiness(IConfiguration configuration, ILogger<DeliveryReadiness> log) : BackgroundService
 {
-    public const string HttpClientName = "dapr-sidecar-ready";
-
     /// <summary>How long a connecting client waits for a gateway that is still starting.</summary>
     public static readonly TimeSpan ConnectWait = TimeSpan.FromSeconds(10);
 
@@ -41,7 +39,8 @@ public sealed partial class DeliveryReadiness(IHttpClientFactory httpClients, IC
     {
         var health = new Uri(DaprEndpoints.HttpEndpoint(configuration), "/v1.0/healthz");
         var delay = TimeSpan.FromMilliseconds(20);
-        using var http = httpClients.CreateClient(HttpClientName);
+        // Its own client: this loop is the retry policy (a resilience handler would log every 500 as a failure).
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         while (!stoppingToken.IsCancellationRequested)
         {
             try

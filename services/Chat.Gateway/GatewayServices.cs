@@ -33,7 +33,6 @@ public static class GatewayServices
         builder.Services.AddSingleton<HubRateLimitFilter>();
         builder.Services.AddSingleton<GatewayLeaseService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayLeaseService>());
-        builder.Services.AddHttpClient(DeliveryReadiness.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton<DeliveryReadiness>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryReadiness>());
         builder.Services.AddHealthChecks().AddCheck<DeliveryReadinessCheck>("deliveries-subscribed", tags: [ServiceDefaultsExtensions.ReadyTag]);

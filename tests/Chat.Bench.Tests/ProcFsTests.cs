@@ -138,7 +138,7 @@ public sealed class ProcFsTests
             Assert.Equal(["delivery", "directory", "gateway", "messaging", "presence", "router"], ports.Keys.Order());
             Assert.Contains("- ./components/redis", yaml, StringComparison.Ordinal);
             Assert.Contains($"appDirPath: {root}/services/Chat.Gateway", yaml, StringComparison.Ordinal);
-            Assert.Contains("command: [\"dotnet\", \"run\", \"--no-build\", \"-c\", \"Release\", \"--no-launch-profile\"]", yaml, StringComparison.Ordinal);
+            Assert.Contains("command: [\"dotnet\", \"bin/Release/net10.0/Chat.Gateway.dll\"]", yaml, StringComparison.Ordinal);
             Assert.Contains($"appPort: {ports["gateway"]}", yaml, StringComparison.Ordinal);
             // The gateway's client port moves too, apart from its app port (the sidecar's).
             Assert.Contains($"ASPNETCORE_URLS: http://127.0.0.1:{clientPorts["gateway"]};http://127.0.0.1:{ports["gateway"]}", yaml, StringComparison.Ordinal);

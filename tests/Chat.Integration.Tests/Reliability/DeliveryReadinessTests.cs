@@ -29,9 +29,8 @@ public sealed class DeliveryReadinessTests
         var appPort = SidecarHost.FreePort();
         await using var sidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "gateway", AppPort = appPort, ResourcesPaths = [dir] }, runtime);
 
-        var services = new ServiceCollection().AddLogging().AddHttpClient().BuildServiceProvider();
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["DAPR_HTTP_ENDPOINT"] = sidecar.HttpEndpoint }).Build();
-        var readiness = new DeliveryReadiness(services.GetRequiredService<IHttpClientFactory>(), config, NullLogger<DeliveryReadiness>.Instance);
+        var readiness = new DeliveryReadiness(config, NullLogger<DeliveryReadiness>.Instance);
         var check = new DeliveryReadinessCheck(readiness);
         await readiness.StartAsync(CancellationToken.None);
         try
@@ -53,7 +52,6 @@ public sealed class DeliveryReadinessTests
         finally
         {
             await readiness.StopAsync(CancellationToken.None);
-            await services.DisposeAsync();
         }
     }
 }

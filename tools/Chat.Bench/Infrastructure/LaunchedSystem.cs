@@ -9,7 +9,7 @@ namespace Chat.Bench.Infrastructure;
 
 /// <summary>
 /// The whole system started the way <c>./run.sh</c> starts it — the Release dev sidecar's
-/// <c>run -f dapr.yaml</c>, which starts every app with <c>dotnet run --no-build</c> from its
+/// <c>run -f dapr.yaml</c>, which starts every app from its built dll (<c>dotnet bin/Release/…</c>) in its
 /// folder — as separate processes in their own process group, so that nothing of the server
 /// runs in the bench process. Differences from ./run.sh, all outside the apps: a temporary
 /// working folder (a copy of <c>components/</c> and a fresh <c>data/</c>, so the repo's data

@@ -26,13 +26,12 @@ internal static class FanoutScenario
         result.Parameters["members"] = m.ToString(CultureInfo.InvariantCulture);
         result.Parameters["sends"] = k.ToString(CultureInfo.InvariantCulture);
         var users = await ctx.UsersAsync(m);
-        var owner = users[0];
-        var group = await owner.CreateGroupAsync("bench fan-out", [.. users.Skip(1)]);
-
         var ours = new Tracker(m - 1);
         var hubs = await ctx.ConnectAsync(users, (c, _) => c.OnStamped((_, ts) => ours.Received(ts)));
         try
         {
+            // Through the hub, as a client creates a group (the directory's gRPC port takes only its sidecar).
+            var group = (await hubs[0].InvokeAsync<GroupDto>("CreateGroup", "bench fan-out", users.Skip(1).Select(u => u.UserId).ToArray())).ConversationId;
             var window = await ctx.BeginCpuWindowAsync();
             await RunPhasesAsync(ctx, "ours", ours, k, text => hubs[0].InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(group, null, Guid.NewGuid().ToString("N"), text)));
             result.Processes.AddRange(window.End(2L * k));
