@@ -48,6 +48,15 @@ internal static class AppConnections
         ActivityTimeout = TimeSpan.FromHours(24),
     };
 
+    /// <summary>A unary method of the app's <c>dapr.proto.runtime.v1.AppCallback</c> service.</summary>
+    public static Grpc.Core.Method<TRequest, TResponse> AppCallbackMethod<TRequest, TResponse>(string name,
+        Google.Protobuf.MessageParser<TRequest> request, Google.Protobuf.MessageParser<TResponse> response)
+        where TRequest : Google.Protobuf.IMessage<TRequest>
+        where TResponse : Google.Protobuf.IMessage<TResponse> =>
+        new(Grpc.Core.MethodType.Unary, "dapr.proto.runtime.v1.AppCallback", name,
+            Grpc.Core.Marshallers.Create(m => Google.Protobuf.MessageExtensions.ToByteArray(m), request.ParseFrom),
+            Grpc.Core.Marshallers.Create(m => Google.Protobuf.MessageExtensions.ToByteArray(m), response.ParseFrom));
+
     /// <summary>A gRPC channel to an app (for AppCallback calls), one per address.</summary>
     public static GrpcChannel GrpcTo(string host, int port) =>
         GrpcChannels.GetOrAdd($"http://{host}:{port}", address => GrpcChannel.ForAddress(address, new GrpcChannelOptions

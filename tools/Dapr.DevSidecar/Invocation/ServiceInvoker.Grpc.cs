@@ -13,10 +13,8 @@ namespace Dapr.DevSidecar.Invocation;
 /// <summary>The InvokeService RPC, and HTTP invocation of apps whose protocol is gRPC (AppCallback/OnInvoke).</summary>
 internal sealed partial class ServiceInvoker
 {
-    private static readonly Method<InvokeRequest, InvokeResponse> OnInvoke = new(
-        MethodType.Unary, "dapr.proto.runtime.v1.AppCallback", "OnInvoke",
-        Marshallers.Create(m => m.ToByteArray(), InvokeRequest.Parser.ParseFrom),
-        Marshallers.Create(m => m.ToByteArray(), InvokeResponse.Parser.ParseFrom));
+    private static readonly Method<InvokeRequest, InvokeResponse> OnInvoke =
+        AppConnections.AppCallbackMethod("OnInvoke", InvokeRequest.Parser, InvokeResponse.Parser);
 
     /// <summary>Metadata and headers that belong to a hop, never forwarded as user metadata.</summary>
     private static bool IsTransportHeader(string name) =>

@@ -14,7 +14,8 @@ namespace Dapr.DevSidecar.PubSub;
 /// <c>kind: Subscription</c> resources at start, then <c>GET /dapr/subscribe</c> once the app
 /// answers), subscribes each with the app-id as consumer group, and delivers CloudEvents to
 /// the app over HTTP, reading its answer as daprd does (SUCCESS / RETRY / DROP, 404 = drop,
-/// other errors = retry), with retries, dead-letter topics and bounded concurrency.
+/// other errors = retry), with retries, dead-letter topics and bounded concurrency. Apps with app
+/// protocol grpc get the same through AppCallback (PubSubSubscriber.Grpc.cs).
 /// </summary>
 public sealed partial class PubSubSubscriber : IAsyncDisposable
 {
@@ -73,9 +74,9 @@ public sealed partial class PubSubSubscriber : IAsyncDisposable
             return;
         }
 
-        if (!string.Equals(_app.Options.AppProtocol, "http", StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(_app.Options.AppProtocol, "http", StringComparison.OrdinalIgnoreCase) && !IsGrpcApp)
         {
-            _log.LogWarning("app '{AppId}' uses app protocol {Protocol}: the dev sidecar delivers pub/sub messages to HTTP apps only; no subscriptions are loaded",
+            _log.LogWarning("app '{AppId}' uses app protocol {Protocol}: the dev sidecar delivers pub/sub messages to http and grpc apps only; no subscriptions are loaded",
                 _sidecar.AppId, _app.Options.AppProtocol);
             _ready.TrySetResult();
             return;
@@ -87,7 +88,7 @@ public sealed partial class PubSubSubscriber : IAsyncDisposable
             try
             {
                 var all = new List<Subscription>(declarative);
-                all.AddRange(await DiscoverAsync(stop));
+                all.AddRange(IsGrpcApp ? await DiscoverGrpcAsync(stop) : await DiscoverAsync(stop));
                 await SubscribeAllAsync(all, stop);
                 _ready.TrySetResult();
             }
@@ -151,6 +152,12 @@ public sealed partial class PubSubSubscriber : IAsyncDisposable
     {
         foreach (var sub in subscriptions)
         {
+            if (IsGrpcApp && sub.Bulk is not null)
+            {
+                _log.LogError("{Subscription}: bulk subscribe to an app with app protocol grpc (AppCallbackAlpha/OnBulkTopicEventAlpha1) is not implemented by the dev sidecar; subscription refused", sub);
+                continue;
+            }
+
             var instance = _sidecar.Components.All.FirstOrDefault(c => c.Definition.Name == sub.PubSubName);
             if (instance?.Implementation is not IPubSub pubsub)
             {
@@ -279,6 +286,11 @@ public sealed partial class PubSubSubscriber : IAsyncDisposable
 
     private async Task<Outcome> DeliverOnceAsync(Subscription sub, string path, byte[] body, JsonObject cloudEvent, CancellationToken ct)
     {
+        if (IsGrpcApp)
+        {
+            return await DeliverOnceGrpcAsync(sub, path, cloudEvent, ct);
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", CloudEvents.ContentType);
         if (cloudEvent["traceparent"] is JsonValue traceParent && traceParent.TryGetValue<string>(out var tp) && tp.Length > 0)
