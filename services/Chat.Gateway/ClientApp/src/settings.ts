@@ -60,15 +60,17 @@ async function openSettings(): Promise<void> {
   ui.push.checked = pushChoice() === "on";
   ui.push.disabled = !pushSupported();
   ui.pushState.textContent = pushStateText();
-  ui.dialog.showModal();
+  // Loaded before the panel opens, so nothing the user changes is overwritten by a late answer.
   const p = await invoke<PrivacyDto>("GetPrivacy");
   ui.lastSeen.value = p.lastSeen;
   ui.groupAdd.value = p.groupAdd;
   ui.readReceipts.checked = p.readReceipts;
   ui.pushPreviews.checked = p.pushPreviews;
+  ui.dialog.showModal();
 }
 
-on(ui.open, "click", openSettings, ui.error);
+// Errors before the panel opens show in the sidebar.
+on(ui.open, "click", openSettings);
 
 on(ui.profile, "submit", async (e) => {
   e.preventDefault();
