@@ -52,6 +52,11 @@ public static class GatewayServices
             o.AddFilter<HubErrorFilter>();
             o.AddFilter<HubRateLimitFilter>();
         }).AddMessagePackProtocol();
+        // Stateful reconnect: after its socket drops, a connection (with the messages it was sent
+        // but has not acknowledged) waits this long for the client to resume it; past that it is
+        // gone and the client reconnects anew and catches up by Sync.
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Connections.ConnectionOptions>(o =>
+            o.DisconnectTimeout = TimeSpan.FromSeconds(Math.Max(1, config.GetValue("Gateway:ReconnectWindowSeconds", 15.0))));
         builder.Services.AddCodedHubErrors();
 
         builder.Services.AddSingleton<IActorProxyFactory>(_ => new ActorProxyFactory(new ActorProxyOptions

@@ -48,7 +48,9 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
     [Fact]
     public async Task A_user_who_drops_offline_sees_the_missed_messages_after_reconnecting()
     {
-        await using var users = await TwoUsersAsync("Off", trackBobsSocket: true);
+        // Bob reaches the gateway through a TCP proxy, so his open sockets can be cut as a dropped network cuts them.
+        await using var proxy = new TcpProxy(system.BaseUrl);
+        await using var users = await TwoUsersAsync("Off", bobBaseUrl: proxy.Url);
         var (alice, bob, bobName) = (users.Alice, users.Bob, users.Bob.UserName);
         await alice.StartChatAsync(bobName);
         await alice.SendAsync("before the drop");
@@ -56,11 +58,16 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Expect(bob.TheirMessage("before the drop")).ToBeVisibleAsync();
 
         // Bob's network goes away: no new requests, and the open WebSocket is cut.
+        // Offline for longer than the gateway's reconnect window: resuming the connection fails, the
+        // gateway drops it once the window is over, and the client reconnects anew and syncs.
+        var bobId = await bob.UserIdAsync();
+        var syncs = system.Calls.Calls(bobId, "Sync");
         await bob.Context.SetOfflineAsync(true);
-        await bob.CutHubSocketsAsync();
+        proxy.Hold();
+        proxy.Sever();
         await Expect(bob.Banner).ToBeVisibleAsync();
         await Expect(bob.Banner).ToHaveTextAsync("Reconnecting…");
-        await system.WaitForGatewayConnectionsAsync(await bob.UserIdAsync(), 0);
+        await system.WaitForGatewayConnectionsAsync(bobId, 0);
         await Shot(bob, "offline");
 
         string[] missed = ["missed one", "missed two", "missed three"];
@@ -77,6 +84,7 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await bob.SendAsync("written offline");
         await Expect(bob.TickOf("written offline")).ToHaveAttributeAsync("data-status", "pending");
 
+        proxy.Release();
         await bob.Context.SetOfflineAsync(false);
         await Expect(bob.Banner).ToBeHiddenAsync();
         foreach (var text in missed)
@@ -89,6 +97,7 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Expect(alice.TickOf("missed three")).ToHaveAttributeAsync("data-status", "read");
         await Expect(alice.TheirMessage("written offline")).ToHaveCountAsync(1);
         await Expect(bob.TickOf("written offline")).ToHaveAttributeAsync("data-status", "read");
+        Assert.True(system.Calls.Calls(bobId, "Sync") > syncs, "the client caught up by Sync after reconnecting anew");
 
         // The live stream works again after the catch-up.
         await alice.SendAsync("after the drop");
@@ -210,14 +219,10 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
     }
 
     /// <summary>Alice and Bob, each registered in their own browser context ("Alice {suffix}", "Bob {suffix}").</summary>
-    private async Task<UserPair> TwoUsersAsync(string suffix, bool trackBobsSocket = false)
+    private async Task<UserPair> TwoUsersAsync(string suffix, string? bobBaseUrl = null)
     {
         var alice = await system.NewUserPageAsync("alice");
-        var bob = await system.NewUserPageAsync("bob");
-        if (trackBobsSocket)
-        {
-            await bob.TrackHubSocketsAsync();
-        }
+        var bob = await system.NewUserPageAsync("bob", bobBaseUrl);
 
         await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice " + suffix);
         await bob.RegisterAsync(ChatPage.NewUserName("bob"), "Bob " + suffix);

@@ -8,6 +8,7 @@ public static class WebClientEndpoints
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapAuthEndpoints();
+        app.MapPushKey();
         return app;
     }
 }

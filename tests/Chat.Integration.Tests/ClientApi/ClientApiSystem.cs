@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.SignalR;
 namespace Chat.Integration.Tests.ClientApi;
 
 /// <summary>One system (embedded components, every app but presence) shared by the hub API tests of a class.</summary>
-public sealed class ClientApiSystem : IAsyncLifetime
+public class ClientApiSystem : IAsyncLifetime
 {
     public static readonly string[] Apps =
         [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
@@ -20,10 +20,16 @@ public sealed class ClientApiSystem : IAsyncLifetime
 
     public ChatSystem System { get; private set; } = null!;
 
-    public async Task InitializeAsync() => System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Apps);
+    /// <summary>Settings and hooks of the system (none by default).</summary>
+    protected virtual ChatSystemOptions Options => new();
 
-    /// <summary>A new user, connected to the gateway with a real SignalR client (closed with the fixture).</summary>
-    public Task<HubClient> UserAsync() => _users.NewAsync();
+    public async Task InitializeAsync() => System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Options, Apps);
+
+    /// <summary>
+    /// A new user, connected with a real SignalR client (closed with the fixture) to the gateway or
+    /// to <paramref name="url"/> (e.g. a proxy in front of it).
+    /// </summary>
+    public Task<HubClient> UserAsync(string? url = null, bool statefulReconnect = false) => _users.NewAsync(url, statefulReconnect);
 
     public async Task DisposeAsync()
     {

@@ -39,6 +39,9 @@ public sealed record ChatSystemOptions
 
     /// <summary>Called before each app starts (its sidecar loads the components then): write extra component files here.</summary>
     public Action<string, ChatSystem>? BeforeAppStart { get; init; }
+
+    /// <summary>Called with each app's builder after its own services are added (e.g. a test's hub filter).</summary>
+    public Action<string, WebApplicationBuilder>? ConfigureApp { get; init; }
 }
 
 /// <summary>
@@ -53,6 +56,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
     private readonly List<WebApplication> _apps = [];
     private readonly List<RunningSidecar> _sidecars = [];
     private IReadOnlyDictionary<string, string?> _settings = new Dictionary<string, string?>();
+    private Action<string, WebApplicationBuilder>? _configureApp;
     private readonly List<AppInstance> _instances = [];
     private readonly List<GrpcChannel> _channels = [];
 
@@ -99,7 +103,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
 
         var dir = System.IO.Directory.CreateTempSubdirectory("chat-it-").FullName;
         ComponentFiles.Write(dir, set, redisEndpoint, options.CountPresenceWrites, options.Secrets);
-        var system = new ChatSystem(dir, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System)) { _settings = options.Settings };
+        var system = new ChatSystem(dir, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System)) { _settings = options.Settings, _configureApp = options.ConfigureApp };
         try
         {
             foreach (var appId in apps)
@@ -240,6 +244,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
             }
         });
         add(builder);
+        _configureApp?.Invoke(appId, builder);
         var app = builder.Build();
         map(app);
         try

@@ -32,7 +32,18 @@ public sealed class HubClient : IAsyncDisposable
     /// <summary>Every event received so far, in order.</summary>
     public ConcurrentQueue<object> Received { get; } = new();
 
-    public static async Task<HubClient> ConnectAsync(string gatewayUrl, TestUser user, bool messagePack = false)
+    /// <summary>How often the connection came back as a new connection (after a Reconnecting).</summary>
+    public int Reconnects => Volatile.Read(ref _reconnects);
+
+    private int _reconnects;
+
+    /// <summary>
+    /// Connects <paramref name="user"/>. With <paramref name="statefulReconnect"/> a dropped socket
+    /// is resumed within the gateway's window with nothing lost (the default client keeps the
+    /// plain semantics: a drop is a new connection); when the client had to reconnect anew, it
+    /// catches up by Sync from the newest seq it holds per conversation, as a real client does.
+    /// </summary>
+    public static async Task<HubClient> ConnectAsync(string gatewayUrl, TestUser user, bool messagePack = false, bool statefulReconnect = false)
     {
         var builder = new HubConnectionBuilder()
             .WithUrl(gatewayUrl.TrimEnd('/') + Chat.Gateway.GatewayServices.HubPath, o => o.AccessTokenProvider = () => Task.FromResult<string?>(user.AccessToken))
@@ -42,7 +53,20 @@ public sealed class HubClient : IAsyncDisposable
             builder.AddMessagePackProtocol();
         }
 
+        if (statefulReconnect)
+        {
+            builder.WithStatefulReconnect();
+        }
+
         var client = new HubClient(builder.Build(), user);
+        client.Connection.Reconnected += async _ =>
+        {
+            Interlocked.Increment(ref client._reconnects);
+            if (statefulReconnect)
+            {
+                await client.SyncAsync();
+            }
+        };
         await client.Connection.StartAsync();
         // Returns once the server's OnConnectedAsync (route registration) has completed.
         await client.Connection.InvokeAsync<DateTimeOffset>("Ping");
@@ -74,6 +98,26 @@ public sealed class HubClient : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 throw new TimeoutException($"{User.UserName} did not receive the expected {typeof(T).Name}; received: {string.Join(", ", Received)}");
+            }
+        }
+    }
+
+    /// <summary>Catches up by Sync from the newest message seq received per conversation, recording what comes back.</summary>
+    public async Task SyncAsync()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var cursors = Received.OfType<MessageDto>().GroupBy(m => m.ConversationId)
+                .Select(g => new SyncCursorDto(g.Key, 0, g.Max(m => m.Seq))).ToList();
+            var result = await Connection.InvokeAsync<SyncResultDto>("Sync", new SyncArgs(cursors));
+            foreach (var m in result.Deltas.SelectMany(d => d.Messages))
+            {
+                Record(m);
+            }
+
+            if (!result.HasMore)
+            {
+                return;
             }
         }
     }

@@ -5,10 +5,10 @@ public sealed class HubUsers(Func<ChatSystem> system) : IAsyncDisposable
 {
     private readonly List<HubClient> _hubs = [];
 
-    /// <summary>A new user, connected to the gateway (closed with this object).</summary>
-    public async Task<HubClient> NewAsync()
+    /// <summary>A new user, connected to the gateway or to <paramref name="url"/> (closed with this object).</summary>
+    public async Task<HubClient> NewAsync(string? url = null, bool statefulReconnect = false)
     {
-        var hub = await HubClient.ConnectAsync(system().GatewayUrl, await system().RegisterAsync());
+        var hub = await HubClient.ConnectAsync(url ?? system().GatewayUrl, await system().RegisterAsync(), statefulReconnect: statefulReconnect);
         lock (_hubs)
         {
             _hubs.Add(hub);

@@ -10,8 +10,6 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
     public const string Password = "correct horse battery";
 
     private static int _counter;
-    private readonly List<IWebSocketRoute> _hubSockets = [];
-
     public string Label { get; } = label;
 
     public IBrowserContext Context { get; } = context;
@@ -28,33 +26,6 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
     public ILocator Messages => Page.Locator("#messages");
 
     public ILocator Banner => Page.Locator("#conn-banner");
-
-    /// <summary>Keeps a handle on every hub WebSocket so a test can cut it (call before opening the app).</summary>
-    public Task TrackHubSocketsAsync() => Page.RouteWebSocketAsync("**/hubs/chat**", ws =>
-    {
-        var server = ws.ConnectToServer();
-        lock (_hubSockets)
-        {
-            _hubSockets.Add(server);
-            _hubSockets.Add(ws);
-        }
-    });
-
-    /// <summary>Closes the hub WebSockets on both sides, as a dropped network would.</summary>
-    public async Task CutHubSocketsAsync()
-    {
-        IWebSocketRoute[] sockets;
-        lock (_hubSockets)
-        {
-            sockets = [.. _hubSockets];
-            _hubSockets.Clear();
-        }
-
-        foreach (var s in sockets)
-        {
-            await s.CloseAsync(new WebSocketRouteCloseOptions { Code = 1001, Reason = "test: network dropped" });
-        }
-    }
 
     /// <summary>The signed-in user's id, from the session the client keeps.</summary>
     public Task<string> UserIdAsync() => Page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chat.session')).userId");
@@ -127,6 +98,10 @@ public sealed class ChatPage(string label, IBrowserContext context, IPage page) 
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
         return path;
     }
+
+    /// <summary>Takes a screenshot (<see cref="ScreenshotAsync"/>) and names it in the test output.</summary>
+    public async Task ShotAsync(Xunit.Abstractions.ITestOutputHelper output, string step, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
+        output.WriteLine("screenshot: " + await ScreenshotAsync(test, step));
 
     public async ValueTask DisposeAsync() => await Context.CloseAsync();
 }

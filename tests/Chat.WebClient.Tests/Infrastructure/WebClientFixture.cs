@@ -39,11 +39,16 @@ public sealed class WebClientFixture : IAsyncLifetime
         ["Gateway:PresenceRefreshSeconds"] = "1",
         ["Gateway:PresenceConnectDelayMs"] = "50",
         ["Presence:SweepSeconds"] = "0.5",
+        // A socket cut shorter than this resumes the same hub connection; a longer one reconnects anew.
+        ["Gateway:ReconnectWindowSeconds"] = "5",
     };
 
     private IPlaywright? _playwright;
 
     public ChatSystem System { get; private set; } = null!;
+
+    /// <summary>Counts the hub methods each user called on the gateway.</summary>
+    public HubCallCounter Calls { get; } = new();
 
     public IBrowser Browser { get; private set; } = null!;
 
@@ -56,7 +61,17 @@ public sealed class WebClientFixture : IAsyncLifetime
             throw new InvalidOperationException($"The web client bundle is missing from {RepoPaths.GatewayWebRoot}: build services/Chat.Gateway (it runs npm).");
         }
 
-        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions { Settings = Settings }, Apps);
+        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+        {
+            Settings = Settings,
+            ConfigureApp = (appId, b) =>
+            {
+                if (appId == DaprNames.Apps.Gateway)
+                {
+                    Calls.AddTo(b);
+                }
+            },
+        }, Apps);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -66,12 +81,12 @@ public sealed class WebClientFixture : IAsyncLifetime
         });
     }
 
-    /// <summary>A fresh browser profile (its own storage, cookies, network state) on the gateway.</summary>
-    public async Task<ChatPage> NewUserPageAsync(string label)
+    /// <summary>A fresh browser profile (its own storage, cookies, network state) on the gateway (or <paramref name="baseUrl"/>, e.g. a proxy to it).</summary>
+    public async Task<ChatPage> NewUserPageAsync(string label, string? baseUrl = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
-            BaseURL = BaseUrl,
+            BaseURL = baseUrl ?? BaseUrl,
             ViewportSize = new ViewportSize { Width = 1100, Height = 720 },
             Locale = "en-GB",
             TimezoneId = "UTC",
@@ -79,6 +94,10 @@ public sealed class WebClientFixture : IAsyncLifetime
         var page = await context.NewPageAsync();
         return new ChatPage(label, context, page);
     }
+
+    /// <summary>How many connections of the user the gateway holds now.</summary>
+    public int GatewayConnections(string userId) =>
+        System.AppOf(DaprNames.Apps.Gateway).Services.GetRequiredService<LocalConnections>().Of(userId).Count();
 
     /// <summary>Waits until the gateway holds exactly <paramref name="count"/> connections of the user.</summary>
     public async Task WaitForGatewayConnectionsAsync(string userId, int count)

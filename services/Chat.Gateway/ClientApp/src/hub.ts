@@ -131,6 +131,10 @@ export function createConnection(accessToken: () => string): signalR.HubConnecti
   return new signalR.HubConnectionBuilder()
     .withUrl("/hubs/chat", { accessTokenFactory: accessToken })
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => retryDelays[Math.min(ctx.previousRetryCount, retryDelays.length - 1)] })
+    // A short drop resumes the same connection with nothing lost (the gateway resends what it
+    // buffered); only when that fails (offline, or past the gateway's window) does the client
+    // reconnect anew, which the app answers with Sync (onreconnected).
+    .withStatefulReconnect()
     .configureLogging(signalR.LogLevel.Warning)
     .build();
 }

@@ -1,436 +1,23 @@
-// The web client: sign-in, the conversation list and one open chat, over the gateway's hub.
+// The web client: sign-in, the connection to the gateway's hub, and the wiring of the page.
 import { HubConnectionState, type HubConnection } from "@microsoft/signalr";
 import * as api from "./api";
-import {
-  createConnection, hubErrorMessage, isMissingMethod,
-  type ConversationPageDto, type ConversationSummaryDto, type GroupChangedDto, type GroupDto, type HistoryDto, type MessageAcceptedDto, type MessageDto,
-  type PresenceDto, type ReceiptDto, type SyncResultDto, type TypingDto, type UserProfileDto, type CursorDto,
-} from "./hub";
-import { ChatState, draftId, groupIdOf, isDraft, type Conversation } from "./state";
+import { createConnection, type GroupDto, type MessageAcceptedDto, type PresenceDto, type ReceiptDto, type TypingDto, type CursorDto } from "./hub";
+import { ChatState, draftId, groupIdOf, isDraft } from "./state";
+import { banner, connected, findUser, invoke, on, openConversation, render, rt, scheduleRender, showError, ui } from "./app";
+import { markRead, noteTyping, stopTyping, watchPresence } from "./live";
+import { catchUp, flushOutbox, loadConversations, loadHistory, loadOlder, onGroupChanged, onMessageReceived, open, send } from "./chat";
+import "./groups";
+import { showPrompt, startPush } from "./push";
+import { resetMute } from "./settings";
 import * as view from "./view";
 
-const ui = {
-  authView: view.byId("auth-view"),
-  authForm: view.byId<HTMLFormElement>("auth-form"),
-  userName: view.byId<HTMLInputElement>("auth-username"),
-  password: view.byId<HTMLInputElement>("auth-password"),
-  displayName: view.byId<HTMLInputElement>("auth-display"),
-  register: view.byId<HTMLButtonElement>("register-button"),
-  authError: view.byId("auth-error"),
-  chatView: view.byId("chat-view"),
-  me: view.byId("me"),
-  logout: view.byId<HTMLButtonElement>("logout"),
-  pushSink: view.byId<HTMLAnchorElement>("push-sink-link"),
-  banner: view.byId("conn-banner"),
-  newChat: view.byId<HTMLFormElement>("new-chat-form"),
-  newChatUser: view.byId<HTMLInputElement>("new-chat-user"),
-  newGroup: view.byId<HTMLFormElement>("new-group-form"),
-  newGroupTitle: view.byId<HTMLInputElement>("new-group-title"),
-  newGroupMembers: view.byId<HTMLInputElement>("new-group-members"),
-  sidebarError: view.byId("sidebar-error"),
-  list: view.byId<HTMLUListElement>("conversation-list"),
-  title: view.byId("conv-title"),
-  status: view.byId("conv-status"),
-  addMember: view.byId<HTMLFormElement>("add-member-form"),
-  addMemberUser: view.byId<HTMLInputElement>("add-member-user"),
-  loadOlder: view.byId<HTMLButtonElement>("load-older"),
-  messages: view.byId<HTMLOListElement>("messages"),
-  typing: view.byId("typing"),
-  composer: view.byId<HTMLFormElement>("composer"),
-  input: view.byId<HTMLTextAreaElement>("composer-input"),
-};
-
-let session: api.Session | null = null;
-let conn: HubConnection | null = null;
+const settingsButton = view.byId<HTMLButtonElement>("settings-button");
 let refreshTimer = 0;
-let ctx: view.ViewContext = { state: new ChatState(""), openId: null, profiles: new Map(), presence: new Map(), typing: new Map() };
-let presenceSupported = true;
-let typingSupported = true;
-/** Pending sends in order; flushed whenever the connection is up (same clientMsgId, so retries are idempotent). */
-let outbox: { conversationId: string; clientMsgId: string; text: string }[] = [];
-
-const connected = () => conn?.state === HubConnectionState.Connected;
-const openConversation = () => (ctx.openId ? ctx.state.conversations.get(ctx.openId) : undefined);
-
-async function invoke<T>(method: string, ...args: unknown[]): Promise<T> {
-  // Right after sign-in the first connection may still be starting: wait for it (briefly)
-  // instead of failing a call the user made a moment too early. A reconnect fails fast.
-  const deadline = Date.now() + 15000;
-  while (conn && conn.state === HubConnectionState.Connecting && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!conn) {
-    throw new Error("not connected");
-  }
-  return conn.invoke<T>(method, ...args);
-}
-
-function showError(target: HTMLElement, error: unknown): void {
-  if (error instanceof api.ApiError) {
-    target.textContent = error.message;
-  } else if (conn && !connected()) {
-    target.textContent = "The connection dropped; try again once it is back.";
-  } else {
-    target.textContent = hubErrorMessage(error);
-  }
-}
-
-function banner(text: string | null): void {
-  ui.banner.hidden = text === null;
-  ui.banner.textContent = text ?? "";
-}
-
-// --- rendering -------------------------------------------------------------------------
-
-function render(): void {
-  view.renderConversationList(ctx, ui.list);
-  const c = openConversation();
-  ui.composer.hidden = !c;
-  ui.addMember.hidden = c?.kind !== "group";
-  ui.loadOlder.hidden = !c?.hasOlder;
-  if (!c) {
-    ui.title.textContent = "Select a conversation";
-    ui.status.textContent = "";
-    ui.typing.textContent = "";
-    view.renderMessages(ctx, undefined, ui.messages);
-    return;
-  }
-  ui.title.textContent = view.titleOf(ctx, c);
-  ui.status.textContent = c.kind === "group" ? `${c.memberCount} members` : view.presenceText(ctx, c.peerUserId);
-  ui.typing.textContent = view.typingText(ctx, c.id);
-  view.renderMessages(ctx, c, ui.messages);
-}
-
-let renderQueued = false;
-function scheduleRender(): void {
-  if (!renderQueued) {
-    renderQueued = true;
-    queueMicrotask(() => {
-      renderQueued = false;
-      render();
-    });
-  }
-}
-
-// --- profiles and presence -------------------------------------------------------------
-
-const profileRequests = new Set<string>();
-async function ensureProfiles(userIds: Iterable<string>): Promise<void> {
-  const missing = [...new Set(userIds)].filter((id) => id && !ctx.profiles.has(id) && !profileRequests.has(id));
-  if (missing.length === 0 || !connected()) {
-    return;
-  }
-  missing.forEach((id) => profileRequests.add(id));
-  try {
-    for (const p of await invoke<UserProfileDto[]>("GetProfiles", missing)) {
-      ctx.profiles.set(p.userId, p);
-    }
-    scheduleRender();
-  } finally {
-    missing.forEach((id) => profileRequests.delete(id));
-  }
-}
-
-/** Asks for the presence of every direct-chat peer; hidden quietly when the server has no presence yet. */
-async function watchPresence(): Promise<void> {
-  const peers = [...new Set([...ctx.state.conversations.values()].filter((c) => c.kind === "direct" && c.peerUserId).map((c) => c.peerUserId))];
-  if (!presenceSupported || peers.length === 0 || !connected()) {
-    return;
-  }
-  try {
-    for (const p of (await invoke<PresenceDto[]>("WatchPresence", peers)) ?? []) {
-      ctx.presence.set(p.userId, p);
-    }
-    scheduleRender();
-  } catch (e) {
-    if (isMissingMethod(e)) {
-      presenceSupported = false;
-    } else {
-      console.warn("WatchPresence failed", e);
-    }
-  }
-}
-
-// --- typing ----------------------------------------------------------------------------
-
-let typingSentAt = 0;
-let typingIdle = 0;
-let typingConversation = "";
-function setTyping(conversationId: string, typing: boolean): void {
-  if (!typingSupported || !connected() || isDraft(conversationId)) {
-    return;
-  }
-  invoke("SetTyping", conversationId, typing).catch((e) => {
-    if (isMissingMethod(e)) {
-      typingSupported = false;
-    }
-  });
-}
-
-function noteTyping(): void {
-  const c = openConversation();
-  if (!c) {
-    return;
-  }
-  if (typingConversation !== c.id || Date.now() - typingSentAt > 3000) {
-    typingConversation = c.id;
-    typingSentAt = Date.now();
-    setTyping(c.id, true);
-  }
-  clearTimeout(typingIdle);
-  typingIdle = window.setTimeout(stopTyping, 4000);
-}
-
-function stopTyping(): void {
-  clearTimeout(typingIdle);
-  if (typingConversation) {
-    setTyping(typingConversation, false);
-    typingConversation = "";
-    typingSentAt = 0;
-  }
-}
-
-// --- receipts --------------------------------------------------------------------------
-
-const deliveredTimers = new Map<string, number>();
-function scheduleDelivered(c: Conversation): void {
-  if (deliveredTimers.has(c.id)) {
-    return;
-  }
-  deliveredTimers.set(c.id, window.setTimeout(() => {
-    deliveredTimers.delete(c.id);
-    const top = ctx.state.newestFromOthers(c);
-    if (top > c.myDelivered && connected()) {
-      c.myDelivered = top;
-      invoke<CursorDto>("UpdateReceipt", { conversationId: c.id, kind: "delivered", upToSeq: top }).catch((e) => console.warn("delivered receipt failed", e));
-    }
-  }, 50));
-}
-
-/** Read receipts go out only while the chat is open and the page is visible. */
-function markRead(c: Conversation | undefined): void {
-  if (!c || c.id !== ctx.openId || document.visibilityState !== "visible" || isDraft(c.id)) {
-    return;
-  }
-  c.unread = 0;
-  const top = ctx.state.newestFromOthers(c);
-  if (top > c.myRead && connected()) {
-    c.myRead = top;
-    c.myDelivered = Math.max(c.myDelivered, top);
-    invoke<CursorDto>("UpdateReceipt", { conversationId: c.id, kind: "read", upToSeq: top }).catch((e) => console.warn("read receipt failed", e));
-  }
-  scheduleRender();
-}
-
-// --- messages and catch-up -------------------------------------------------------------
-
-let listTimer = 0;
-function refreshListSoon(): void {
-  clearTimeout(listTimer);
-  listTimer = window.setTimeout(() => void loadConversations().catch((e) => console.warn("ListConversations failed", e)), 100);
-}
-
-function onNewMessages(c: Conversation, added: MessageDto[]): void {
-  const fromOthers = added.filter((m) => m.senderId !== ctx.state.me);
-  if (fromOthers.length > 0) {
-    scheduleDelivered(c);
-    if (c.id === ctx.openId && document.visibilityState === "visible") {
-      markRead(c);
-    } else {
-      c.unread += fromOthers.length;
-    }
-  }
-  if (!c.title && !c.peerUserId) {
-    refreshListSoon(); // A conversation someone else started: fetch its title and kind.
-  }
-  void ensureProfiles(added.map((m) => m.senderId)).catch(() => {});
-  scheduleRender();
-}
-
-function onMessageReceived(m: MessageDto): void {
-  const known = ctx.state.conversations.has(m.conversationId);
-  const c = ctx.state.conversation(m.conversationId, m.conversationId.startsWith("grp:") ? "group" : "direct");
-  if (ctx.state.addMessage(m)) {
-    onNewMessages(c, [m]);
-  } else if (m.kind && m.kind !== "message") {
-    scheduleRender(); // An edit, delete or reaction changed a shown message.
-  }
-  if (known && ctx.state.hasGap(m.conversationId)) {
-    void catchUp();
-  }
-}
-
-async function loadConversations(): Promise<void> {
-  const list: ConversationSummaryDto[] = [];
-  let pageToken: string | null = null;
-  do {
-    const page: ConversationPageDto = await invoke<ConversationPageDto>("ListConversations", { pageToken, limit: 200 });
-    list.push(...page.conversations);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  for (const s of list) {
-    const c = ctx.state.applySummary(s);
-    if (s.lastMessage && s.lastMessage.senderId !== ctx.state.me && s.lastMessage.seq > c.myDelivered) {
-      scheduleDelivered(c);
-    }
-  }
-  await ensureProfiles(list.flatMap((s) => [s.peerUserId, s.lastMessage?.senderId ?? ""]));
-  markRead(openConversation());
-  scheduleRender();
-  void watchPresence();
-}
-
-let catchingUp: Promise<void> | null = null;
-let lastSyncedAt: string | null = null;
-
-function dropConversation(id: string): void {
-  ctx.state.remove(id);
-  if (ctx.openId === id) {
-    ctx.openId = null;
-  }
-  scheduleRender();
-}
-
-function onGroupChanged(g: GroupChangedDto): void {
-  if (!g.memberIds.includes(ctx.state.me)) {
-    dropConversation(g.conversationId);
-    return;
-  }
-  const c = ctx.state.conversation(g.conversationId, "group");
-  c.title = g.title;
-  c.memberCount = g.memberIds.length;
-  document.dispatchEvent(new CustomEvent("group-changed", { detail: g }));
-  scheduleRender();
-}
-/** Sync from the stored cursors {conversationId, epoch, lastSeq} until nothing is left. */
-function catchUp(): Promise<void> {
-  catchingUp ??= (async () => {
-    try {
-      for (let round = 0; round < 20 && connected(); round++) {
-        const result = await invoke<SyncResultDto>("Sync", { cursors: ctx.state.cursors(), limit: 0, receiptsSince: lastSyncedAt });
-        lastSyncedAt = result.syncedAt ?? lastSyncedAt;
-        for (const d of result.deltas) {
-          if (d.removed) {
-            dropConversation(d.conversationId);
-            continue;
-          }
-          const c = ctx.state.conversation(d.conversationId, d.kind);
-          onNewMessages(c, ctx.state.applyDelta(d));
-          if (d.gap === "reset" && c.id === ctx.openId) {
-            await loadHistory(c);
-          }
-        }
-        if (!result.hasMore) {
-          break;
-        }
-      }
-    } finally {
-      catchingUp = null;
-    }
-  })();
-  return catchingUp;
-}
-
-async function loadHistory(c: Conversation, beforeSeq = 0): Promise<void> {
-  const page = await invoke<HistoryDto>("GetHistory", { conversationId: c.id, beforeSeq, limit: 30 });
-  const added = page.messages.filter((m) => ctx.state.addMessage(m));
-  if (beforeSeq === 0) {
-    c.historyLoaded = true;
-  }
-  c.hasOlder = page.hasMore;
-  await ensureProfiles(added.map((m) => m.senderId));
-  scheduleRender();
-}
-
-async function open(conversationId: string): Promise<void> {
-  stopTyping();
-  ctx.openId = conversationId;
-  const c = ctx.state.conversation(conversationId);
-  render();
-  ui.input.focus();
-  if (isDraft(c.id) || !connected()) {
-    return;
-  }
-  if (!c.historyLoaded) {
-    await loadHistory(c);
-  }
-  ctx.state.applyCursors(c.id, await invoke<CursorDto[]>("GetReceipts", c.id));
-  if (c.kind === "group") {
-    await ensureProfiles(c.receipts.keys());
-  }
-  markRead(c);
-  render();
-  ui.messages.scrollTop = ui.messages.scrollHeight;
-}
-
-async function loadOlder(): Promise<void> {
-  const c = openConversation();
-  if (!c || !c.hasOlder || !connected()) {
-    return;
-  }
-  const seqs = [...c.messages.values()].filter((m) => m.seq > 0).map((m) => m.seq);
-  await loadHistory(c, seqs.length ? Math.min(...seqs) : 0);
-}
-
-function newClientMsgId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function send(text: string): Promise<void> {
-  const c = openConversation();
-  if (!c || !text.trim()) {
-    return;
-  }
-  stopTyping();
-  const clientMsgId = newClientMsgId();
-  ctx.state.addPending(c.id, clientMsgId, text);
-  outbox.push({ conversationId: c.id, clientMsgId, text });
-  render();
-  await flushOutbox();
-}
-
-let flushing = false;
-async function flushOutbox(): Promise<void> {
-  if (flushing) {
-    return;
-  }
-  flushing = true;
-  try {
-    while (outbox.length > 0 && connected()) {
-      const item = outbox[0];
-      const draft = isDraft(item.conversationId);
-      const peer = draft ? ctx.state.conversation(item.conversationId).peerUserId : null;
-      try {
-        const accepted = await invoke<MessageAcceptedDto>("SendMessage", draft
-          ? { peerUserId: peer, clientMsgId: item.clientMsgId, text: item.text }
-          : { conversationId: item.conversationId, clientMsgId: item.clientMsgId, text: item.text });
-        outbox.shift();
-        const real = accepted.message.conversationId;
-        if (draft) {
-          ctx.state.promoteDraft(item.conversationId, real).historyLoaded = true;
-          outbox = outbox.map((o) => (o.conversationId === item.conversationId ? { ...o, conversationId: real } : o));
-          if (ctx.openId === item.conversationId) {
-            ctx.openId = real;
-          }
-        }
-        ctx.state.addMessage(accepted.message);
-        scheduleRender();
-      } catch (e) {
-        if (!connected()) {
-          break; // Sent again after the reconnect.
-        }
-        outbox.shift();
-        ctx.state.conversation(item.conversationId).messages.delete(item.clientMsgId);
-        showError(ui.sidebarError, e);
-        scheduleRender();
-      }
-    }
-  } finally {
-    flushing = false;
-  }
-}
 
 // --- connection and session ------------------------------------------------------------
+
+/** A chat to open once loaded: a notification clicked while no tab was open links to /?c={conversationId}. */
+let linkedConversation = new URLSearchParams(location.search).get("c");
 
 async function afterConnected(): Promise<void> {
   banner(null);
@@ -443,28 +30,34 @@ async function afterConnected(): Promise<void> {
     if (!c.historyLoaded) {
       await loadHistory(c); // Opening it was cut short by the drop.
     }
-    ctx.state.applyCursors(c.id, await invoke<CursorDto[]>("GetReceipts", c.id));
+    rt.ctx.state.applyCursors(c.id, await invoke<CursorDto[]>("GetReceipts", c.id));
     markRead(c);
   }
   render();
+  if (linkedConversation && rt.ctx.state.conversations.has(linkedConversation)) {
+    const id = linkedConversation;
+    linkedConversation = null;
+    history.replaceState(null, "", "/");
+    await open(id);
+  }
 }
 
 async function connect(): Promise<void> {
-  const connection = createConnection(() => session?.accessToken ?? "");
-  conn = connection;
+  const connection = createConnection(() => rt.session?.accessToken ?? "");
+  rt.conn = connection;
   connection.on("MessageReceived", onMessageReceived);
   connection.on("MessageAccepted", (a: MessageAcceptedDto) => onMessageReceived(a.message));
   connection.on("ReceiptUpdated", (r: ReceiptDto) => {
-    ctx.state.applyReceipt(r.conversationId, r.userId, r.kind === "delivered" ? r.upToSeq : 0, r.kind === "read" ? r.upToSeq : 0);
+    rt.ctx.state.applyReceipt(r.conversationId, r.userId, r.kind === "delivered" ? r.upToSeq : 0, r.kind === "read" ? r.upToSeq : 0);
     scheduleRender();
   });
   connection.on("PresenceChanged", (p: PresenceDto) => {
-    ctx.presence.set(p.userId, p);
+    rt.ctx.presence.set(p.userId, p);
     scheduleRender();
   });
   connection.on("TypingChanged", (t: TypingDto) => {
-    const map = ctx.typing.get(t.conversationId) ?? new Map<string, number>();
-    ctx.typing.set(t.conversationId, map);
+    const map = rt.ctx.typing.get(t.conversationId) ?? new Map<string, number>();
+    rt.ctx.typing.set(t.conversationId, map);
     if (t.typing) {
       map.set(t.userId, Date.now() + 6000);
       window.setTimeout(scheduleRender, 6100);
@@ -477,7 +70,7 @@ async function connect(): Promise<void> {
   connection.onreconnecting(() => banner("Reconnecting…"));
   connection.onreconnected(() => void afterConnected().catch((e) => console.warn("catch-up failed", e)));
   connection.onclose(() => {
-    if (conn === connection && session) {
+    if (rt.conn === connection && rt.session) {
       banner("Reconnecting…");
       void startWithRetry(connection);
     }
@@ -486,7 +79,7 @@ async function connect(): Promise<void> {
 }
 
 async function startWithRetry(connection: HubConnection): Promise<void> {
-  for (let attempt = 0; conn === connection && session; attempt++) {
+  for (let attempt = 0; rt.conn === connection && rt.session; attempt++) {
     try {
       await connection.start();
       await afterConnected();
@@ -504,18 +97,18 @@ async function startWithRetry(connection: HubConnection): Promise<void> {
 
 function scheduleRefresh(): void {
   clearTimeout(refreshTimer);
-  if (!session) {
+  if (!rt.session) {
     return;
   }
   refreshTimer = window.setTimeout(async () => {
-    if (!session) {
+    if (!rt.session) {
       return;
     }
     try {
-      session = await api.refresh(session);
-      api.saveSession(session);
+      rt.session = await api.refresh(rt.session);
+      api.saveSession(rt.session);
       if (connected()) {
-        await invoke("UpdateAccessToken", session.accessToken);
+        await invoke("UpdateAccessToken", rt.session.accessToken);
       }
       document.body.dataset.tokenRefreshedAt = new Date().toISOString();
       scheduleRefresh();
@@ -527,39 +120,44 @@ function scheduleRefresh(): void {
         refreshTimer = window.setTimeout(scheduleRefresh, 5000);
       }
     }
-  }, api.refreshDelayMs(session));
+  }, api.refreshDelayMs(rt.session));
 }
 
 async function signIn(s: api.Session): Promise<void> {
   if (Date.parse(s.accessTokenExpiresAt) - Date.now() < 30_000) {
     s = await api.refresh(s); // A saved session whose access token is (nearly) expired.
   }
-  session = s;
+  rt.session = s;
   api.saveSession(s);
-  ctx = { state: new ChatState(s.userId), openId: null, profiles: new Map(), presence: new Map(), typing: new Map() };
-  outbox = [];
+  rt.ctx = { state: new ChatState(s.userId), openId: null, profiles: new Map(), presence: new Map(), typing: new Map() };
+  rt.outbox = [];
   ui.me.textContent = `Signed in as ${s.displayName || s.userName || s.userId}`;
   ui.authView.hidden = true;
   ui.chatView.hidden = false;
   ui.logout.hidden = false;
+  settingsButton.hidden = false;
+  resetMute();
   scheduleRefresh();
   render();
   ui.newChatUser.focus();
+  void startPush().catch((e) => console.warn("service worker registration failed", e));
   await connect();
 }
 
 async function signOut(): Promise<void> {
-  session = null;
+  rt.session = null;
   api.saveSession(null);
   clearTimeout(refreshTimer);
-  const c = conn;
-  conn = null;
+  const c = rt.conn;
+  rt.conn = null;
   await c?.stop();
   banner(null);
   ui.me.textContent = "";
   ui.chatView.hidden = true;
   ui.authView.hidden = false;
   ui.logout.hidden = true;
+  settingsButton.hidden = true;
+  showPrompt();
   ui.userName.focus();
 }
 
@@ -579,20 +177,7 @@ async function authenticate(registering: boolean): Promise<void> {
   }
 }
 
-async function findUser(userName: string): Promise<UserProfileDto> {
-  const p = await invoke<UserProfileDto>("FindUser", userName.trim().toLowerCase());
-  ctx.profiles.set(p.userId, p);
-  return p;
-}
-
 // --- wiring ----------------------------------------------------------------------------
-
-function on<T extends Event>(target: EventTarget, type: string, handler: (e: T) => Promise<void> | void, errorTarget = ui.sidebarError): void {
-  target.addEventListener(type, (e) => {
-    errorTarget.textContent = "";
-    Promise.resolve(handler(e as T)).catch((err) => showError(errorTarget, err));
-  });
-}
 
 on(ui.authForm, "submit", (e) => {
   e.preventDefault();
@@ -604,11 +189,11 @@ on(ui.logout, "click", signOut);
 on(ui.newChat, "submit", async (e) => {
   e.preventDefault();
   const p = await findUser(ui.newChatUser.value);
-  if (p.userId === ctx.state.me) {
+  if (p.userId === rt.ctx.state.me) {
     throw new Error("That is you: pick someone else.");
   }
-  const existing = [...ctx.state.conversations.values()].find((c) => c.kind === "direct" && c.peerUserId === p.userId);
-  const c = existing ?? ctx.state.conversation(draftId(p.userId), "direct");
+  const existing = [...rt.ctx.state.conversations.values()].find((c) => c.kind === "direct" && c.peerUserId === p.userId);
+  const c = existing ?? rt.ctx.state.conversation(draftId(p.userId), "direct");
   c.peerUserId = p.userId;
   c.title ||= p.displayName;
   if (isDraft(c.id)) {
@@ -624,7 +209,7 @@ on(ui.newGroup, "submit", async (e) => {
   const names = ui.newGroupMembers.value.split(",").map((n) => n.trim()).filter(Boolean);
   const members = await Promise.all(names.map(findUser));
   const group = await invoke<GroupDto>("CreateGroup", ui.newGroupTitle.value.trim(), members.map((m) => m.userId));
-  const c = ctx.state.conversation(group.conversationId, "group");
+  const c = rt.ctx.state.conversation(group.conversationId, "group");
   c.title = group.title;
   c.memberCount = group.memberCount;
   ui.newGroupTitle.value = "";
@@ -642,7 +227,7 @@ on(ui.addMember, "submit", async (e) => {
   const result = await invoke<{ group: GroupDto; addedUserIds: string[] }>("AddMembers", groupIdOf(c.id), [p.userId]);
   c.memberCount = result.group.memberCount;
   ui.addMemberUser.value = "";
-  ctx.state.applyCursors(c.id, await invoke<CursorDto[]>("GetReceipts", c.id));
+  rt.ctx.state.applyCursors(c.id, await invoke<CursorDto[]>("GetReceipts", c.id));
   render();
 });
 
