@@ -327,10 +327,18 @@ public static partial class ManifestRules
         }
     }
 
-    /// <summary>The ports the app's Kestrel listens on and their protocols, from its environment (as Kestrel reads it).</summary>
+    /// <summary>
+    /// The ports the app listens on and their protocols, from its environment: as Kestrel reads
+    /// it, and the Node.js bots app's HTTP/1.1 health port (HEALTH_PORT, services/chat-bots/src/health.ts).
+    /// </summary>
     public static Dictionary<int, string> Listeners(V1Container container)
     {
         var result = new Dictionary<int, string>();
+        if (int.TryParse(EnvValue(container, "HEALTH_PORT"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var healthPort))
+        {
+            result[healthPort] = "Http1";
+        }
+
         var endpoints = (container.Env ?? []).Where(e => e.Name.StartsWith("Kestrel__Endpoints__", StringComparison.Ordinal) && e.Name.EndsWith("__Url", StringComparison.Ordinal)).ToList();
         if (endpoints.Count > 0)
         {
@@ -381,12 +389,16 @@ public static partial class ManifestRules
     private static string AppSource(RunFileApp app)
     {
         var folder = Path.GetFullPath(Path.Combine(Repo.Root, app.AppDirPath));
+        // C# apps, and the Node.js app's TypeScript (its own sources, not packages or generated code).
         return string.Join('\n', System.IO.Directory.GetFiles(folder, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal))
+            .Concat(System.IO.Directory.GetFiles(folder, "*.ts", SearchOption.AllDirectories))
+            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal)
+                && !f.Contains("/node_modules/", StringComparison.Ordinal) && !f.Contains("/dist/", StringComparison.Ordinal) && !f.Contains("/gen/", StringComparison.Ordinal))
             .Select(File.ReadAllText));
     }
 
-    [GeneratedRegex(@"Listen\w*\(\s*appPort\b")]
+    // Kestrel's Listen*(appPort) in C#; the Dapr JS SDK's DaprServer { serverPort: String(config.appPort) }.
+    [GeneratedRegex(@"Listen\w*\(\s*appPort\b|serverPort:\s*String\(\s*config\.appPort\b")]
     private static partial Regex ListensOnAppPortInCode();
 
     [GeneratedRegex("(?i)(password|secret|token|private-?key|username)")]

@@ -111,6 +111,7 @@ public sealed class ManifestTests
         ["shared token secret"] = (s => Pod(s, "directory").Metadata.Annotations["dapr.io/app-token-secret"] = "directory-dapr-api-token", "directory: dapr.io/api-token-secret and dapr.io/app-token-secret"),
         ["no readiness probe"] = (s => Pod(s, "gateway").Spec.Containers[0].ReadinessProbe = null, "gateway: no HTTP readiness probe"),
         ["probe on the h2c port"] = (s => Pod(s, "presence").Spec.Containers[0].LivenessProbe.HttpGet.Port = "app", "presence: liveness probe on port 5103, which speaks HTTP/2 only"),
+        ["bots health listener moved"] = (s => Env(s, "bots", "HEALTH_PORT").Value = "8082", "bots: liveness probe port health is not a port the app listens on"),
         ["gateway client port dropped"] = (s => Env(s, "gateway", "ASPNETCORE_URLS").Value = "http://+:5090", "gateway: dapr.yaml has it listen on 5080"),
         ["no memory limit"] = (s => Pod(s, "router").Spec.Containers[0].Resources.Limits.Remove("memory"), "container router needs cpu and memory requests and a memory limit"),
         ["no sidecar request"] = (s => Pod(s, "delivery").Metadata.Annotations.Remove("dapr.io/sidecar-cpu-request"), "delivery: dapr.io/sidecar-cpu-request is missing"),

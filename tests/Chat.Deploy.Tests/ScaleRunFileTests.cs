@@ -35,13 +35,17 @@ public sealed class ScaleRunFileTests
             Assert.Equal(app.Command, instance.Command);
             Assert.Equal(app.AppProtocol, instance.AppProtocol);
             Assert.Equal(app.AppHealthCheckPath, instance.AppHealthCheckPath);
-            var ports = Ports(instance.Env["ASPNETCORE_URLS"]);
+            var ports = Ports(instance);
             Assert.Contains(instance.AppPort, ports);
-            Assert.Equal(Ports(app.Env["ASPNETCORE_URLS"]).Count, ports.Count);
+            Assert.Equal(Ports(app).Count, ports.Count);
             Assert.All(ports, p => Assert.True(taken.Add(p), $"{instance.AppId}: port {p} is used twice"));
             Assert.Equal(app.Env.GetValueOrDefault("Kestrel__EndpointDefaults__Protocols"), instance.Env.GetValueOrDefault("Kestrel__EndpointDefaults__Protocols"));
         }
     }
+
+    /// <summary>The .NET apps listen where ASPNETCORE_URLS says; the Node.js bots app on its app port only (APP_PORT).</summary>
+    private static List<int> Ports(RunFileApp app) =>
+        app.Env.TryGetValue("ASPNETCORE_URLS", out var urls) ? Ports(urls) : [app.AppPort];
 
     private static List<int> Ports(string urls) =>
         urls.Split(';').Select(u => int.Parse(u[(u.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).ToList();

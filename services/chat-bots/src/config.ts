@@ -17,6 +17,8 @@ function number(name: string, fallback: number): number {
 export interface BotsConfig {
   /** Port the sidecar delivers pub/sub to (APP_PORT). */
   appPort: number;
+  /** Port of the kubelet health endpoints (HEALTH_PORT); unset: none (a local run needs none). */
+  healthPort: number | undefined;
   /** The token the sidecar sends on every callback (APP_API_TOKEN); unset turns the check off. */
   appApiToken: string | undefined;
   /** The HTTP output binding every webhook call goes through. */
@@ -48,6 +50,7 @@ export function loadConfig(): BotsConfig {
 
   return {
     appPort: number("APP_PORT", 5106),
+    healthPort: process.env.HEALTH_PORT ? number("HEALTH_PORT", 0) : undefined,
     appApiToken: process.env.APP_API_TOKEN || undefined,
     webhookBinding: process.env.BOTS_WEBHOOK_BINDING ?? "bot-webhooks",
     webhookBaseUrl: base,

@@ -9,6 +9,7 @@ import { CommunicationProtocolEnum, DaprClient, DaprPubSubStatusEnum, DaprServer
 import * as grpc from "@grpc/grpc-js";
 import { loadConfig } from "./config";
 import { decodeMessageCreated, loadChatProto } from "./contracts";
+import { startHealthListener } from "./health";
 import { deadline, proxyMetadata, sidecarGrpcAddress, unary } from "./sidecar";
 import { BotTarget, WebhookDispatcher, WebhookEvent } from "./webhooks";
 import type { MessageCreated__Output } from "./gen/chat/v1/MessageCreated";
@@ -171,10 +172,13 @@ async function main(): Promise<void> {
       return DaprPubSubStatusEnum.RETRY;
     }
   });
+  // Before start(), which waits for the sidecar: liveness must answer meanwhile, readiness says not yet.
+  const health = config.healthPort === undefined ? undefined : await startHealthListener(config.healthPort);
   await server.start();
-  log(`listening on ${config.appPort}; webhooks only under ${config.webhookBaseUrl || "(none: BOTS_WEBHOOK_BASE_URL is unset)"}`);
+  log(`listening on ${config.appPort}${health ? `, health on ${config.healthPort}` : ""}; webhooks only under ${config.webhookBaseUrl || "(none: BOTS_WEBHOOK_BASE_URL is unset)"}`);
 
   const stop = async () => {
+    health?.close();
     await server.stop();
     process.exit(0);
   };
