@@ -45,6 +45,10 @@ public sealed class HubRateLimitTests
         ["CreateBot"] = [new CreateBotArgs("limits_bot", "http://127.0.0.1:1/nowhere")],
         ["ListBots"] = [],
         ["DeleteBot"] = ["bnosuchbot000001"],
+        ["EditMessage"] = [new EditMessageArgs("grp:nosuchgroup", 1, Guid.NewGuid().ToString("N"), "x")],
+        ["DeleteMessage"] = [new DeleteMessageArgs("grp:nosuchgroup", 1, Guid.NewGuid().ToString("N"))],
+        ["React"] = [new ReactArgs("grp:nosuchgroup", 1, Guid.NewGuid().ToString("N"), "x")],
+        ["CreateUpload"] = [new CreateUploadArgs("image/png", 10, "limits.png")],
     };
 
     [Fact]
