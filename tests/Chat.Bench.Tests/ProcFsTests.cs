@@ -135,7 +135,7 @@ public sealed class ProcFsTests
             var (file, ports, clientPorts) = LaunchedSystem.WriteRunFile(root, folder, "redis");
             var yaml = File.ReadAllText(file);
 
-            Assert.Equal(["delivery", "directory", "gateway", "messaging", "presence", "router"], ports.Keys.Order());
+            Assert.Equal(["bots", "delivery", "directory", "gateway", "messaging", "presence", "router"], ports.Keys.Order());
             Assert.Contains("- ./components/redis", yaml, StringComparison.Ordinal);
             Assert.Contains($"appDirPath: {root}/services/Chat.Gateway", yaml, StringComparison.Ordinal);
             Assert.Contains("command: [\"dotnet\", \"bin/Release/net10.0/Chat.Gateway.dll\"]", yaml, StringComparison.Ordinal);
