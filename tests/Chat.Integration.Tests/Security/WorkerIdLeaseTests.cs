@@ -1,5 +1,6 @@
 using Chat.Domain;
 using Chat.Integration.Tests.Infrastructure;
+using Chat.Integration.Tests.Push;
 using Chat.ServiceDefaults;
 using Dapr.Client;
 using Dapr.DevSidecar.Hosting;
@@ -71,7 +72,7 @@ public sealed class WorkerIdLeaseTests
         // Someone else takes worker id 7 (as after an expiry): the router notices at its next renewal.
         using var dapr = new DaprClientBuilder().UseGrpcEndpoint(router.Sidecar.GrpcEndpoint).UseHttpEndpoint(router.Sidecar.HttpEndpoint).UseDaprApiToken(router.Tokens.DaprApiToken).Build();
         await dapr.SaveStateAsync(DaprNames.StateStores.Presence, WorkerIdLease.Key(7), new WorkerIdLease.LeaseValue("intruder", DateTimeOffset.UtcNow));
-        await PollAsync(() => lease.WorkerId is { } id && id != 7, "the router moved off the lost worker id", TimeSpan.FromSeconds(20));
+        await Wait.UntilAsync(() => lease.WorkerId is { } id && id != 7, "the router moved off the lost worker id", TimeSpan.FromSeconds(20));
         Assert.NotEqual(7, ids.Next().WorkerId);
 
         // A router whose sidecar goes away cannot renew: once its lease runs out locally, minting refuses.
@@ -82,7 +83,7 @@ public sealed class WorkerIdLeaseTests
         var lonelyIds = new LeasedSnowflakeIds(lonely);
         Assert.Equal(lonely.WorkerId, lonelyIds.Next().WorkerId);
         await sidecar.DisposeAsync();
-        await PollAsync(() => lonely.WorkerId is null, "the lease ran out without renewal", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => lonely.WorkerId is null, "the lease ran out without renewal", TimeSpan.FromSeconds(30));
         Assert.Throws<WorkerIdUnavailableException>(() => lonelyIds.Next());
         await lonely.StopAsync(CancellationToken.None);
     }
@@ -91,14 +92,4 @@ public sealed class WorkerIdLeaseTests
         new(dapr, new ConfigurationBuilder().AddInMemoryCollection(FastLeases).Build(),
             Options.Create(new WorkerIdLeaseOptions { Ttl = TimeSpan.FromSeconds(10), RenewEvery = TimeSpan.FromSeconds(1) }),
             TimeProvider.System, NullLogger<WorkerIdLease>.Instance);
-
-    private static async Task PollAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting until " + what);
-            await Task.Delay(50);
-        }
-    }
 }

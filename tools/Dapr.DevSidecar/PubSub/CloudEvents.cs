@@ -179,6 +179,25 @@ public static class CloudEvents
     }
 
     /// <summary>
+    /// The event's data as bytes, the inverse of <see cref="Create"/>: <c>data_base64</c> decoded,
+    /// a string as UTF-8, any other JSON as its text.
+    /// </summary>
+    public static byte[] DataBytes(JsonObject cloudEvent)
+    {
+        if (cloudEvent["data_base64"] is JsonValue b64 && b64.TryGetValue<string>(out var encoded))
+        {
+            return Convert.FromBase64String(encoded);
+        }
+
+        return cloudEvent["data"] switch
+        {
+            null => [],
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => Encoding.UTF8.GetBytes(v.GetValue<string>()),
+            var node => Encoding.UTF8.GetBytes(node.ToJsonString()),
+        };
+    }
+
+    /// <summary>
     /// Reads a stored message as a CloudEvent: a JSON object, or null when it is not one. Data that
     /// cannot start a JSON object is refused without parsing, so raw payloads cost no exception.
     /// </summary>

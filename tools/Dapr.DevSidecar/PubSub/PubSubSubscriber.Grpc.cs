@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapr.AppCallback.Autogen.Grpc.v1;
 using Dapr.DevSidecar.Hosting;
@@ -137,7 +135,7 @@ public sealed partial class PubSubSubscriber
             Topic = sub.Topic,
             PubsubName = sub.PubSubName,
             Path = path,
-            Data = ByteString.CopyFrom(DataBytes(cloudEvent)),
+            Data = ByteString.CopyFrom(CloudEvents.DataBytes(cloudEvent)),
         };
         var extensions = new JsonObject(cloudEvent.Where(kv => !RequestFields.Contains(kv.Key)).Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
         if (extensions.Count > 0)
@@ -177,20 +175,4 @@ public sealed partial class PubSubSubscriber
 
     private static string Text(JsonObject cloudEvent, string name) =>
         cloudEvent[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
-
-    /// <summary>The event's data as bytes: <c>data_base64</c> decoded, a string as UTF-8, anything else as its JSON.</summary>
-    private static byte[] DataBytes(JsonObject cloudEvent)
-    {
-        if (cloudEvent["data_base64"] is JsonValue b64 && b64.TryGetValue<string>(out var encoded))
-        {
-            return Convert.FromBase64String(encoded);
-        }
-
-        return cloudEvent["data"] switch
-        {
-            null => [],
-            JsonValue v when v.GetValueKind() == JsonValueKind.String => Encoding.UTF8.GetBytes(v.GetValue<string>()),
-            var node => Encoding.UTF8.GetBytes(node.ToJsonString()),
-        };
-    }
 }
