@@ -14,10 +14,11 @@ public sealed class SidecarTestHost : IAsyncDisposable
     private readonly List<RunningSidecar> _sidecars = [];
     private readonly List<IDisposable> _clients = [];
 
-    public SidecarTestHost(TimeProvider? time = null)
+    /// <param name="placementFolder">Shares actor placement with other hosts (stand-ins for dev-sidecar processes) using the same folder.</param>
+    public SidecarTestHost(TimeProvider? time = null, string? placementFolder = null)
     {
         ResourcesPath = Directory.CreateTempSubdirectory("devsidecar-test-").FullName;
-        Runtime = new ComponentRuntime(NullLoggerFactory.Instance, time ?? TimeProvider.System);
+        Runtime = new ComponentRuntime(NullLoggerFactory.Instance, time ?? TimeProvider.System) { PlacementFolder = placementFolder };
     }
 
     public string ResourcesPath { get; }

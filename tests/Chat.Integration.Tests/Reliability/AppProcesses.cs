@@ -38,7 +38,9 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
         LogFolder = Path.Combine(folder, "logs");
         System.IO.Directory.CreateDirectory(ResourcesPath);
         System.IO.Directory.CreateDirectory(LogFolder);
-        Runtime = new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System) { Apps = new AppRegistry(RegistryFolder) };
+        PlacementFolder = Path.Combine(folder, "placement");
+        // Name resolution and actor placement are shared with the sidecar processes of this run.
+        Runtime = new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System) { Apps = new AppRegistry(RegistryFolder), PlacementFolder = PlacementFolder };
     }
 
     public string Folder { get; }
@@ -52,6 +54,9 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
 
     /// <summary>The name-resolution folder shared with sidecar processes of this run.</summary>
     public string RegistryFolder { get; }
+
+    /// <summary>The actor placement folder shared with sidecar processes of this run.</summary>
+    public string PlacementFolder { get; }
 
     public string LogFolder { get; }
 
@@ -79,7 +84,21 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
     /// <paramref name="gateways"/> gateway instances, each app as its own process.
     /// <paramref name="ownSidecarProcess"/> names apps whose sidecar runs as a separate process.
     /// </summary>
-    public static async Task<AppProcesses> StartAsync(int gateways = 2, params string[] ownSidecarProcess)
+    public static Task<AppProcesses> StartAsync(int gateways = 2, params string[] ownSidecarProcess) =>
+        StartAsync([DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
+            .. Enumerable.Repeat(DaprNames.Apps.Gateway, gateways)], ownSidecarProcess);
+
+    /// <summary>The apps that scale out (router, messaging, delivery, gateway) in <paramref name="instances"/> instances each, as dapr.scale.yaml runs them.</summary>
+    public static Task<AppProcesses> StartScaledAsync(int instances, params string[] ownSidecarProcess) =>
+        StartAsync([DaprNames.Apps.Directory, DaprNames.Apps.Presence,
+            .. new[] { DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway }.SelectMany(a => Enumerable.Repeat(a, instances))],
+            ownSidecarProcess);
+
+    /// <summary>Every app of the system: with <see cref="StartScaledAsync"/>, each instance gets its own sidecar process.</summary>
+    public static readonly string[] AllApps =
+        [DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
+
+    private static async Task<AppProcesses> StartAsync(string[] apps, string[] ownSidecarProcess)
     {
         var redis = await RedisServer.StartAsync();
         var system = new AppProcesses(System.IO.Directory.CreateTempSubdirectory("chat-rel-").FullName, redis);
@@ -89,8 +108,6 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
             ComponentFiles.Write(system.ResourcesPath, ComponentSet.Redis, redis.Endpoint, processingTimeout: "15s", redeliverInterval: "5s");
             system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [system.ResourcesPath], ApiToken = system.ClientApiToken }, system.Runtime);
             system._sidecars.Add(system.ClientSidecar);
-            string[] apps = [DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
-                .. Enumerable.Repeat(DaprNames.Apps.Gateway, gateways)];
             var created = new List<ProcessApp>();
             foreach (var appId in apps)
             {
@@ -98,6 +115,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
             }
 
             // The processes start in parallel: a .NET app takes a few seconds on a busy machine.
+            await Task.WhenAll(created.Select(a => a.SidecarProcess?.StartAsync() ?? Task.CompletedTask));
             await Task.WhenAll(created.Select(a => a.StartAsync()));
             return system;
         }
@@ -120,8 +138,10 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
         ProcessApp app;
         if (ownSidecarProcess)
         {
-            var sidecar = new SidecarProcess(appId, appPort, grpc ? "grpc" : "http", SidecarHost.FreePort(), SidecarHost.FreePort(), tokens, this);
-            await sidecar.StartAsync();
+            var sidecar = new SidecarProcess(appId, appPort, grpc ? "grpc" : "http", SidecarHost.FreePort(), SidecarHost.FreePort(), tokens, this)
+            {
+                Name = $"{appId}-{index}-sidecar",
+            };
             app = new ProcessApp(appId, index, appPort, clientPort, grpc, sidecar.HttpPort, sidecar.GrpcPort, tokens, this) { SidecarProcess = sidecar };
         }
         else
@@ -412,6 +432,9 @@ public sealed class SidecarProcess(string appId, int appPort, string appProtocol
 {
     private Process? _process;
 
+    /// <summary>The name of its log file.</summary>
+    public string Name { get; init; } = $"{appId}-sidecar";
+
     public int HttpPort { get; } = httpPort;
 
     public int GrpcPort { get; } = grpcPort;
@@ -423,10 +446,11 @@ public sealed class SidecarProcess(string appId, int appPort, string appProtocol
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["DAPR_DEV_SIDECAR_REGISTRY"] = owner.RegistryFolder,
+            ["DAPR_DEV_SIDECAR_PLACEMENT"] = owner.PlacementFolder,
             ["DAPR_API_TOKEN"] = tokens.DaprApiToken,
             ["APP_API_TOKEN"] = tokens.AppApiToken,
         };
-        _process = owner.StartLogged($"{appId}-sidecar", "dotnet",
+        _process = owner.StartLogged(Name, "dotnet",
         [
             AppProcesses.Output("tools/Dapr.DevSidecar", "dapr-dev-sidecar.dll"), "sidecar",
             "--app-id", appId, "--app-port", appPort.ToString(CultureInfo.InvariantCulture), "--app-protocol", appProtocol,

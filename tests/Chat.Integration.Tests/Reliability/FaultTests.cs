@@ -54,6 +54,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Theory]
     [InlineData(DaprNames.Apps.Delivery)]
     [InlineData(DaprNames.Apps.Directory)]
+    [InlineData(DaprNames.Apps.Gateway)]
     public Task Sidecar_process_killed(string appId) => RunAsync($"kill -9 of {appId}'s dev sidecar process", async (system, workload) =>
     {
         var sidecar = system.InstanceOf(appId).SidecarProcess!;
@@ -61,6 +62,28 @@ public sealed class FaultTests(ITestOutputHelper output)
         await AttemptsGrowAsync(workload, AttemptsDuringFault);
         await sidecar.StartAsync();
     }, ownSidecarProcess: [appId]);
+
+    /// <summary>Issue 20: the router's actors fail over to the other router's sidecar process, and back once it is restarted.</summary>
+    [Fact]
+    public Task Router_sidecar_process_killed() => RunAsync("kill -9 of a router's dev sidecar process (2 routers, each its own sidecar process)", async (system, workload) =>
+    {
+        var sidecar = system.InstanceOf(DaprNames.Apps.Router).SidecarProcess!;
+        sidecar.Kill();
+        await AttemptsGrowAsync(workload, AttemptsDuringFault);
+        await sidecar.StartAsync();
+    }, ownSidecarProcess: [DaprNames.Apps.Router], scaled: true);
+
+    /// <summary>Issue 20: a whole router host (app and sidecar process) dies with its actors active.</summary>
+    [Fact]
+    public Task Router_host_killed() => RunAsync("kill -9 of a whole router host, app and sidecar process (2 routers)", async (system, workload) =>
+    {
+        var router = system.InstanceOf(DaprNames.Apps.Router);
+        router.Kill();
+        router.SidecarProcess!.Kill();
+        await AttemptsGrowAsync(workload, AttemptsDuringFault);
+        await router.SidecarProcess.StartAsync();
+        await router.StartAsync();
+    }, ownSidecarProcess: [DaprNames.Apps.Router], scaled: true);
 
     [Fact]
     public Task Redis_killed_and_restarted_with_aof() => RunAsync("kill -9 of redis-server (AOF everysec), restart", async (system, workload) =>
@@ -78,9 +101,12 @@ public sealed class FaultTests(ITestOutputHelper output)
         await app.StartAsync();
     });
 
-    private async Task RunAsync(string name, Func<AppProcesses, ChatWorkload, Task> fault, string[]? ownSidecarProcess = null)
+    /// <param name="scaled">Two instances of every app that scales out (dapr.scale.yaml), else one of each and two gateways.</param>
+    private async Task RunAsync(string name, Func<AppProcesses, ChatWorkload, Task> fault, string[]? ownSidecarProcess = null, bool scaled = false)
     {
-        await using var system = await AppProcesses.StartAsync(gateways: 2, ownSidecarProcess ?? []);
+        await using var system = scaled
+            ? await AppProcesses.StartScaledAsync(instances: 2, ownSidecarProcess ?? [])
+            : await AppProcesses.StartAsync(gateways: 2, ownSidecarProcess ?? []);
         var result = await ReliabilityRun.RunAsync(system, fault, output);
         ReportFile.Append(name, result);
         Assert.True(result.Ok, $"{result}\n{system.LogTails()}");

@@ -39,8 +39,15 @@ public sealed class ActorApi(SidecarContext sidecar, ActorHost host)
         ActorAppResponse? response;
         try
         {
-            (_, response) = await Placement.CallAsync(type, id, reentrancyId, onlyIfActive: false,
-                (owner, reentrancy, token) => owner.InvokeMethodAsync(type, id, method, body, contentType, headerList, reentrancy, token), linked.Token);
+            if (Placement.Cluster is { } cluster)
+            {
+                response = await cluster.InvokeAsync(type, id, method, body, contentType, headerList, reentrancyId, linked.Token);
+            }
+            else
+            {
+                (_, response) = await Placement.CallAsync(type, id, reentrancyId, onlyIfActive: false,
+                    (owner, reentrancy, token) => owner.InvokeMethodAsync(type, id, method, body, contentType, headerList, reentrancy, token), linked.Token);
+            }
         }
         catch (OperationCanceledException) when (Host.IsStopped && !ct.IsCancellationRequested)
         {

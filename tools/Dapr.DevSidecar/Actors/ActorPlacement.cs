@@ -29,8 +29,23 @@ public sealed class ActorPlacement
         Log = log;
     }
 
-    public static ActorPlacement For(ComponentRuntime runtime) =>
-        ByRuntime.GetValue(runtime, rt => new ActorPlacement(rt.Time, rt.LoggerFactory.CreateLogger("Dapr.DevSidecar.Actors")));
+    public static ActorPlacement For(ComponentRuntime runtime) => ByRuntime.GetValue(runtime, rt =>
+    {
+        var placement = new ActorPlacement(rt.Time, rt.LoggerFactory.CreateLogger("Dapr.DevSidecar.Actors"));
+        if (rt.PlacementFolder is { } folder)
+        {
+            placement.Cluster = new ActorCluster(placement, folder, placement.Log);
+            rt.DisposeWith(placement.Cluster);
+        }
+
+        return placement;
+    });
+
+    /// <summary>
+    /// Placement shared with other dev-sidecar processes (<see cref="ComponentRuntime.PlacementFolder"/>),
+    /// or null when it spans the sidecars of this runtime only.
+    /// </summary>
+    public ActorCluster? Cluster { get; private set; }
 
     public TimeProvider Time { get; }
 
@@ -84,8 +99,25 @@ public sealed class ActorPlacement
         }
 
         Log.LogInformation("Actor host {Host} joined for types {Types}.", host.Name, string.Join(", ", host.Config.Types.Keys));
+        if (Cluster is { } cluster)
+        {
+            // The placement leader publishes a table with this host; members move actors then.
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await cluster.AddLocalAsync(host);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+                {
+                    Log.LogError("Actor host {Host} could not join the placement in {Folder}: {Error}", host.Name, cluster.Folder, ex.Message);
+                }
+            });
+            return;
+        }
+
         // Actors now owned elsewhere leave their old host (drainRebalancedActors), in the background.
-        _ = Task.Run(RebalanceAsync);
+        _ = Task.Run(() => DrainMovedAsync((entry, on) => OwnerOf(entry.Type, entry.Id) != on, finishLate: false));
     }
 
     internal async Task RemoveHostAsync(ActorHost host)
@@ -143,6 +175,12 @@ public sealed class ActorPlacement
             {
                 TryRemove(e);
             }
+        }
+
+        if (Cluster is not null)
+        {
+            // Only now, with its actors deactivated, may the next table give them to other processes.
+            await Cluster.RemoveLocalAsync(host);
         }
 
         Log.LogInformation("Actor host {Host} left.", host.Name);
@@ -250,13 +288,14 @@ public sealed class ActorPlacement
     internal async Task<(bool Ran, T? Result)> CallAsync<T>(string type, string id, string? reentrancyId, bool onlyIfActive,
         Func<ActorHost, string?, CancellationToken, Task<T>> call, CancellationToken ct)
     {
-        var owner = await WaitForOwnerAsync(type, id, ct);
+        var cluster = Cluster;
+        var owner = cluster is null ? await WaitForOwnerAsync(type, id, ct) : await cluster.LocalOwnerAsync(type, id, ct);
         owner.Config.Types.TryGetValue(type, out var config);
         var entry = Rent(type, id);
         try
         {
             using var turn = await entry.EnterAsync(reentrancyId, config, ct);
-            owner = OwnerOf(type, id) ?? await WaitForOwnerAsync(type, id, ct);
+            owner = cluster is null ? OwnerOf(type, id) ?? await WaitForOwnerAsync(type, id, ct) : cluster.OwnerInTurn(type, id, owner);
             if (entry.ActiveOn is { } previous && previous != owner)
             {
                 entry.CancelTimers();
@@ -328,45 +367,76 @@ public sealed class ActorPlacement
         }
     }
 
-    /// <summary>Deactivates actors whose owner changed, where they are active now.</summary>
-    private async Task RebalanceAsync()
+    /// <summary>
+    /// Deactivates the actors that <paramref name="moved"/> says no longer belong to the host they
+    /// are active on, each after its ongoing call (within its type's drainOngoingCallTimeout).
+    /// An actor still busy then keeps its timers stopped and, with <paramref name="finishLate"/>,
+    /// is deactivated as soon as that call ends (else at its next call).
+    /// </summary>
+    internal async Task DrainMovedAsync(Func<ActorEntry, ActorHost, bool> moved, bool finishLate)
     {
-        List<ActorEntry> moved;
+        List<ActorEntry> entries;
         lock (_lock)
         {
-            moved = _entries.Values.Where(e => e.ActiveOn is { } on && OwnerOf(e.Type, e.Id) != on).ToList();
-            foreach (var e in moved)
+            entries = _entries.Values.Where(e => e.ActiveOn is { } on && moved(e, on)).ToList();
+            foreach (var e in entries)
             {
                 e.Refs++;
             }
         }
 
-        foreach (var entry in moved)
+        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (entry, _) =>
         {
+            var late = false;
             try
             {
                 var drain = entry.ActiveOn?.Config.Types.GetValueOrDefault(entry.Type)?.DrainOngoingCallTimeout ?? ActorAppConfig.DefaultDrainOngoingCallTimeout;
                 using var cts = new CancellationTokenSource(drain, Time);
                 using var turn = await entry.EnterAsync(null, null, cts.Token);
-                if (entry.ActiveOn is { } on && OwnerOf(entry.Type, entry.Id) != on)
-                {
-                    entry.CancelTimers();
-                    if (!on.IsStopped)
-                    {
-                        await on.DeactivateAsync(entry.Type, entry.Id, cts.Token);
-                    }
-
-                    entry.ActiveOn = null;
-                }
+                await DeactivateIfMovedAsync(entry, moved, cts.Token);
             }
             catch (OperationCanceledException)
             {
-                // still busy: the next call moves it
+                entry.CancelTimers();
+                late = finishLate;
             }
             finally
             {
-                Return(entry);
+                if (late)
+                {
+                    _ = Task.Run(async () =>
+                    {
+                        try
+                        {
+                            using var turn = await entry.EnterAsync(null, null, CancellationToken.None);
+                            await DeactivateIfMovedAsync(entry, moved, CancellationToken.None);
+                        }
+                        finally
+                        {
+                            Return(entry);
+                        }
+                    });
+                }
+                else
+                {
+                    Return(entry);
+                }
             }
+        });
+    }
+
+    /// <summary>Inside the actor's turn.</summary>
+    private static async Task DeactivateIfMovedAsync(ActorEntry entry, Func<ActorEntry, ActorHost, bool> moved, CancellationToken ct)
+    {
+        if (entry.ActiveOn is { } on && moved(entry, on))
+        {
+            entry.CancelTimers();
+            if (!on.IsStopped)
+            {
+                await on.DeactivateAsync(entry.Type, entry.Id, ct);
+            }
+
+            entry.ActiveOn = null;
         }
     }
 
@@ -460,6 +530,10 @@ public sealed class ActorPlacement
         catch (OperationCanceledException)
         {
             // unregistered or deactivated
+        }
+        catch (ActorNotHereException)
+        {
+            // the actor moved to another process (its timers stay with the activation)
         }
         catch (DaprApiException ex)
         {

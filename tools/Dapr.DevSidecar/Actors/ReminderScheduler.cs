@@ -55,7 +55,13 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
     private readonly CancellationTokenSource _stop = new();
     private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
     private List<StoredReminder>? _list;
+    private long _loadedAt;
     private Task? _loop;
+
+    /// <summary>With placement shared across processes, others change the stored list too: it is read again this often.</summary>
+    private static readonly TimeSpan ClusterReload = TimeSpan.FromSeconds(1);
+
+    private bool Shared => placement.Cluster is not null;
 
     public string ActorType { get; } = type;
 
@@ -100,7 +106,7 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
         await _mutex.WaitAsync(ct);
         try
         {
-            _list ??= await LoadAsync(ct);
+            _list = _list is null || Shared ? await LoadAsync(ct) : _list;
             return _list.FirstOrDefault(r => r.ActorId == actorId && r.Name == name);
         }
         finally
@@ -117,28 +123,58 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
         }
     }
 
-    private async Task<List<StoredReminder>> LoadAsync(CancellationToken ct)
+    private async Task<List<StoredReminder>> LoadAsync(CancellationToken ct) => (await LoadEntryAsync(ct)).List;
+
+    private async Task<(List<StoredReminder> List, string? ETag)> LoadEntryAsync(CancellationToken ct)
     {
         var entry = await store.GetAsync(StoreKey, ct);
+        _loadedAt = Environment.TickCount64;
         return entry is null || entry.Value.Length == 0
-            ? []
-            : JsonSerializer.Deserialize<List<StoredReminder>>(entry.Value, Json) ?? [];
+            ? ([], entry?.ETag)
+            : (JsonSerializer.Deserialize<List<StoredReminder>>(entry.Value, Json) ?? [], entry.ETag);
     }
 
-    /// <summary>Applies a change to the list and, when it says so, writes it back (last write wins: one scheduler per type per process).</summary>
+    /// <summary>
+    /// Applies a change to the list and, when it says so, writes it back. In one process the
+    /// scheduler is the only writer (last write wins); with placement shared across processes the
+    /// list is read fresh and written with its ETag, again on a conflict.
+    /// </summary>
     private async Task MutateAsync(Func<List<StoredReminder>, bool> change, CancellationToken ct)
     {
         await _mutex.WaitAsync(ct);
         try
         {
-            var list = _list is null ? await LoadAsync(ct) : [.. _list];
-            if (change(list))
+            for (var attempt = 1; ; attempt++)
             {
-                var bytes = JsonSerializer.SerializeToUtf8Bytes(list, Json);
-                await store.SetAsync(new StateUpsert(StoreKey, bytes, null, StateConcurrency.LastWrite, null), ct);
-            }
+                List<StoredReminder> list;
+                string? etag = null;
+                if (Shared)
+                {
+                    (list, etag) = await LoadEntryAsync(ct);
+                }
+                else
+                {
+                    list = _list is null ? await LoadAsync(ct) : [.. _list];
+                }
 
-            _list = list;
+                if (change(list))
+                {
+                    var bytes = JsonSerializer.SerializeToUtf8Bytes(list, Json);
+                    var concurrency = Shared && etag is null ? StateConcurrency.FirstWrite : StateConcurrency.LastWrite;
+                    try
+                    {
+                        await store.SetAsync(new StateUpsert(StoreKey, bytes, etag, concurrency, null), ct);
+                    }
+                    catch (Exception ex) when (Shared && attempt < 10 && ex is not OperationCanceledException)
+                    {
+                        // Another process wrote the list meanwhile: apply the change to its version.
+                        continue;
+                    }
+                }
+
+                _list = list;
+                return;
+            }
         }
         finally
         {
@@ -158,12 +194,17 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
                 await _mutex.WaitAsync(ct);
                 try
                 {
-                    _list ??= await LoadAsync(ct);
+                    if (_list is null || (Shared && Environment.TickCount64 - _loadedAt >= ClusterReload.TotalMilliseconds))
+                    {
+                        _list = await LoadAsync(ct);
+                    }
+
                     var now = placement.Time.GetUtcNow();
                     foreach (var r in _list)
                     {
                         var key = r.ActorId + ActorStateStore.Separator + r.Name;
-                        if (_inFlight.Contains(key))
+                        // Across processes, each fires the reminders of the actors it owns (and reloads the list to see moves).
+                        if (_inFlight.Contains(key) || placement.Cluster?.OwnsLocally(ActorType, r.ActorId) == false)
                         {
                             continue;
                         }
@@ -187,6 +228,11 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
                 foreach (var r in due)
                 {
                     _ = Task.Run(() => FireAsync(r, ct), CancellationToken.None);
+                }
+
+                if (Shared && (wait is null || wait > ClusterReload))
+                {
+                    wait = ClusterReload;
                 }
 
                 await _wake.WaitAsync(wait ?? Timeout.InfiniteTimeSpan, ct);
@@ -231,6 +277,10 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
 
             fired = true;
         }
+        catch (ActorNotHereException)
+        {
+            // Moved to another process meanwhile: its owner fires it.
+        }
         catch (DaprApiException ex) when (ex.ErrorCode == "ERR_ACTOR_NO_ADDRESS")
         {
             // No host of the type right now: it stays due and fires once one is back.
@@ -267,7 +317,7 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
                     // An unlimited periodic reminder's next tick is derivable (after a restart it
                     // fires once, then keeps its period), so a tick rewrites the stored list only
                     // when it counts down repetitions: the list holds every reminder of the type.
-                    return counted;
+                    return counted || Shared;
                 }, ct);
             }
         }

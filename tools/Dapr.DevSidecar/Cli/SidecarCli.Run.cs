@@ -69,8 +69,15 @@ public static partial class SidecarCli
     private static async Task<int> RunFileAsync(string[] args, ILoggerFactory loggerFactory)
     {
         string? path = null;
+        var separate = false;
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--sidecar-processes")
+            {
+                separate = true;
+                continue;
+            }
+
             path = args[i] switch
             {
                 "-f" or "--run-file" when i + 1 < args.Length => args[++i],
@@ -104,6 +111,14 @@ public static partial class SidecarCli
                 for (var replica = 0; replica < app.Replicas; replica++)
                 {
                     var options = OptionsFor(app, replica, tokens);
+                    if (separate)
+                    {
+                        processes.Add((options, StartSidecarProcess(app, options, replica)));
+                        log.LogInformation("Sidecar process for app '{AppId}' (instance {Instance}): HTTP {Http}, gRPC {Grpc}, app port {AppPort}",
+                            options.AppId, options.InstanceId, options.HttpPort, options.GrpcPort, options.AppPort);
+                        continue;
+                    }
+
                     var sidecar = await SidecarHost.StartAsync(options, runtime, stop.Token);
                     sidecars.Add(sidecar);
                     log.LogInformation("Sidecar for app '{AppId}' (instance {Instance}) listening: HTTP {Http}, gRPC {Grpc}, app port {AppPort}",
@@ -162,6 +177,50 @@ public static partial class SidecarCli
         }
     }
 
+    /// <summary>
+    /// <c>--sidecar-processes</c>: this runner starts <c>dapr-dev-sidecar sidecar … -- command</c> for
+    /// one app instance, in the app's folder (as <c>dapr run</c> from there), with the run file's
+    /// environment and tokens. Sidecar processes share name resolution and actor placement through
+    /// their folders (docs/dev-sidecar.md), like daprd processes through mDNS and placement.
+    /// </summary>
+    private static AppProcess StartSidecarProcess(RunFileApp app, SidecarOptions options, int replica)
+    {
+        var self = System.Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? new List<string> { host, typeof(SidecarCli).Assembly.Location }
+            : [System.Environment.ProcessPath ?? "dapr-dev-sidecar"];
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        List<string> command =
+        [
+            .. self, "sidecar", "--app-id", options.AppId, "--app-protocol", options.AppProtocol,
+            "--dapr-http-port", options.HttpPort.ToString(invariant), "--dapr-grpc-port", options.GrpcPort.ToString(invariant),
+            "--app-health-check-path", options.AppHealthCheckPath,
+            .. options.ResourcesPaths.SelectMany(p => new[] { "--resources-path", p }),
+        ];
+        if (options.AppPort is { } port)
+        {
+            command.AddRange(["--app-port", port.ToString(invariant)]);
+        }
+
+        if (app.Command.Count > 0)
+        {
+            command.Add("--");
+            command.AddRange(app.Command);
+        }
+
+        // The run file's variables reach the app through its sidecar process; the sidecar sets its own endpoints for the app.
+        var env = new Dictionary<string, string>(app.Env, StringComparer.Ordinal)
+        {
+            ["DAPR_API_TOKEN"] = options.ApiToken ?? "",
+            ["APP_API_TOKEN"] = options.AppApiToken ?? "",
+        };
+        if (replica > 0 && options.AppPort is { } replicaPort)
+        {
+            env["APP_PORT"] = replicaPort.ToString(invariant);
+        }
+
+        return AppProcess.Start(options.AppId, command, app.AppDirPath, env);
+    }
+
     private static SidecarOptions OptionsFor(RunFileApp app, int replica, Dictionary<string, (string? Api, string? App)> tokens)
     {
         string? Env(string name) => app.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
@@ -182,8 +241,9 @@ public static partial class SidecarCli
             AppPort = replica == 0 || app.AppPort is null ? app.AppPort : SidecarHost.FreePort(),
             AppProtocol = app.AppProtocol,
             AppChannelAddress = app.AppChannelAddress,
-            HttpPort = replica == 0 ? app.DaprHttpPort : 0,
-            GrpcPort = replica == 0 ? app.DaprGrpcPort : 0,
+            // Known before the sidecar starts: a sidecar process is told its ports.
+            HttpPort = replica == 0 && app.DaprHttpPort != 0 ? app.DaprHttpPort : SidecarHost.FreePort(),
+            GrpcPort = replica == 0 && app.DaprGrpcPort != 0 ? app.DaprGrpcPort : SidecarHost.FreePort(),
             ResourcesPaths = app.ResourcesPaths,
             AppHealthCheckPath = app.AppHealthCheckPath,
             ApiToken = appTokens.Api,

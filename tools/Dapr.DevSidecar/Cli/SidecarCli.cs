@@ -14,7 +14,10 @@ public static partial class SidecarCli
         Dapr dev sidecar: the Dapr sidecar API on one machine, for development and tests.
 
         Usage:
-          dapr-dev-sidecar run -f <dapr.yaml>          run every app of a Dapr multi-app run file
+          dapr-dev-sidecar run -f <dapr.yaml> [--sidecar-processes]
+                                                       run every app of a Dapr multi-app run file; with
+                                                       --sidecar-processes each app instance gets its own
+                                                       sidecar process (as daprd), else all share this one
           dapr-dev-sidecar sidecar --app-id <id> [options] [-- <command> <args>…]
                                                        run one sidecar (and start the app command)
 
@@ -70,7 +73,12 @@ public static partial class SidecarCli
     {
         var (options, command) = ParseSidecarArgs(args);
         // One app per process here: sidecars of other processes are found through the registry folder.
-        await using var runtime = new ComponentRuntime(loggerFactory, TimeProvider.System) { Apps = new AppRegistry(AppRegistry.DefaultFolder) };
+        // Actors too: hosts in every dev-sidecar process of this user share one placement (docs/dev-sidecar.md).
+        await using var runtime = new ComponentRuntime(loggerFactory, TimeProvider.System)
+        {
+            Apps = new AppRegistry(AppRegistry.DefaultFolder),
+            PlacementFolder = Actors.ActorCluster.DefaultFolder(AppRegistry.DefaultFolder),
+        };
         await using var sidecar = await SidecarHost.StartAsync(options, runtime);
         var log = loggerFactory.CreateLogger("dapr-dev-sidecar");
         log.LogInformation("Sidecar for app '{AppId}' listening: HTTP {Http}, gRPC {Grpc}", options.AppId, sidecar.HttpPort, sidecar.GrpcPort);

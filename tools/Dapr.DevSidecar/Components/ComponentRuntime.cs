@@ -29,6 +29,17 @@ public sealed class ComponentRuntime(ILoggerFactory loggerFactory, TimeProvider 
     public Hosting.AppRegistry Apps { get; init; } = new();
 
     /// <summary>
+    /// The folder through which this runtime's actor placement is shared with other dev-sidecar
+    /// processes (<see cref="Actors.ActorCluster"/>); null: placement spans this runtime's sidecars only.
+    /// </summary>
+    public string? PlacementFolder { get; init; }
+
+    private readonly ConcurrentBag<IAsyncDisposable> _owned = [];
+
+    /// <summary>Disposes <paramref name="item"/> (before the components) when this runtime is disposed.</summary>
+    internal void DisposeWith(IAsyncDisposable item) => _owned.Add(item);
+
+    /// <summary>
     /// Builds (or reuses) every component in <paramref name="resources"/> that is in scope for
     /// <paramref name="appId"/>. Secret stores are built first so that other components can
     /// resolve their <c>secretKeyRef</c>s. Throws <see cref="ComponentLoadException"/> on any
@@ -120,6 +131,11 @@ public sealed class ComponentRuntime(ILoggerFactory loggerFactory, TimeProvider 
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var item in _owned)
+        {
+            await item.DisposeAsync();
+        }
+
         foreach (var lazy in _instances.Values.Where(l => l.IsValueCreated))
         {
             switch (lazy.Value.Implementation)

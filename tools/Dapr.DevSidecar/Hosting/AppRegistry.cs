@@ -133,7 +133,7 @@ public sealed class AppRegistry(string? folder = null)
         return path;
     }
 
-    private static void CreatePrivateDirectory(string dir)
+    internal static void CreatePrivateDirectory(string dir)
     {
         if (OperatingSystem.IsWindows())
         {
