@@ -276,6 +276,7 @@ public sealed partial class ActorCluster
                 http.Response.ContentType = response.ContentType;
             }
 
+            http.Response.ContentLength = response.Body.Length;
             await http.Response.Body.WriteAsync(response.Body, http.RequestAborted);
         }
         catch (ActorNotHereException ex)

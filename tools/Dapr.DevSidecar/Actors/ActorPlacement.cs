@@ -385,7 +385,7 @@ public sealed class ActorPlacement
             }
         }
 
-        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (entry, _) =>
+        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (entry, unused) =>
         {
             var late = false;
             try
