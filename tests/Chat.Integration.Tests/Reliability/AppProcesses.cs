@@ -400,6 +400,9 @@ public sealed class ProcessApp(string appId, int index, int port, int clientPort
             ["Logging__Console__FormatterName"] = "simple",
             ["Chat__Auth__SigningKey"] = ChatSystem.JwtKey,
             ["Gateway__RateLimits__Send__Burst"] = "30",
+            // Many cold .NET processes starting at once on a small, shared machine: the router's first
+            // state call (its Snowflake worker-id lease) can take longer than the 15 s default.
+            ["Chat__WorkerIdLease__StartupWait"] = "00:01:30",
         };
         if (grpc)
         {

@@ -65,25 +65,13 @@ public sealed class FaultTests(ITestOutputHelper output)
 
     /// <summary>Issue 20: the router's actors fail over to the other router's sidecar process, and back once it is restarted.</summary>
     [Fact]
-    public Task Router_sidecar_process_killed() => RunAsync("kill -9 of a router's dev sidecar process (2 routers, each its own sidecar process)", async (system, workload) =>
+    public Task Router_sidecar_process_killed() => RunAsync("kill -9 of a router's dev sidecar process (2 routers; every app instance its own sidecar process)", async (system, workload) =>
     {
         var sidecar = system.InstanceOf(DaprNames.Apps.Router).SidecarProcess!;
         sidecar.Kill();
         await AttemptsGrowAsync(workload, AttemptsDuringFault);
         await sidecar.StartAsync();
-    }, ownSidecarProcess: [DaprNames.Apps.Router], scaled: true);
-
-    /// <summary>Issue 20: a whole router host (app and sidecar process) dies with its actors active.</summary>
-    [Fact]
-    public Task Router_host_killed() => RunAsync("kill -9 of a whole router host, app and sidecar process (2 routers)", async (system, workload) =>
-    {
-        var router = system.InstanceOf(DaprNames.Apps.Router);
-        router.Kill();
-        router.SidecarProcess!.Kill();
-        await AttemptsGrowAsync(workload, AttemptsDuringFault);
-        await router.SidecarProcess.StartAsync();
-        await router.StartAsync();
-    }, ownSidecarProcess: [DaprNames.Apps.Router], scaled: true);
+    }, ownSidecarProcess: AppProcesses.AllApps, scaled: true);
 
     [Fact]
     public Task Redis_killed_and_restarted_with_aof() => RunAsync("kill -9 of redis-server (AOF everysec), restart", async (system, workload) =>
