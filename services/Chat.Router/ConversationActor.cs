@@ -225,6 +225,10 @@ public sealed partial class ConversationActor(
                     var created = new MessageCreated { Message = message.ToContract(), Kind = kind, SenderConnectionId = connection };
                     created.MemberIds.AddRange(members);
                     await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
+                    if (HasBotRecipient(members, message.SenderId))
+                    {
+                        await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.BotMessageCreated, created);
+                    }
                 }
 
                 _unpublished.Remove(seq);
@@ -238,6 +242,10 @@ public sealed partial class ConversationActor(
             await EnsureOutboxReminderAsync();
         }
     }
+
+    /// <summary>Bots never trigger bots; after a crash (members unknown) the bots app could not route it anyway.</summary>
+    private static bool HasBotRecipient(IReadOnlyList<string> members, string senderId) =>
+        !Identifiers.IsBot(senderId) && members.Any(Identifiers.IsBot);
 
     private async Task<StoredMessage?> FindDuplicateAsync(AppendMessageRequest request)
     {
@@ -267,10 +275,7 @@ public sealed partial class ConversationActor(
     private Task<StoredMessage?> ReadMessageAsync(ulong seq) =>
         dapr.GetStateAsync<StoredMessage?>(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, seq));
 
-    private static readonly IReadOnlyDictionary<string, string> DedupTtl = new Dictionary<string, string>
-    {
-        ["ttlInSeconds"] = ((int)MessageKeys.DedupRetention.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    private static readonly IReadOnlyDictionary<string, string> DedupTtl = DaprStateMetadata.Ttl(MessageKeys.DedupRetention);
 
     private Task SaveDedupAsync(StoredMessage message) =>
         dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),
