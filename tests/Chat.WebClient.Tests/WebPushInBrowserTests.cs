@@ -225,8 +225,14 @@ public sealed class WebPushInBrowserTests(ITestOutputHelper output) : IAsyncLife
         var cdp = await _browser.NewBrowserCDPSessionAsync();
         try
         {
-            var targets = (await cdp.SendAsync("Target.getTargets"))!.Value.GetProperty("targetInfos").EnumerateArray();
-            var worker = targets.Single(t => t.GetProperty("type").GetString() == "service_worker" && t.GetProperty("url").GetString() == origin + "/sw.js");
+            // The browser lists a worker's target while it runs (an idle one is stopped and started again).
+            JsonElement worker = default;
+            await Wait.UntilAsync(async () =>
+            {
+                var targets = (await cdp.SendAsync("Target.getTargets"))!.Value.GetProperty("targetInfos").EnumerateArray();
+                worker = targets.FirstOrDefault(t => t.GetProperty("type").GetString() == "service_worker" && t.GetProperty("url").GetString() == origin + "/sw.js");
+                return worker.ValueKind == JsonValueKind.Object;
+            }, "the service worker's target");
             var attached = await cdp.SendAsync("Target.attachToTarget", new Dictionary<string, object> { ["targetId"] = worker.GetProperty("targetId").GetString()!, ["flatten"] = false });
             var sessionId = attached!.Value.GetProperty("sessionId").GetString()!;
             var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
