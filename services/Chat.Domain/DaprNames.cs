@@ -43,6 +43,12 @@ public static class DaprNames
     public static class Topics
     {
         public const string MessageCreated = "message-created";
+
+        /// <summary>
+        /// The same <c>MessageCreated</c> events, only for conversations with a bot member other than
+        /// the sender: the bots app reads these and is not woken by every message of the system.
+        /// </summary>
+        public const string BotMessageCreated = "bot-message-created";
         public const string ReceiptUpdated = "receipt-updated";
         public const string PresenceChanged = "presence-changed";
         public const string TypingChanged = "typing-changed";

@@ -68,7 +68,7 @@ public static class DaprUsage
         new(DaprNames.Apps.Router,
             // messages-store: ConversationActor appends; presence-store: the routing mirror.
             StateStores: [DaprNames.StateStores.Messages, DaprNames.StateStores.Presence],
-            Publishes: [DaprNames.Topics.MessageCreated],
+            Publishes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.BotMessageCreated],
             Subscribes: None,
             Bindings: None,
             SecretStores: None,
@@ -88,7 +88,7 @@ public static class DaprUsage
             // services/chat-bots (Node.js): webhooks of bot accounts; replies through messaging as the bot.
             StateStores: None,
             Publishes: None,
-            Subscribes: [DaprNames.Topics.MessageCreated],
+            Subscribes: [DaprNames.Topics.BotMessageCreated],
             Bindings: [DaprNames.Bindings.BotWebhooks],
             SecretStores: None,
             Invokes: [DaprNames.Apps.Directory, DaprNames.Apps.Messaging],

@@ -15,6 +15,12 @@ public static class Identifiers
     public static bool IsValidId(string? id) =>
         id is { Length: > 0 and <= 64 } && !id.AsSpan().ContainsAnyExcept(IdChars);
 
+    /// <summary>The first letter of every bot account's user id (directory makes them so).</summary>
+    public const char BotPrefix = 'b';
+
+    /// <summary>True for a bot account's user id: subscribers tell bots apart without a lookup.</summary>
+    public static bool IsBot(string userId) => userId.Length > 0 && userId[0] == BotPrefix;
+
     /// <summary>True for a client_msg_id: 8 to 64 of [A-Za-z0-9_-] (a UUID, a ULID or a Snowflake fits).</summary>
     public static bool IsValidClientMsgId(string? id) =>
         id is { Length: >= ChatLimits.MinClientMsgIdLength and <= ChatLimits.MaxClientMsgIdLength } && !id.AsSpan().ContainsAnyExcept(IdChars);

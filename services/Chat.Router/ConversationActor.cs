@@ -230,6 +230,10 @@ public sealed partial class ConversationActor(
                     var created = new MessageCreated { Message = message.ToContract(), Kind = kind, SenderConnectionId = connection };
                     created.MemberIds.AddRange(members);
                     await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
+                    if (HasBotRecipient(members, message.SenderId))
+                    {
+                        await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.BotMessageCreated, created);
+                    }
                 }
 
                 _unpublished.Remove(seq);
@@ -243,6 +247,10 @@ public sealed partial class ConversationActor(
             await EnsureOutboxReminderAsync();
         }
     }
+
+    /// <summary>Bots never trigger bots; after a crash (members unknown) the bots app could not route it anyway.</summary>
+    private static bool HasBotRecipient(IReadOnlyList<string> members, string senderId) =>
+        !Identifiers.IsBot(senderId) && members.Any(Identifiers.IsBot);
 
     private async Task<StoredMessage?> FindDuplicateAsync(AppendMessageRequest request)
     {

@@ -76,6 +76,22 @@ public sealed class ChatTokenServiceTests
     }
 
     [Fact]
+    public void A_validated_token_is_remembered_only_for_its_exact_text()
+    {
+        var tokens = new ChatTokenService(_key);
+        var jwt = tokens.IssueAccessToken(Alice, out _);
+        Assert.Equal(Alice, tokens.Validate(jwt));
+
+        // One character changed in the payload or the signature of a token known to be good.
+        var parts = jwt.Split('.');
+        var payload = Base64UrlEncoder.Decode(parts[1]).Replace("alice", "alicf", StringComparison.Ordinal);
+        Assert.Null(tokens.Validate($"{parts[0]}.{Base64UrlEncoder.Encode(payload)}.{parts[2]}"));
+        var firstChar = parts[2][0] == 'A' ? 'B' : 'A';
+        Assert.Null(tokens.Validate($"{parts[0]}.{parts[1]}.{firstChar}{parts[2][1..]}"));
+        Assert.Equal(Alice, tokens.Validate(jwt));
+    }
+
+    [Fact]
     public void Expired_token_is_rejected_after_the_clock_skew_but_accepted_within_it()
     {
         var time = new ManualTime(DateTimeOffset.UtcNow);

@@ -12,7 +12,7 @@ public static class Ids
     public static string NewGroupId() => New('g');
 
     /// <summary>Bot accounts start with 'b', so subscribers tell them apart without a lookup.</summary>
-    public static string NewBotId() => New('b');
+    public static string NewBotId() => New(Chat.Domain.Identifiers.BotPrefix);
 
     private static string New(char kind)
     {

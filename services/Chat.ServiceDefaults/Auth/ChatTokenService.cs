@@ -21,6 +21,25 @@ public sealed partial class ChatTokenService
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false, MapInboundClaims = false };
     private readonly TaskCompletionSource<SymmetricSecurityKey> _key = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // Tokens that passed validation, by the SHA-256 of their exact text, until they expire: a
+    // connection sends the same token with every call, and parsing and checking it again cost a
+    // service call more than its own work. Keyed by hash so a gateway's 100k connections do not
+    // keep 100k token strings.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TokenHash, (ChatUser User, DateTime Expires, DateTime NotBefore)> _validated = new();
+    private const int MaxValidated = 200_000;
+
+    private readonly record struct TokenHash(ulong A, ulong B, ulong C, ulong D)
+    {
+        public static TokenHash Of(string token)
+        {
+            Span<byte> hash = stackalloc byte[32];
+            var bytes = System.Text.Encoding.UTF8.GetBytes(token);
+            SHA256.HashData(bytes, hash);
+            var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(hash);
+            return new TokenHash(words[0], words[1], words[2], words[3]);
+        }
+    }
+
     /// <summary>A service whose key comes later, through <see cref="SetSigningKey"/>.</summary>
     public ChatTokenService(IOptions<ChatAuthOptions> options, TimeProvider? time = null)
     {
@@ -89,6 +108,19 @@ public sealed partial class ChatTokenService
             return null;
         }
 
+        var now = _time.GetUtcNow().UtcDateTime;
+        var key = TokenHash.Of(token);
+        if (_validated.TryGetValue(key, out var known))
+        {
+            if (InLifetime(now, known.Expires, known.NotBefore))
+            {
+                return known.User;
+            }
+
+            _validated.TryRemove(key, out _);
+            return null;
+        }
+
         var parameters = new TokenValidationParameters
         {
             ValidIssuer = ChatAuthOptions.IssuerAndAudience,
@@ -98,11 +130,7 @@ public sealed partial class ChatTokenService
             ClockSkew = _options.ClockSkew,
             RequireExpirationTime = true,
             RequireSignedTokens = true,
-            LifetimeValidator = (notBefore, expires, _, p) =>
-            {
-                var now = _time.GetUtcNow().UtcDateTime;
-                return expires is { } e && now <= e + p.ClockSkew && (notBefore is not { } nb || now >= nb - p.ClockSkew);
-            },
+            LifetimeValidator = (notBefore, expires, _, _) => expires is { } e && InLifetime(_time.GetUtcNow().UtcDateTime, e, notBefore ?? DateTime.MinValue),
         };
 
         // Validation is synchronous work here (HMAC, no key fetch), so waiting on it does not block on I/O.
@@ -116,8 +144,40 @@ public sealed partial class ChatTokenService
         var sub = claims.FindFirst(JwtRegisteredClaimNames.Sub)?.Value;
         var did = claims.FindFirst(DeviceClaim)?.Value;
         var name = claims.FindFirst(NameClaim)?.Value;
-        return string.IsNullOrEmpty(sub) || string.IsNullOrEmpty(did) || name is null ? null : new ChatUser(sub, did, name);
+        if (string.IsNullOrEmpty(sub) || string.IsNullOrEmpty(did) || name is null)
+        {
+            return null;
+        }
+
+        var user = new ChatUser(sub, did, name);
+        if (_validated.Count >= MaxValidated)
+        {
+            ForgetExpired(now);
+        }
+
+        _validated[key] = (user, result.SecurityToken.ValidTo, result.SecurityToken.ValidFrom);
+        return user;
     }
+
+    private void ForgetExpired(DateTime now)
+    {
+        foreach (var (key, entry) in _validated)
+        {
+            if (!InLifetime(now, entry.Expires, entry.NotBefore))
+            {
+                _validated.TryRemove(key, out _);
+            }
+        }
+
+        if (_validated.Count >= MaxValidated)
+        {
+            // That many live tokens in one process: start over rather than grow without bound.
+            _validated.Clear();
+        }
+    }
+
+    private bool InLifetime(DateTime now, DateTime expires, DateTime notBefore) =>
+        now <= expires + _options.ClockSkew && (notBefore == DateTime.MinValue || now >= notBefore - _options.ClockSkew);
 
     private SymmetricSecurityKey Key() =>
         _key.Task.IsCompletedSuccessfully

@@ -1,5 +1,5 @@
 // The bots app (Dapr app-id `bots`): messages to a bot (1:1) or mentioning it in a group
-// (@user_name) arrive on `message-created`; each goes to the bot's webhook through the
+// (@user_name) arrive on `bot-message-created`; each goes to the bot's webhook through the
 // `bot-webhooks` HTTP output binding, signed; a JSON reply {"text": "..."} is posted back as the
 // bot's message through MessagingService.SendMessage (gRPC proxying through the sidecar).
 //
@@ -19,7 +19,8 @@ import type { SendMessageResponse__Output } from "./gen/chat/v1/SendMessageRespo
 
 // Names as in Chat.Domain.DaprNames.
 const Pubsub = "chat-pubsub";
-const MessageCreatedTopic = "message-created";
+// Only messages of conversations with a bot member (router publishes them apart from message-created).
+const BotMessageCreatedTopic = "bot-message-created";
 const DirectoryApp = "directory";
 const MessagingApp = "messaging";
 
@@ -148,10 +149,10 @@ async function main(): Promise<void> {
     next();
   });
 
-  await server.pubsub.subscribe(Pubsub, MessageCreatedTopic, async (data: unknown) => {
+  await server.pubsub.subscribe(Pubsub, BotMessageCreatedTopic, async (data: unknown) => {
     const bytes = (data as { protobuf?: Buffer } | undefined)?.protobuf;
     if (!bytes) {
-      log("message-created without a protobuf payload; dropped");
+      log("bot-message-created without a protobuf payload; dropped");
       return DaprPubSubStatusEnum.DROP;
     }
 
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     try {
       created = decodeMessageCreated(bytes);
     } catch (error) {
-      log(`unreadable message-created: ${String(error)}; dropped`);
+      log(`unreadable bot-message-created: ${String(error)}; dropped`);
       return DaprPubSubStatusEnum.DROP;
     }
 

@@ -25,7 +25,7 @@ public sealed partial class BotNamesTests
             .ToDictionary(m => m.Groups["name"].Value, m => m.Groups["value"].Value, StringComparer.Ordinal);
 
         Assert.Equal(DaprNames.PubSub, constants["Pubsub"]);
-        Assert.Equal(DaprNames.Topics.MessageCreated, constants["MessageCreatedTopic"]);
+        Assert.Equal(DaprNames.Topics.BotMessageCreated, constants["BotMessageCreatedTopic"]);
         Assert.Equal(DaprNames.Apps.Directory, constants["DirectoryApp"]);
         Assert.Equal(DaprNames.Apps.Messaging, constants["MessagingApp"]);
         Assert.Equal(DaprNames.Bindings.BotWebhooks,
