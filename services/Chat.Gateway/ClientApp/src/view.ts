@@ -92,7 +92,8 @@ export function renderConversationList(ctx: ViewContext, list: HTMLUListElement)
         button.append(badge);
       }
       const last = c.lastMessage;
-      const preview = last ? (last.senderId === ctx.state.me ? "You: " : c.kind === "group" ? `${nameOf(ctx, last.senderId)}: ` : "") + last.text : "No messages yet";
+      const preview = last ? (last.senderId === ctx.state.me ? "You: " : c.kind === "group" ? `${nameOf(ctx, last.senderId)}: ` : "") +
+        (last.text || (last.attachment ? `📎 ${last.attachment.fileName || "attachment"}` : "")) : "No messages yet";
       button.append(el("span", "conv-last", preview));
       li.append(button);
       return li;
