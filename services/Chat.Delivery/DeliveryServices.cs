@@ -20,8 +20,7 @@ public static class DeliveryServices
         builder.Services.AddSingleton<Recipients>();
         builder.Services.AddPush(config);
         builder.Services.AddThumbnails(config);
-        builder.Services.AddSingleton(_ => new DirectoryInternalService.DirectoryInternalServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));
         return builder;
     }
 

@@ -280,10 +280,7 @@ public sealed partial class ConversationActor(
     private Task<StoredMessage?> ReadMessageAsync(ulong seq) =>
         dapr.GetStateAsync<StoredMessage?>(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, seq));
 
-    private static readonly IReadOnlyDictionary<string, string> DedupTtl = new Dictionary<string, string>
-    {
-        ["ttlInSeconds"] = ((int)MessageKeys.DedupRetention.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    private static readonly IReadOnlyDictionary<string, string> DedupTtl = DaprStateMetadata.Ttl(MessageKeys.DedupRetention);
 
     private Task SaveDedupAsync(StoredMessage message) =>
         dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),
