@@ -18,6 +18,15 @@ public static class MessageKeys
     /// <summary>A member's receipt cursors in a conversation.</summary>
     public static string Cursor(string conversationId, string userId) => $"conv:{conversationId}:cursor:{userId}";
 
+    /// <summary>An upload reserved by CreateUpload (owner, type, size).</summary>
+    public static string Media(string mediaId) => $"media:{mediaId}";
+
+    /// <summary>What delivery made of an upload: a <see cref="ThumbnailRecord"/>.</summary>
+    public static string Thumbnail(string mediaId) => $"media:{mediaId}:thumb";
+
+    /// <summary>Not a state key: the media-store blob key of an upload's thumbnail (download tokens name it).</summary>
+    public static string ThumbnailBlob(string mediaId) => mediaId + "-thumb";
+
     /// <summary>How long a client_msg_id stays deduplicated.</summary>
     public static readonly TimeSpan DedupRetention = TimeSpan.FromDays(7);
 }

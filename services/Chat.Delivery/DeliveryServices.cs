@@ -1,4 +1,5 @@
 using Chat.Contracts.V1;
+using Chat.Delivery.Media;
 using Chat.Delivery.Push;
 using Chat.Domain;
 using Chat.ServiceDefaults;
@@ -18,8 +19,8 @@ public static class DeliveryServices
         builder.Services.AddSingleton<FanOut>();
         builder.Services.AddSingleton<Recipients>();
         builder.Services.AddPush(config);
-        builder.Services.AddSingleton(_ => new DirectoryInternalService.DirectoryInternalServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        builder.Services.AddThumbnails(config);
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));
         return builder;
     }
 

@@ -24,6 +24,7 @@ public static partial class EventHandlers
         app.MapPost("/events/receipt-updated", OnReceiptUpdatedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.ReceiptUpdated);
         app.MapPresenceEventHandlers();
         app.MapPost("/events/group-changed", OnGroupChangedAsync).WithTopic(DaprNames.PubSub, DaprNames.Topics.GroupChanged);
+        app.MapMediaEventHandlers();
     }
 
     /// <summary>Most messages per bulk delivery, and how long a first message waits for more.</summary>

@@ -30,14 +30,7 @@ public static class DirectoryHostingExtensions
         }
 
         var services = builder.Services;
-        services.AddGrpc(o =>
-        {
-            o.Interceptors.Add<GrpcErrorInterceptor>();
-            // Errors of handlers are mapped by GrpcErrorInterceptor; what remains detailed is the
-            // framework's own, e.g. a request that is not a valid protobuf message.
-            o.EnableDetailedErrors = true;
-            o.Interceptors.Add<ChatAuthInterceptor>();
-        });
+        services.AddChatGrpcServer();
         services.AddChatAuthentication(configuration);
         services.Configure<ChatAuthOptions>(o =>
         {

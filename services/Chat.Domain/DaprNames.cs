@@ -54,6 +54,9 @@ public static class DaprNames
         public const string TypingChanged = "typing-changed";
         public const string GroupChanged = "group-changed";
 
+        /// <summary>An attachment blob was stored (issue 17): delivery makes thumbnails of images.</summary>
+        public const string MediaUploaded = "media-uploaded";
+
         /// <summary>Prefix of the per-gateway-instance delivery topics.</summary>
         public const string DeliveriesPrefix = "deliveries.";
 

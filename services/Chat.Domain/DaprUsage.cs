@@ -35,7 +35,7 @@ public static class DaprUsage
     [
         new(DaprNames.Apps.Gateway,
             StateStores: [DaprNames.StateStores.Presence], // gateway leases, live-gateway table
-            Publishes: [DaprNames.Topics.TypingChanged],
+            Publishes: [DaprNames.Topics.TypingChanged, DaprNames.Topics.MediaUploaded],
             Subscribes: [DaprNames.Topics.DeliveriesPrefix + "{instanceId}"],
             Bindings: [DaprNames.Bindings.Media], // attachment blobs behind /media
             SecretStores: [DaprNames.Secrets.Store], // JWT signing key
@@ -75,11 +75,12 @@ public static class DaprUsage
             Invokes: None,
             HostsActors: [DaprNames.Actors.Conversation, DaprNames.Actors.User]),
         new(DaprNames.Apps.Delivery,
-            // messages-store: PushNotifier reads cursors and headers; presence-store: who is online where.
+            // messages-store: PushNotifier reads cursors and headers, thumbnails are recorded; presence-store: who is online where.
             StateStores: [DaprNames.StateStores.Messages, DaprNames.StateStores.Presence],
             Publishes: [DaprNames.Topics.DeliveriesPrefix + "{instanceId}"],
-            Subscribes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.ReceiptUpdated, DaprNames.Topics.PresenceChanged, DaprNames.Topics.TypingChanged, DaprNames.Topics.GroupChanged],
-            Bindings: [DaprNames.Bindings.Apns, DaprNames.Bindings.Fcm, DaprNames.Bindings.WebPush],
+            Subscribes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.ReceiptUpdated, DaprNames.Topics.PresenceChanged, DaprNames.Topics.TypingChanged, DaprNames.Topics.GroupChanged, DaprNames.Topics.MediaUploaded],
+            // media-store: thumbnails of uploaded images (reads the upload, writes the preview).
+            Bindings: [DaprNames.Bindings.Apns, DaprNames.Bindings.Fcm, DaprNames.Bindings.WebPush, DaprNames.Bindings.Media],
             SecretStores: [DaprNames.Secrets.Store], // FCM service account, VAPID keys
             Invokes: [DaprNames.Apps.Directory],
             HostsActors: None),

@@ -1,3 +1,4 @@
+using Chat.ServiceDefaults;
 using Chat.Core.Routing;
 using Chat.Domain;
 using Dapr.Client;
@@ -16,7 +17,7 @@ public sealed partial class GatewayLeaseService(DaprClient dapr, GatewayInstance
     public Task RenewAsync(CancellationToken cancellationToken) =>
         dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.GatewayLease(instance.Id),
             new GatewayLease(instance.Id, DateTimeOffset.UtcNow),
-            metadata: new Dictionary<string, string> { ["ttlInSeconds"] = ((int)RouteKeys.LeaseTtl.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            metadata: DaprStateMetadata.Ttl(RouteKeys.LeaseTtl),
             cancellationToken: cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

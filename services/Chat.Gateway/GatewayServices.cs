@@ -59,19 +59,11 @@ public static class GatewayServices
             o.DisconnectTimeout = TimeSpan.FromSeconds(Math.Max(1, config.GetValue("Gateway:ReconnectWindowSeconds", 15.0))));
         builder.Services.AddCodedHubErrors();
 
-        builder.Services.AddSingleton<IActorProxyFactory>(_ => new ActorProxyFactory(new ActorProxyOptions
-        {
-            HttpEndpoint = DaprEndpoints.HttpEndpoint(config).ToString(),
-            DaprApiToken = config["DAPR_API_TOKEN"],
-            RequestTimeout = TimeSpan.FromSeconds(15),
-        }));
+        builder.Services.AddChatActorProxies(config);
         // Backend gRPC services are reached through this app's sidecar (gRPC proxying).
-        builder.Services.AddSingleton(_ => new MessagingService.MessagingServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Messaging, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
-        builder.Services.AddSingleton(_ => new DirectoryService.DirectoryServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
-        builder.Services.AddSingleton(_ => new BotService.BotServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Messaging, i => new MessagingService.MessagingServiceClient(i));
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryService.DirectoryServiceClient(i));
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new BotService.BotServiceClient(i));
         return builder;
     }
 

@@ -107,7 +107,45 @@ public sealed partial class MediaService(DaprClient dapr, ChatTokenService token
         return message;
     }
 
-    private static string Key(string mediaId) => "media:" + mediaId;
+    /// <summary>
+    /// The messages signed (<see cref="Sign"/>), and images given their thumbnail where delivery has
+    /// made one: one bulk read of the thumbnail records for the whole page.
+    /// </summary>
+    public async Task<IEnumerable<ChatMessage>> SignAllAsync(IEnumerable<ChatMessage> messages, CancellationToken ct)
+    {
+        var signed = messages.Select(Sign).ToList();
+        var images = signed
+            .Where(m => m.Content?.Attachment is { MediaId.Length: > 0 } a && a.ContentType.StartsWith("image/", StringComparison.Ordinal))
+            .Select(m => m.Content.Attachment)
+            .ToList();
+        if (images.Count == 0)
+        {
+            return signed;
+        }
+
+        var keys = images.Select(a => MessageKeys.Thumbnail(a.MediaId)).Distinct(StringComparer.Ordinal).ToList();
+        var items = await dapr.GetBulkStateAsync<ThumbnailRecord?>(DaprNames.StateStores.Messages, keys, parallelism: null, cancellationToken: ct);
+        var made = items.Where(i => i.Value is { Made: true }).ToDictionary(i => i.Key, i => i.Value!, StringComparer.Ordinal);
+        var expires = time.GetUtcNow() + options.CurrentValue.DownloadUrlLifetime;
+        foreach (var a in images)
+        {
+            if (made.TryGetValue(MessageKeys.Thumbnail(a.MediaId), out var thumb))
+            {
+                var key = MessageKeys.ThumbnailBlob(a.MediaId);
+                a.Thumbnail = new Thumbnail
+                {
+                    Uri = Url(key, tokens.IssueMediaToken(new MediaGrant(key, MediaGrant.Get, thumb.ContentType, 0, expires))),
+                    ContentType = thumb.ContentType,
+                    Width = thumb.Width,
+                    Height = thumb.Height,
+                };
+            }
+        }
+
+        return signed;
+    }
+
+    private static string Key(string mediaId) => MessageKeys.Media(mediaId);
 
     private static string Url(string id, string token) => $"{EndpointPath}{id}?token={Uri.EscapeDataString(token)}";
 }

@@ -88,7 +88,7 @@ public sealed partial class MessagingGrpcService(
         {
             var from = request.AfterSeq + 1;
             var to = Math.Min(lastSeq, request.AfterSeq + limit);
-            response.Messages.AddRange((await store.GetRangeAsync(request.ConversationId, from, to, context.CancellationToken)).Select(m => media.Sign(m.ToContract(user.UserId))));
+            response.Messages.AddRange(await media.SignAllAsync((await store.GetRangeAsync(request.ConversationId, from, to, context.CancellationToken)).Select(m => m.ToContract(user.UserId)), context.CancellationToken));
             response.HasMore = to < lastSeq;
         }
         else
@@ -96,7 +96,7 @@ public sealed partial class MessagingGrpcService(
             var upper = request.BeforeSeq == 0 ? lastSeq : Math.Min(lastSeq, request.BeforeSeq - 1);
             var lower = upper >= limit ? upper - limit + 1 : 1;
             var page = await store.GetRangeAsync(request.ConversationId, lower, upper, context.CancellationToken);
-            response.Messages.AddRange(page.OrderByDescending(m => m.Seq).Select(m => media.Sign(m.ToContract(user.UserId))));
+            response.Messages.AddRange(await media.SignAllAsync(page.OrderByDescending(m => m.Seq).Select(m => m.ToContract(user.UserId)), context.CancellationToken));
             response.HasMore = lower > 1;
         }
 
@@ -172,7 +172,7 @@ public sealed partial class MessagingGrpcService(
             if (budget > 0 && from <= lastSeq)
             {
                 var messages = await store.GetRangeAsync(conversation.ConversationId, from, to, context.CancellationToken);
-                delta.Messages.AddRange(messages.Select(m => media.Sign(m.ToContract(user.UserId))));
+                delta.Messages.AddRange(await media.SignAllAsync(messages.Select(m => m.ToContract(user.UserId)), context.CancellationToken));
                 budget -= to - from + 1;
             }
             else
@@ -305,13 +305,16 @@ public sealed partial class MessagingGrpcService(
         {
             var myCursor = (await store.GetCursorsAsync(conversation.ConversationId, [user.UserId], context.CancellationToken)).GetValueOrDefault(user.UserId);
             var (kind, members, title) = await membership.GetConversationAsync(conversation.ConversationId, context.CancellationToken);
+            var readSeq = myCursor?.ReadSeq ?? 0;
+            // Edits, deletes and reactions are not unread messages; the entry at the read seq says how many precede it.
+            var atRead = meta?.NeedsEntryForUnread(readSeq) == true ? await store.GetMessageAsync(conversation.ConversationId, readSeq, context.CancellationToken) : null;
             var summary = new ConversationSummary
             {
                 ConversationId = conversation.ConversationId,
                 Kind = kind,
                 Title = title,
                 PeerUserId = conversation.PeerUserId,
-                UnreadCount = (meta?.LastSeq ?? 0) - Math.Min(meta?.LastSeq ?? 0, myCursor?.ReadSeq ?? 0),
+                UnreadCount = meta?.Unread(readSeq, atRead) ?? 0,
                 MyCursor = myCursor.ToContract(user.UserId),
                 MemberCount = (uint)members.Count,
                 UpdatedAt = meta?.LastMessageAt is { } at ? Timestamp.FromDateTimeOffset(at) : conversation.JoinedAt,

@@ -14,15 +14,7 @@ public static class MessagingServices
     {
         builder.Services.AddChatDaprClient(builder.Configuration);
         builder.Services.AddChatAuthentication(builder.Configuration);
-        builder.Services.AddGrpc(o =>
-        {
-            o.Interceptors.Add<GrpcErrorInterceptor>();
-            // Errors of handlers are mapped by GrpcErrorInterceptor; what remains detailed is the
-            // framework's own, e.g. a request that is not a valid protobuf message.
-            o.EnableDetailedErrors = true;
-            o.Interceptors.Add<ChatAuthInterceptor>();
-            o.MaxReceiveMessageSize = 256 * 1024;
-        });
+        builder.Services.AddChatGrpcServer(maxReceiveMessageSize: 256 * 1024);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<Membership>();
@@ -32,15 +24,8 @@ public static class MessagingServices
         builder.Services.AddSingleton<MessageLifecycle>();
         builder.Services.Configure<MediaOptions>(builder.Configuration.GetSection(MediaOptions.SectionName));
         builder.Services.AddSingleton<MediaService>();
-        builder.Services.AddSingleton<IActorProxyFactory>(sp => new ActorProxyFactory(new ActorProxyOptions
-        {
-            HttpEndpoint = DaprEndpoints.HttpEndpoint(builder.Configuration).ToString(),
-            DaprApiToken = builder.Configuration["DAPR_API_TOKEN"],
-            RequestTimeout = TimeSpan.FromSeconds(30),
-        }));
-        // directory is reached through this app's sidecar (gRPC proxying, dapr-app-id metadata).
-        builder.Services.AddSingleton(sp => new DirectoryInternalService.DirectoryInternalServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(builder.Configuration).ToString(), builder.Configuration["DAPR_API_TOKEN"])));
+        builder.Services.AddChatActorProxies(builder.Configuration);
+        builder.Services.AddDaprGrpcClient(builder.Configuration, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));
         return builder;
     }
 

@@ -37,23 +37,14 @@ public static class PresenceServices
                 o.CallerRestrictedMethods[method] = new HashSet<string>(StringComparer.Ordinal) { DaprNames.Apps.Gateway };
             }
         });
-        builder.Services.AddGrpc(o =>
-        {
-            o.Interceptors.Add<GrpcErrorInterceptor>();
-            // Errors of handlers are mapped by GrpcErrorInterceptor; what remains detailed is the
-            // framework's own, e.g. a request that is not a valid protobuf message.
-            o.EnableDetailedErrors = true;
-            o.Interceptors.Add<ChatAuthInterceptor>();
-            // A report of 20k users is ~0.5 MB.
-            o.MaxReceiveMessageSize = 16 * 1024 * 1024;
-        });
+        // A report of 20k users is ~0.5 MB.
+        builder.Services.AddChatGrpcServer(maxReceiveMessageSize: 16 * 1024 * 1024);
         builder.Services.Configure<PresenceOptions>(config.GetSection(PresenceOptions.SectionName));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<PresenceTracker>();
         builder.Services.AddHostedService<PresenceSweeper>();
         // directory (presence rules) is reached through this app's sidecar.
-        builder.Services.AddSingleton(_ => new DirectoryInternalService.DirectoryInternalServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Directory, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using Chat.ServiceDefaults;
 using Chat.Contracts.V1;
 using Chat.Core;
 using Chat.Core.Presence;
@@ -266,8 +267,7 @@ public sealed partial class PresenceTracker(DaprClient dapr, TimeProvider time, 
             : new StateTransactionRequest(PresenceKeys.Gateways, PresenceKeys.Serialize(new GatewayIndex(gateways)), StateOperationType.Upsert, etag,
                 options: new StateOptions { Concurrency = ConcurrencyMode.FirstWrite });
 
-    private static Dictionary<string, string> Ttl(int seconds) =>
-        new() { ["ttlInSeconds"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    private static IReadOnlyDictionary<string, string> Ttl(int seconds) => DaprStateMetadata.Ttl(TimeSpan.FromSeconds(seconds));
 
     private static PresenceChanged Offline(string userId, long at, PresenceChangeCause cause) => new()
     {

@@ -67,7 +67,12 @@ public sealed partial class ConversationActor(
         {
             var now = DateTimeOffset.UtcNow;
             message = new StoredMessage(ConversationId, _meta.LastSeq + 1, (ulong)ids.Next().Value, request.SenderId, request.SenderDeviceId,
-                request.ClientMsgId, request.Text, request.Attachment, request.ReplyToSeq, request.Opaque, now) { EntryKind = request.EntryKind, TargetSeq = request.TargetSeq };
+                request.ClientMsgId, request.Text, request.Attachment, request.ReplyToSeq, request.Opaque, now)
+            {
+                EntryKind = request.EntryKind,
+                TargetSeq = request.TargetSeq,
+                LifecycleCount = _meta.LifecycleCount + (request.EntryKind == 0 ? 0ul : 1ul),
+            };
             try
             {
                 if (transactional)
@@ -100,7 +105,7 @@ public sealed partial class ConversationActor(
             }
         }
 
-        _meta = _meta with { LastSeq = message.Seq, LastMessageAt = message.SentAt };
+        _meta = _meta.After(message);
         _unpublished[message.Seq] = (message, request.MemberIds, request.SenderConnectionId);
         if (transactional)
         {
@@ -162,7 +167,7 @@ public sealed partial class ConversationActor(
     {
         var json = dapr.JsonSerializerOptions;
         var firstWrite = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite };
-        var meta = _meta with { LastSeq = message.Seq, LastMessageAt = message.SentAt };
+        var meta = _meta.After(message);
         return dapr.ExecuteStateTransactionAsync(DaprNames.StateStores.Messages,
         [
             new StateTransactionRequest(MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),
@@ -188,7 +193,7 @@ public sealed partial class ConversationActor(
         {
             await SaveDedupAsync(orphan);
             await ReapplyLifecycleAsync(orphan);
-            _meta = _meta with { LastSeq = orphan.Seq, LastMessageAt = orphan.SentAt };
+            _meta = _meta.After(orphan);
             repaired = true;
         }
 
@@ -275,10 +280,7 @@ public sealed partial class ConversationActor(
     private Task<StoredMessage?> ReadMessageAsync(ulong seq) =>
         dapr.GetStateAsync<StoredMessage?>(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, seq));
 
-    private static readonly IReadOnlyDictionary<string, string> DedupTtl = new Dictionary<string, string>
-    {
-        ["ttlInSeconds"] = ((int)MessageKeys.DedupRetention.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    private static readonly IReadOnlyDictionary<string, string> DedupTtl = DaprStateMetadata.Ttl(MessageKeys.DedupRetention);
 
     private Task SaveDedupAsync(StoredMessage message) =>
         dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),

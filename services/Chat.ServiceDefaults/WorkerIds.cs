@@ -216,10 +216,7 @@ public sealed partial class WorkerIdLease(DaprClient dapr, IConfiguration config
         return sentAt + (long)(valid.TotalSeconds * time.TimestampFrequency);
     }
 
-    private Dictionary<string, string> TtlMetadata() => new()
-    {
-        ["ttlInSeconds"] = ((long)Math.Ceiling(options.Value.Ttl.TotalSeconds)).ToString(CultureInfo.InvariantCulture),
-    };
+    private IReadOnlyDictionary<string, string> TtlMetadata() => DaprStateMetadata.Ttl(options.Value.Ttl);
 
     private sealed record Held(int Id, string? ETag, long ValidUntil);
 

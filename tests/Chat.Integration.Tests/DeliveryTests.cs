@@ -107,8 +107,10 @@ public sealed class DeliveryTests(RedisFixture redis)
             var ack = await ownerHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(group, null, Guid.NewGuid().ToString(), "all hands"));
             await Task.WhenAll(hubs.Select(h => h.WaitForAsync<MessageDto>(m => m.MsgId == ack.Message.MsgId)));
 
-            // Give stragglers a moment to show a duplicate, then count.
-            await Task.Delay(300);
+            // A second message through the same path: once every member has it, a duplicate of the
+            // first would have been delivered before it.
+            var marker = await ownerHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(group, null, Guid.NewGuid().ToString(), "marker"));
+            await Task.WhenAll(hubs.Select(h => h.WaitForAsync<MessageDto>(m => m.MsgId == marker.Message.MsgId)));
             Assert.All(hubs, h => Assert.Single(h.Received.OfType<MessageDto>(), m => m.MsgId == ack.Message.MsgId));
         }
         finally

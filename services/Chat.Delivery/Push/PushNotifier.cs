@@ -1,3 +1,4 @@
+using Chat.ServiceDefaults;
 using System.Globalization;
 using Chat.Contracts.V1;
 using Chat.Core;
@@ -119,7 +120,7 @@ public sealed partial class PushNotifier(
                 .Where(e => e.Value is not null).ToDictionary(e => e.Key, e => e.Value!, StringComparer.Ordinal);
             var now = time.GetUtcNow();
             var kept = new List<(PushTarget, Device)>();
-            var ttl = new Dictionary<string, string> { ["ttlInSeconds"] = o.ThrottleSeconds.ToString(CultureInfo.InvariantCulture) };
+            var ttl = DaprStateMetadata.Ttl(window);
             var saves = new List<Task>();
             foreach (var (user, device) in candidates)
             {

@@ -1,3 +1,4 @@
+using Chat.ServiceDefaults;
 using System.Globalization;
 using System.Text.Json;
 using Chat.Domain;
@@ -47,7 +48,7 @@ public sealed class DaprDirectoryState(DaprClient dapr) : IDirectoryState
     public async Task<bool> TryInsertAsync<T>(string key, T value, TimeSpan? timeToLive, CancellationToken cancellationToken) where T : class
     {
         var metadata = timeToLive is { } ttl
-            ? new Dictionary<string, string> { ["ttlInSeconds"] = ((long)Math.Ceiling(ttl.TotalSeconds)).ToString(CultureInfo.InvariantCulture) }
+            ? DaprStateMetadata.Ttl(ttl)
             : null;
         try
         {

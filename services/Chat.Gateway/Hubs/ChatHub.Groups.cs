@@ -11,9 +11,10 @@ public sealed record GroupDetailsDto(GroupDto Group, string MyRole, IReadOnlyLis
 
 /// <summary>
 /// Arguments of SetConversationSettings: muted with an optional end (mutedUntil; none: until
-/// unmuted), and previews "show" | "hide" for this conversation's pushes.
+/// unmuted), and previews "show" | "hide" for this conversation's pushes. A null muted or
+/// previews stays as it is, so muting never shows hidden previews again.
 /// </summary>
-public sealed record ConversationSettingsArgs(bool Muted = false, DateTimeOffset? MutedUntil = null, string? Previews = null);
+public sealed record ConversationSettingsArgs(bool? Muted = null, DateTimeOffset? MutedUntil = null, string? Previews = null);
 
 /// <summary>The caller's settings of one conversation.</summary>
 public sealed record ConversationSettingsDto(string ConversationId, bool Muted, DateTimeOffset? MutedUntil, string Previews);
@@ -122,23 +123,30 @@ public sealed partial class ChatHub
 
         var hide = settings.Previews?.ToLowerInvariant() switch
         {
-            null or "show" => false,
+            null => (bool?)null,
+            "show" => false,
             "hide" => true,
             _ => throw HubErrors.Create(ErrorCodes.InvalidArgument, "previews must be \"show\" or \"hide\"."),
         };
-        if (settings.MutedUntil is { } until && (!settings.Muted || until <= DateTimeOffset.UtcNow))
+        if (settings.MutedUntil is { } until && (settings.Muted != true || until <= DateTimeOffset.UtcNow))
         {
             throw HubErrors.Create(ErrorCodes.InvalidArgument, "mutedUntil must lie in the future and needs muted = true.");
         }
 
+        // The directory stores the complete settings: what the caller leaves out is kept as it is.
+        var current = settings.Muted is null || hide is null
+            ? (await Call(() => directory.GetConversationSettingsAsync(new GetConversationSettingsRequest { ConversationId = conversationId }, Headers()).ResponseAsync)).Settings
+            : null;
         var request = new SetConversationSettingsRequest
         {
             ConversationId = conversationId,
             Settings = new ConversationSettings
             {
-                Muted = settings.Muted,
-                HidePreviews = hide,
-                MutedUntil = settings.MutedUntil is { } t ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(t) : null,
+                Muted = settings.Muted ?? current!.Muted,
+                HidePreviews = hide ?? current!.HidePreviews,
+                MutedUntil = settings.Muted is null
+                    ? current!.MutedUntil
+                    : settings.MutedUntil is { } t ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(t) : null,
             },
         };
         var response = await Call(() => directory.SetConversationSettingsAsync(request, Headers()).ResponseAsync);

@@ -8,7 +8,8 @@ public static class DtoMapping
 {
     public static MessageDto ToDto(this ChatMessage m) => new(
         m.ConversationId, m.Seq, m.MsgId.ToString(CultureInfo.InvariantCulture), m.SenderId, m.SenderDeviceId, m.ClientMsgId,
-        m.Content?.Text ?? "", m.Content?.Attachment is { Uri.Length: > 0 } a ? new AttachmentDto(a.Uri, a.ContentType, a.SizeBytes, a.FileName, a.MediaId.Length > 0 ? a.MediaId : null) : null,
+        m.Content?.Text ?? "", m.Content?.Attachment is { Uri.Length: > 0 } a ? new AttachmentDto(a.Uri, a.ContentType, a.SizeBytes, a.FileName, a.MediaId.Length > 0 ? a.MediaId : null,
+            a.Thumbnail is { Uri.Length: > 0 } t ? new ThumbnailDto(t.Uri, t.ContentType, t.Width, t.Height) : null) : null,
         m.Content?.ReplyToSeq ?? 0, m.Content?.Opaque ?? false, m.SentAt?.ToDateTimeOffset() ?? default,
         Kind(m.Kind), m.TargetSeq, m.EditedAt?.ToDateTimeOffset(), m.Deleted,
         m.Reactions.Count == 0 ? null : m.Reactions.Select(r => new ReactionDto(r.Emoji, r.Count, r.Mine)).ToList());

@@ -26,8 +26,14 @@ public interface IChatClient
 }
 
 /// <summary>An attachment reference.</summary>
-/// <remarks>To send an upload, set only mediaId (from CreateUpload); read back, uri is a signed download URL (or media:{id} in live deliveries).</remarks>
-public sealed record AttachmentDto(string Uri, string? ContentType, ulong SizeBytes, string? FileName, string? MediaId = null);
+/// <remarks>
+/// To send an upload, set only mediaId (from CreateUpload); read back, uri is a signed download URL (or media:{id} in live deliveries).
+/// Images get a thumbnail shortly after upload (in history and sync once made; absent before and for other files).
+/// </remarks>
+public sealed record AttachmentDto(string Uri, string? ContentType, ulong SizeBytes, string? FileName, string? MediaId = null, ThumbnailDto? Thumbnail = null);
+
+/// <summary>A preview of an image attachment: a signed, expiring download URL and its size in pixels.</summary>
+public sealed record ThumbnailDto(string Uri, string ContentType, uint Width, uint Height);
 
 /// <summary>Arguments of SendMessage: a conversation or a peer, an idempotency key and content.</summary>
 public sealed record SendMessageArgs(string? ConversationId, string? PeerUserId, string? ClientMsgId, string? Text, AttachmentDto? Attachment = null, ulong ReplyToSeq = 0, bool Opaque = false);

@@ -1,4 +1,5 @@
-using System.Text;
+using Chat.Contracts.V1;
+using Chat.Core;
 using Chat.Domain;
 using Chat.Gateway.WebClient;
 using Chat.ServiceDefaults.Auth;
@@ -16,7 +17,7 @@ namespace Chat.Gateway.Media;
 /// operation nothing is read or written. Blobs go to the <c>media-store</c> output binding
 /// (bindings.localstorage in the dev sets, an object store in production), never through the hub.
 /// </summary>
-public static class MediaEndpoints
+public static partial class MediaEndpoints
 {
     public const string Path = "/media";
 
@@ -27,7 +28,7 @@ public static class MediaEndpoints
         media.MapGet("/{mediaId}", DownloadAsync);
     }
 
-    private static async Task<IResult> UploadAsync(string mediaId, HttpContext http, ChatTokenService tokens, DaprClient dapr)
+    private static async Task<IResult> UploadAsync(string mediaId, HttpContext http, ChatTokenService tokens, DaprClient dapr, ILoggerFactory logs)
     {
         var grant = tokens.ValidateMediaToken(http.Request.Query["token"], mediaId, MediaGrant.Put);
         if (grant is null)
@@ -61,12 +62,18 @@ public static class MediaEndpoints
             return Error(StatusCodes.Status400BadRequest, ErrorCodes.InvalidArgument, "The body is shorter than its Content-Length.");
         }
 
-        // Base64 text: bindings.localstorage decodes it, object stores with decodeBase64.
-        await dapr.InvokeBindingAsync(new BindingRequest(DaprNames.Bindings.Media, "create")
+        await MediaBlobs.CreateAsync(dapr, mediaId, bytes, grant.ContentType, http.RequestAborted);
+        // Stored: delivery makes a thumbnail of images. A failed publish costs only the preview, not the upload.
+        try
         {
-            Data = Encoding.ASCII.GetBytes(Convert.ToBase64String(bytes)),
-            Metadata = { ["fileName"] = mediaId, ["key"] = mediaId, ["decodeBase64"] = "true", ["contentType"] = grant.ContentType },
-        }, http.RequestAborted);
+            await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MediaUploaded,
+                new MediaUploaded { MediaId = mediaId, ContentType = grant.ContentType, SizeBytes = (ulong)length }, http.RequestAborted);
+        }
+        catch (DaprException ex)
+        {
+            LogPublishFailed(logs.CreateLogger(typeof(MediaEndpoints)), ex, mediaId);
+        }
+
         return Results.Created();
     }
 
@@ -78,13 +85,10 @@ public static class MediaEndpoints
             return Error(StatusCodes.Status403Forbidden, ErrorCodes.InvalidMediaToken, "The download URL is invalid or has expired; read the message again for a new one.");
         }
 
-        BindingResponse blob;
+        ReadOnlyMemory<byte> blob;
         try
         {
-            blob = await dapr.InvokeBindingAsync(new BindingRequest(DaprNames.Bindings.Media, "get")
-            {
-                Metadata = { ["fileName"] = mediaId, ["key"] = mediaId },
-            }, http.RequestAborted);
+            blob = await MediaBlobs.GetAsync(dapr, mediaId, http.RequestAborted);
         }
         catch (DaprException)
         {
@@ -99,8 +103,11 @@ public static class MediaEndpoints
             http.Response.Headers.ContentDisposition = "attachment";
         }
 
-        return Results.Bytes(blob.Data.ToArray(), grant.ContentType);
+        return Results.Bytes(blob, grant.ContentType);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upload {MediaId} is stored but media-uploaded was not published: it gets no thumbnail")]
+    private static partial void LogPublishFailed(ILogger logger, Exception ex, string mediaId);
 
     private static IResult Error(int status, string code, string message) => TypedResults.Json(new ApiError(code, message), statusCode: status);
 }

@@ -14,8 +14,7 @@ public static class GatewayPresence
         var config = builder.Configuration;
         builder.Services.Configure<GatewayPresenceOptions>(config.GetSection("Gateway"));
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(_ => new PresenceService.PresenceServiceClient(
-            DaprClient.CreateInvocationInvoker(DaprNames.Apps.Presence, DaprEndpoints.GrpcEndpoint(config).ToString(), config["DAPR_API_TOKEN"])));
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Presence, i => new PresenceService.PresenceServiceClient(i));
         builder.Services.AddSingleton<PresenceReporter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PresenceReporter>());
         builder.Services.AddSingleton<PresenceWatches>();

@@ -1,3 +1,4 @@
+using Chat.ServiceDefaults;
 using System.Collections.Concurrent;
 using Chat.Core.Presence;
 using Chat.Domain;
@@ -71,7 +72,7 @@ public sealed partial class PresenceWatches(DaprClient dapr, IOptions<GatewayPre
     private async Task WriteAsync(Dictionary<string, List<string>> watchersByTarget, DateTimeOffset now, CancellationToken ct)
     {
         var expires = (now + WatchTtl).ToUnixTimeMilliseconds();
-        var ttl = new Dictionary<string, string> { ["ttlInSeconds"] = ((int)WatchTtl.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var ttl = DaprStateMetadata.Ttl(WatchTtl);
         for (var attempt = 1; ; attempt++)
         {
             var current = await dapr.GetBulkStateAsync<WatcherSet?>(DaprNames.StateStores.Presence,

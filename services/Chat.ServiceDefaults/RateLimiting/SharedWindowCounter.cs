@@ -23,10 +23,7 @@ public sealed class SharedWindowCounter(DaprClient dapr, string storeName, TimeP
         var window = nowMs / windowMs;
         var untilNext = TimeSpan.FromMilliseconds(((window + 1) * windowMs) - nowMs);
         var stateKey = $"ratelimit:{policyName}:{key}:{window.ToString(CultureInfo.InvariantCulture)}";
-        var metadata = new Dictionary<string, string>
-        {
-            ["ttlInSeconds"] = ((long)Math.Ceiling(policy.Window.TotalSeconds) + 1).ToString(CultureInfo.InvariantCulture),
-        };
+        var metadata = DaprStateMetadata.Ttl(policy.Window + TimeSpan.FromSeconds(1));
         try
         {
             for (var attempt = 0; attempt < MaxAttempts; attempt++)

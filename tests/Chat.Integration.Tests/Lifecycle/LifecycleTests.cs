@@ -4,7 +4,6 @@ using Chat.Gateway.Hubs;
 using Chat.Integration.Tests.ClientApi;
 using Chat.Integration.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Data.Sqlite;
 using static Chat.Integration.Tests.ClientApi.ClientApiSystem;
 
 namespace Chat.Integration.Tests.Lifecycle;
@@ -37,15 +36,7 @@ public sealed class LifecycleTests(ClientApiSystem fx) : IClassFixture<ClientApi
     }
 
     // Rows of the run's messages store (SQLite) whose stored value contains the text.
-    private long StoredRowsContaining(string text)
-    {
-        using var db = new SqliteConnection($"Data Source={Path.Combine(fx.System.ResourcesPath, DaprNames.StateStores.Messages + ".db")};Mode=ReadOnly");
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM state WHERE value LIKE $p";
-        cmd.Parameters.AddWithValue("$p", "%" + text + "%");
-        return (long)cmd.ExecuteScalar()!;
-    }
+    private long StoredRowsContaining(string text) => StoredRows.Count(fx.System, "value", "%" + text + "%");
 
     [Fact]
     public async Task Direct_reply_edit_react_and_delete_reach_the_peer_live_and_history_shows_the_final_state()
@@ -206,6 +197,39 @@ public sealed class LifecycleTests(ClientApiSystem fx) : IClassFixture<ClientApi
         var message = history.Messages.Single(m => m.Seq == sent.Seq);
         Assert.Equal("once more", message.Content.Text);
         Assert.Equal(new ReactionCount { Emoji = "👍", Count = 1, Mine = true }, Assert.Single(message.Reactions));
+    }
+
+    [Fact]
+    public async Task Unread_counts_messages_only_not_edits_deletes_or_reactions()
+    {
+        var alice = await fx.System.RegisterAsync();
+        var bob = await fx.System.RegisterAsync();
+        var first = (await alice.SendToPeerAsync(bob, "one")).Message;
+        var cid = first.ConversationId;
+        var second = (await alice.SendAsync(cid, "two")).Message;
+        async Task<ulong> UnreadAsync(TestUser who) =>
+            (await who.Messaging.ListConversationsAsync(new ListConversationsRequest())).Conversations.Single(c => c.ConversationId == cid).UnreadCount;
+        Task ReadAsync(ulong seq) => bob.Messaging.UpdateReceiptAsync(new UpdateReceiptRequest { ConversationId = cid, Kind = ReceiptKind.Read, UpToSeq = seq }).ResponseAsync;
+
+        Assert.Equal(2ul, await UnreadAsync(bob));
+        var edit = await alice.Messaging.EditMessageAsync(new EditMessageRequest { ConversationId = cid, TargetSeq = first.Seq, ClientMsgId = Id(), Text = "one!" });
+        await alice.Messaging.ReactAsync(new ReactRequest { ConversationId = cid, TargetSeq = second.Seq, ClientMsgId = Id(), Emoji = "👍" });
+        Assert.Equal(2ul, await UnreadAsync(bob));
+
+        // Read up to the second message: the edit and reaction after it are not unread.
+        await ReadAsync(second.Seq);
+        Assert.Equal(0ul, await UnreadAsync(bob));
+
+        // A new message counts, a delete does not; reading up to a lifecycle entry counts from there.
+        var third = (await alice.SendAsync(cid, "three")).Message;
+        var delete = await alice.Messaging.DeleteMessageAsync(new DeleteMessageRequest { ConversationId = cid, TargetSeq = first.Seq, ClientMsgId = Id() });
+        Assert.Equal(1ul, await UnreadAsync(bob));
+        await ReadAsync(edit.Entry.Seq);
+        Assert.Equal(1ul, await UnreadAsync(bob));
+        await ReadAsync(third.Seq);
+        Assert.Equal(0ul, await UnreadAsync(bob));
+        Assert.True(delete.Entry.Seq > third.Seq);
+        Assert.Equal(0ul, await UnreadAsync(alice));
     }
 }
 

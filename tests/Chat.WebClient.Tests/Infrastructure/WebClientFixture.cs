@@ -41,6 +41,8 @@ public sealed class WebClientFixture : IAsyncLifetime
         ["Presence:SweepSeconds"] = "0.5",
         // A socket cut shorter than this resumes the same hub connection; a longer one reconnects anew.
         ["Gateway:ReconnectWindowSeconds"] = "5",
+        // Upload URLs expire soon, so a test sees one refused after it expired.
+        ["Messaging:Media:UploadUrlLifetime"] = "00:00:05",
     };
 
     private IPlaywright? _playwright;

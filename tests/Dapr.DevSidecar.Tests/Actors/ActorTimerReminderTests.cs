@@ -22,13 +22,13 @@ public sealed class ActorTimerReminderTests
         await Eventually.TrueAsync(() => app.Probe.Count("timer", "t1", "tick") >= 3, Deadline, "three ticks of timer 'tick'");
         await actor.StopTimerAsync("tick");
         var after = app.Probe.Count("timer", "t1", "tick");
-        await Task.Delay(500);
+        await MarkerAsync(app, 500); // five periods of 'tick'
         Assert.InRange(app.Probe.Count("timer", "t1", "tick"), after, after + 1);
 
         // No period: fires once.
         await actor.StartTimerAsync("once", 50, -1);
         await Eventually.TrueAsync(() => app.Probe.Count("timer", "t1", "once") == 1, Deadline, "the one-shot timer");
-        await Task.Delay(300);
+        await MarkerAsync(app, 300);
         Assert.Equal(1, app.Probe.Count("timer", "t1", "once"));
     }
 
@@ -52,8 +52,9 @@ public sealed class ActorTimerReminderTests
 
         // A timer due after the actor goes idle never fires: deactivation drops it.
         await app.Counter("t2").StartTimerAsync("late", 1500, -1);
+        var marker = MarkerAsync(app, 2200); // set with 'late': fires after it was due
         await Eventually.TrueAsync(() => app.Probe.Count("deactivate", "t2") == 2, Deadline, "second idle deactivation");
-        await Task.Delay(700);
+        await marker;
         Assert.Equal(0, app.Probe.Count("timer", "t2", "late"));
     }
 
@@ -71,11 +72,11 @@ public sealed class ActorTimerReminderTests
 
         await Eventually.TrueAsync(() => Ticks(app, "r1", "twice") == 2, Deadline, "two ticks of 'twice'");
         await Eventually.TrueAsync(() => Ticks(app, "r1", "ttl") >= 2, Deadline, "ticks of 'ttl'");
-        await Task.Delay(900);
+        await MarkerAsync(app, 900);
         Assert.Equal(2, Ticks(app, "r1", "twice"));
         var ttlTicks = Ticks(app, "r1", "ttl");
         Assert.InRange(ttlTicks, 2, 6);
-        await Task.Delay(500);
+        await MarkerAsync(app, 500);
         Assert.Equal(ttlTicks, Ticks(app, "r1", "ttl"));
         Assert.Contains(app.Probe.Events, e => e.Kind == "reminder" && e.What.StartsWith("twice|state-of-twice|", StringComparison.Ordinal));
 
@@ -129,8 +130,20 @@ public sealed class ActorTimerReminderTests
         await using var again = await ActorTestApp.StartAsync(host, idleTimeout: TimeSpan.FromSeconds(1));
         await Eventually.TrueAsync(() => Ticks(again, "r3", "wake") == 1, Deadline, "reminder after restart");
         Assert.Equal(1, again.Probe.Count("activate", "r3"));
-        await Task.Delay(300);
+        await MarkerAsync(again, 300);
         Assert.Equal(1, Ticks(again, "r3", "wake"));
+    }
+
+    /// <summary>
+    /// Waits until a one-shot reminder of a separate actor, due in <paramref name="dueMs"/>, has
+    /// fired: the sidecar's own clock has then passed the window in which something must not
+    /// happen. A reminder, not a timer: it fires even if its actor went idle meanwhile.
+    /// </summary>
+    private static async Task MarkerAsync(ActorTestApp app, int dueMs)
+    {
+        var id = "marker-" + Guid.NewGuid().ToString("N");
+        await app.Counter(id).SetReminderAsync("marker", dueMs, -1, repetitions: 0, ttlMilliseconds: 0);
+        await Eventually.TrueAsync(() => Ticks(app, id, "marker") == 1, Deadline, $"the {dueMs} ms marker reminder");
     }
 
     private static int Ticks(ActorTestApp app, string id, string name) =>

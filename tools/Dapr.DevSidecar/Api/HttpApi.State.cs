@@ -108,7 +108,7 @@ public static partial class HttpApi
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, values) in request.Query)
         {
-            if (name.StartsWith("metadata.", StringComparison.Ordinal))
+            if (name.StartsWith("metadata.", StringComparison.OrdinalIgnoreCase))
             {
                 metadata[name["metadata.".Length..]] = values.ToString();
             }

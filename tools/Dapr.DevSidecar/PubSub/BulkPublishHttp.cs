@@ -29,7 +29,7 @@ public static partial class HttpApi
 
     private static async Task<IResult> BulkPublishAsync(string pubsubName, string topic, HttpRequest request, PubSubApi api)
     {
-        var metadata = MetadataFromQuery(request);
+        var metadata = Api.HttpApi.QueryMetadata(request);
         // daprd checks the pub/sub, topic and metadata before it reads the body.
         api.Validate(pubsubName, topic, metadata);
 

@@ -88,26 +88,11 @@ namespace Dapr.DevSidecar.Api
                 {
                     using var buffer = new MemoryStream();
                     await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-                    await api.PublishAsync(pubsubname, topic ?? "", buffer.ToArray(), request.ContentType, MetadataFromQuery(request),
+                    await api.PublishAsync(pubsubname, topic ?? "", buffer.ToArray(), request.ContentType, Api.HttpApi.QueryMetadata(request),
                         new PubSubApi.Trace(request.Headers["traceparent"].FirstOrDefault(), request.Headers["tracestate"].FirstOrDefault()),
                         request.HttpContext.RequestAborted);
                     return Results.NoContent();
                 }));
-        }
-
-        /// <summary>daprd's request metadata over HTTP: query parameters <c>metadata.&lt;key&gt;</c>.</summary>
-        internal static Dictionary<string, string> MetadataFromQuery(HttpRequest request)
-        {
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (key, value) in request.Query)
-            {
-                if (key.StartsWith("metadata.", StringComparison.OrdinalIgnoreCase))
-                {
-                    metadata[key["metadata.".Length..]] = value.ToString();
-                }
-            }
-
-            return metadata;
         }
     }
 }

@@ -14,6 +14,9 @@ namespace Dapr.DevSidecar.State;
 /// to its savepoint alone. A lone writer pays what it paid before (one transaction, no savepoint).
 /// Nothing waits for company: the batch is whatever queued while the previous commit ran.
 /// Writers in other processes still meet SQLite's file lock and busy_timeout.
+/// The loop keeps its connection and its compiled statements between commits (see
+/// <see cref="SqliteWriter"/>): the loop is the one serial point of every write to the file, and
+/// opening a connection and compiling each statement again had been most of its work.
 /// </summary>
 internal sealed class SqliteGroupCommit
 {
@@ -24,6 +27,7 @@ internal sealed class SqliteGroupCommit
 
     private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Func<SqliteConnection> _open;
+    private SqliteWriter? _writer;
     private long _commits;
 
     private SqliteGroupCommit(Func<SqliteConnection> open)
@@ -43,7 +47,7 @@ internal sealed class SqliteGroupCommit
     /// Runs <paramref name="apply"/> in a transaction shared with other writers and returns once it
     /// is committed. Exceptions thrown by <paramref name="apply"/> undo only its own writes.
     /// </summary>
-    public Task WriteAsync(Func<SqliteConnection, SqliteTransaction, Task> apply, CancellationToken cancellationToken)
+    public Task WriteAsync(Func<SqliteWriter, Task> apply, CancellationToken cancellationToken)
     {
         var request = new Request(apply, cancellationToken);
         return _queue.Writer.TryWrite(request) ? request.Done.Task : Task.FromException(new InvalidOperationException("the SQLite write queue is closed"));
@@ -78,29 +82,30 @@ internal sealed class SqliteGroupCommit
         var failures = new Exception?[group.Count];
         try
         {
-            await using var conn = _open();
+            var writer = _writer ??= new SqliteWriter(_open());
             // Serializable + not deferred = BEGIN IMMEDIATE: the write lock is taken before any check.
-            await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable);
+            await using var tx = (SqliteTransaction)await writer.Connection.BeginTransactionAsync(IsolationLevel.Serializable);
+            writer.Transaction = tx;
             var shared = group.Count > 1;
             for (var i = 0; i < group.Count; i++)
             {
                 if (shared)
                 {
-                    await tx.SaveAsync("w");
+                    await writer.ExecuteAsync("SAVEPOINT w;");
                 }
 
                 try
                 {
-                    await group[i].Apply(conn, tx);
+                    await group[i].Apply(writer);
                     if (shared)
                     {
-                        await tx.ReleaseAsync("w");
+                        await writer.ExecuteAsync("RELEASE w;");
                     }
                 }
                 catch (Exception ex) when (shared && ex is ETagMismatchException or SqliteException)
                 {
-                    await tx.RollbackAsync("w");
-                    await tx.ReleaseAsync("w");
+                    await writer.ExecuteAsync("ROLLBACK TO w;");
+                    await writer.ExecuteAsync("RELEASE w;");
                     failures[i] = ex;
                 }
             }
@@ -110,13 +115,25 @@ internal sealed class SqliteGroupCommit
         }
         catch (Exception ex)
         {
-            // Nothing of this group is committed: every writer gets the error (a lone writer its own).
+            // Nothing of this group is committed: every writer gets the error (a lone writer its
+            // own). After anything but a failed ETag check the connection may be in any state:
+            // the next group opens a new one.
+            if (ex is not ETagMismatchException)
+            {
+                _writer?.Dispose();
+                _writer = null;
+            }
+
             foreach (var request in group)
             {
                 request.Done.TrySetException(ex);
             }
 
             return;
+        }
+        finally
+        {
+            _writer?.Transaction = null;
         }
 
         for (var i = 0; i < group.Count; i++)
@@ -132,7 +149,7 @@ internal sealed class SqliteGroupCommit
         }
     }
 
-    private sealed record Request(Func<SqliteConnection, SqliteTransaction, Task> Apply, CancellationToken Cancellation)
+    private sealed record Request(Func<SqliteWriter, Task> Apply, CancellationToken Cancellation)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -1,7 +1,6 @@
 using System.Data;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using Dapr.DevSidecar.Components;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -35,6 +34,7 @@ public sealed partial class SqliteStateStore : IStateStore
     private readonly CancellationTokenSource _stop = new();
     private readonly SqliteConnection? _memoryKeeper;
     private readonly Task _cleanup = Task.CompletedTask;
+    private readonly SqliteReaders _readers;
 
     public SqliteStateStore(ComponentDefinition def, TimeProvider time, ILogger log)
     {
@@ -85,6 +85,7 @@ public sealed partial class SqliteStateStore : IStateStore
         _connectionString = builder.ToString();
         _pragmas = string.Concat(ParsePragmas(connection, def.SourceFile).Select(p => $"PRAGMA {p.Name} = {p.Value};"));
         _writes = SqliteGroupCommit.For($"{_connectionString}|{_busyTimeoutMs}|{_pragmas}", Open);
+        _readers = new SqliteReaders(Open, _table);
         try
         {
             if (isMemory)
@@ -135,31 +136,55 @@ public sealed partial class SqliteStateStore : IStateStore
     public async Task<IReadOnlyDictionary<string, StateEntry>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, StateEntry>(StringComparer.Ordinal);
-        await using var conn = Open();
-        foreach (var chunk in keys.Distinct(StringComparer.Ordinal).Chunk(500))
+        var lease = _readers.Rent();
+        var broken = true;
+        try
         {
-            await using var cmd = conn.CreateCommand();
-            var names = chunk.Select((k, i) =>
+            if (keys.Count == 1)
             {
-                cmd.Parameters.AddWithValue($"@k{i}", k);
-                return $"@k{i}";
-            });
-            cmd.CommandText = $"""
-                SELECT key, value, is_binary, etag, expiration_time FROM {_table}
-                WHERE key IN ({string.Join(",", names)}) AND (expiration_time IS NULL OR expiration_time > @now)
-                """;
-            cmd.Parameters.AddWithValue("@now", Now());
-            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var text = reader.GetString(1);
-                var value = reader.GetBoolean(2) ? Convert.FromBase64String(text) : Encoding.UTF8.GetBytes(text);
-                DateTimeOffset? expires = reader.IsDBNull(4) ? null : ParseTime(reader.GetString(4));
-                result[reader.GetString(0)] = new StateEntry(value, reader.GetString(3), expires);
+                lease.Key.Value = keys.First();
+                lease.Now.Value = Now();
+                await ReadAsync(lease.One, result, cancellationToken);
             }
+            else
+            {
+                foreach (var chunk in keys.Distinct(StringComparer.Ordinal).Chunk(500))
+                {
+                    await using var cmd = lease.Connection.CreateCommand();
+                    var names = chunk.Select((k, i) =>
+                    {
+                        cmd.Parameters.AddWithValue($"@k{i}", k);
+                        return $"@k{i}";
+                    });
+                    cmd.CommandText = $"""
+                        SELECT key, value, is_binary, etag, expiration_time FROM {_table}
+                        WHERE key IN ({string.Join(",", names)}) AND (expiration_time IS NULL OR expiration_time > @now)
+                        """;
+                    cmd.Parameters.AddWithValue("@now", Now());
+                    await ReadAsync(cmd, result, cancellationToken);
+                }
+            }
+
+            broken = false;
+        }
+        finally
+        {
+            _readers.Return(lease, broken);
         }
 
         return result;
+    }
+
+    private static async Task ReadAsync(SqliteCommand cmd, Dictionary<string, StateEntry> into, CancellationToken cancellationToken)
+    {
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var text = reader.GetString(1);
+            var value = reader.GetBoolean(2) ? Convert.FromBase64String(text) : Encoding.UTF8.GetBytes(text);
+            DateTimeOffset? expires = reader.IsDBNull(4) ? null : ParseTime(reader.GetString(4));
+            into[reader.GetString(0)] = new StateEntry(value, reader.GetString(3), expires);
+        }
     }
 
     public Task SetAsync(StateUpsert operation, CancellationToken cancellationToken) => ExecuteTransactionAsync([operation], cancellationToken);
@@ -167,18 +192,18 @@ public sealed partial class SqliteStateStore : IStateStore
     public Task DeleteAsync(StateDelete operation, CancellationToken cancellationToken) => ExecuteTransactionAsync([operation], cancellationToken);
 
     public Task ExecuteTransactionAsync(IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken) =>
-        _writes.WriteAsync((conn, tx) => ApplyAsync(conn, tx, operations), cancellationToken);
+        _writes.WriteAsync(writer => ApplyAsync(writer, operations), cancellationToken);
 
-    /// <summary>Runs the operations inside <paramref name="tx"/>; an ETag mismatch throws (the caller undoes them).</summary>
-    private async Task ApplyAsync(SqliteConnection conn, SqliteTransaction tx, IReadOnlyList<StateOperation> operations)
+    /// <summary>Runs the operations in the writer's transaction; an ETag mismatch throws (the caller undoes them).</summary>
+    private async Task ApplyAsync(SqliteWriter writer, IReadOnlyList<StateOperation> operations)
     {
         // Once queued, a write is not cancelled half-way: it shares its transaction with others.
         var cancellationToken = CancellationToken.None;
         var now = Now();
         foreach (var op in operations)
         {
-            await using var cmd = conn.CreateCommand();
-            cmd.Transaction = tx;
+            // The statement's text is chosen first: the writer hands out its compiled command.
+            var cmd = writer.Command(Sql(op));
             cmd.Parameters.AddWithValue("@key", op.Key);
             cmd.Parameters.AddWithValue("@now", now);
             if (op.ETag is not null)
@@ -194,24 +219,6 @@ public sealed partial class SqliteStateStore : IStateStore
                     cmd.Parameters.AddWithValue("@binary", text is null);
                     cmd.Parameters.AddWithValue("@newEtag", Guid.NewGuid().ToString());
                     cmd.Parameters.AddWithValue("@expires", up.Ttl is { } ttl ? Format(_time.GetUtcNow() + ttl) : DBNull.Value);
-                    cmd.CommandText = (up.ETag, up.Concurrency) switch
-                    {
-                        (not null, _) => $"""
-                            UPDATE {_table} SET value = @value, is_binary = @binary, etag = @newEtag, expiration_time = @expires, update_time = @now
-                            WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)
-                            """,
-                        (null, StateConcurrency.FirstWrite) => $"""
-                            INSERT INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
-                            VALUES (@key, @value, @binary, @newEtag, @expires, @now)
-                            ON CONFLICT (key) DO UPDATE SET value = excluded.value, is_binary = excluded.is_binary, etag = excluded.etag,
-                              expiration_time = excluded.expiration_time, update_time = excluded.update_time
-                            WHERE {_table}.expiration_time IS NOT NULL AND {_table}.expiration_time <= @now
-                            """,
-                        _ => $"""
-                            INSERT OR REPLACE INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
-                            VALUES (@key, @value, @binary, @newEtag, @expires, @now)
-                            """,
-                    };
                     if (await cmd.ExecuteNonQueryAsync(cancellationToken) == 0)
                     {
                         throw new ETagMismatchException(op.Key);
@@ -219,9 +226,6 @@ public sealed partial class SqliteStateStore : IStateStore
 
                     break;
                 case StateDelete del:
-                    cmd.CommandText = del.ETag is null
-                        ? $"DELETE FROM {_table} WHERE key = @key"
-                        : $"DELETE FROM {_table} WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)";
                     if (await cmd.ExecuteNonQueryAsync(cancellationToken) == 0 && del.ETag is not null)
                     {
                         throw new ETagMismatchException(op.Key);
@@ -232,15 +236,39 @@ public sealed partial class SqliteStateStore : IStateStore
         }
     }
 
+    private string Sql(StateOperation op) => op switch
+    {
+        StateUpsert up => (up.ETag, up.Concurrency) switch
+            {
+                (not null, _) => $"""
+                    UPDATE {_table} SET value = @value, is_binary = @binary, etag = @newEtag, expiration_time = @expires, update_time = @now
+                    WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)
+                    """,
+                (null, StateConcurrency.FirstWrite) => $"""
+                    INSERT INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
+                    VALUES (@key, @value, @binary, @newEtag, @expires, @now)
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, is_binary = excluded.is_binary, etag = excluded.etag,
+                      expiration_time = excluded.expiration_time, update_time = excluded.update_time
+                    WHERE {_table}.expiration_time IS NOT NULL AND {_table}.expiration_time <= @now
+                    """,
+                _ => $"""
+                    INSERT OR REPLACE INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
+                    VALUES (@key, @value, @binary, @newEtag, @expires, @now)
+                    """,
+            },
+        StateDelete del => del.ETag is null
+            ? $"DELETE FROM {_table} WHERE key = @key"
+            : $"DELETE FROM {_table} WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)",
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
     /// <summary>Deletes expired rows now (the cleanup loop calls this every cleanupInterval).</summary>
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
         var deleted = 0;
-        await _writes.WriteAsync(async (conn, tx) =>
+        await _writes.WriteAsync(async writer =>
         {
-            await using var cmd = conn.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = $"DELETE FROM {_table} WHERE expiration_time IS NOT NULL AND expiration_time <= @now";
+            var cmd = writer.Command($"DELETE FROM {_table} WHERE expiration_time IS NOT NULL AND expiration_time <= @now");
             cmd.Parameters.AddWithValue("@now", Now());
             deleted = await cmd.ExecuteNonQueryAsync(CancellationToken.None);
         }, cancellationToken);
@@ -260,6 +288,7 @@ public sealed partial class SqliteStateStore : IStateStore
         }
 
         _stop.Dispose();
+        _readers.Dispose();
         if (_memoryKeeper is not null)
         {
             await _memoryKeeper.DisposeAsync();
@@ -307,87 +336,4 @@ public sealed partial class SqliteStateStore : IStateStore
 
     private static string? Utf8OrNull(byte[] value) =>
         System.Text.Unicode.Utf8.IsValid(value) ? Encoding.UTF8.GetString(value) : null;
-
-    /// <summary>
-    /// components-contrib accepts a file path, a <c>file:</c> URI (of its query options, only
-    /// <c>_pragma</c> matters here: see <see cref="ParsePragmas"/>) or <c>:memory:</c>.
-    /// </summary>
-    private static (string Path, bool IsMemory) ParseConnectionString(string value)
-    {
-        var text = value.Trim();
-        if (text.StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
-        {
-            text = new SqliteConnectionStringBuilder(text).DataSource;
-        }
-
-        var query = "";
-        if (text.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
-        {
-            text = text[5..];
-            var q = text.IndexOf('?', StringComparison.Ordinal);
-            if (q >= 0)
-            {
-                query = text[(q + 1)..];
-                text = text[..q];
-            }
-
-            text = Uri.UnescapeDataString(text);
-        }
-
-        var memory = text is ":memory:" or "" || query.Contains("mode=memory", StringComparison.OrdinalIgnoreCase);
-        return (text, memory);
-    }
-
-    /// <summary>
-    /// The <c>_pragma=name(value)</c> options of a <c>file:</c> URI, which daprd hands to its driver
-    /// as per-connection pragmas (e.g. <c>_pragma=synchronous(normal)</c>). Like daprd, busy_timeout,
-    /// journal_mode and foreign_keys are refused: they have their own metadata or are fixed.
-    /// </summary>
-    private static List<(string Name, string Value)> ParsePragmas(string connection, string sourceFile)
-    {
-        var result = new List<(string, string)>();
-        var q = connection.IndexOf('?', StringComparison.Ordinal);
-        if (!connection.TrimStart().StartsWith("file:", StringComparison.OrdinalIgnoreCase) || q < 0)
-        {
-            return result;
-        }
-
-        foreach (var part in connection[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var eq = part.IndexOf('=', StringComparison.Ordinal);
-            if (eq < 0 || !part[..eq].Equals("_pragma", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            var text = Uri.UnescapeDataString(part[(eq + 1)..]).Trim();
-            var match = Pragma().Match(text);
-            if (!match.Success)
-            {
-                throw new ComponentLoadException(sourceFile, "spec.metadata[connectionString]", $"'_pragma={text}' is not of the form name(value)");
-            }
-
-            var name = match.Groups[1].Value.ToLowerInvariant();
-            if (name is "busy_timeout" or "journal_mode" or "foreign_keys")
-            {
-                throw new ComponentLoadException(sourceFile, "spec.metadata[connectionString]",
-                    $"found forbidden option '_pragma={name}' in the connection string" + (name switch
-                    {
-                        "busy_timeout" => "; use the busyTimeout metadata property instead",
-                        "journal_mode" => "; use the disableWAL metadata property instead",
-                        _ => "",
-                    }));
-            }
-
-            result.Add((name, match.Groups[2].Value));
-        }
-
-        return result;
-    }
-
-    [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
-    private static partial Regex Identifier();
-
-    [GeneratedRegex(@"^([a-zA-Z_][a-zA-Z0-9_]*)\(([a-zA-Z0-9_-]+)\)$")]
-    private static partial Regex Pragma();
 }

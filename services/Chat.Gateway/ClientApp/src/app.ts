@@ -36,13 +36,22 @@ export const ui = {
   input: view.byId<HTMLTextAreaElement>("composer-input"),
 };
 
+/** A send waiting for its ack: text, optionally answering replyToSeq or carrying an uploaded mediaId. */
+export interface OutboxItem {
+  conversationId: string;
+  clientMsgId: string;
+  text: string;
+  replyToSeq?: number;
+  mediaId?: string;
+}
+
 /** The session, the hub connection and the view state, shared by the feature modules. */
 export const rt: {
   session: api.Session | null;
   conn: HubConnection | null;
   ctx: view.ViewContext;
   /** Pending sends in order; flushed whenever the connection is up (same clientMsgId, so retries are idempotent). */
-  outbox: { conversationId: string; clientMsgId: string; text: string }[];
+  outbox: OutboxItem[];
 } = {
   session: null,
   conn: null,

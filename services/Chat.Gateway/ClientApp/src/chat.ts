@@ -128,6 +128,7 @@ export async function open(conversationId: string): Promise<void> {
   stopTyping();
   rt.ctx.openId = conversationId;
   const c = rt.ctx.state.conversation(conversationId);
+  document.dispatchEvent(new Event("conversation-opened"));
   render();
   ui.input.focus();
   if (isDraft(c.id) || !connected()) {
@@ -154,19 +155,24 @@ export async function loadOlder(): Promise<void> {
   await loadHistory(c, seqs.length ? Math.min(...seqs) : 0);
 }
 
-function newClientMsgId(): string {
+export function newClientMsgId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function send(text: string): Promise<void> {
+/** Sends text (or an uploaded file, by mediaId), optionally as a reply to the message at replyToSeq. */
+export async function send(text: string, extra: { replyToSeq?: number; mediaId?: string; fileName?: string } = {}): Promise<void> {
   const c = openConversation();
-  if (!c || !text.trim()) {
+  if (!c || (!text.trim() && !extra.mediaId)) {
     return;
   }
   stopTyping();
   const clientMsgId = newClientMsgId();
-  rt.ctx.state.addPending(c.id, clientMsgId, text);
-  rt.outbox.push({ conversationId: c.id, clientMsgId, text });
+  const pending = rt.ctx.state.addPending(c.id, clientMsgId, text);
+  pending.replyToSeq = extra.replyToSeq ?? 0;
+  if (extra.mediaId) {
+    pending.attachment = { uri: "", contentType: null, sizeBytes: 0, fileName: extra.fileName ?? null, mediaId: extra.mediaId };
+  }
+  rt.outbox.push({ conversationId: c.id, clientMsgId, text, replyToSeq: extra.replyToSeq, mediaId: extra.mediaId });
   render();
   await flushOutbox();
 }
@@ -183,9 +189,13 @@ export async function flushOutbox(): Promise<void> {
       const draft = isDraft(item.conversationId);
       const peer = draft ? rt.ctx.state.conversation(item.conversationId).peerUserId : null;
       try {
+        const content = {
+          clientMsgId: item.clientMsgId, text: item.text, replyToSeq: item.replyToSeq ?? 0,
+          attachment: item.mediaId ? { mediaId: item.mediaId } : null,
+        };
         const accepted = await invoke<MessageAcceptedDto>("SendMessage", draft
-          ? { peerUserId: peer, clientMsgId: item.clientMsgId, text: item.text }
-          : { conversationId: item.conversationId, clientMsgId: item.clientMsgId, text: item.text });
+          ? { peerUserId: peer, ...content }
+          : { conversationId: item.conversationId, ...content });
         rt.outbox.shift();
         const real = accepted.message.conversationId;
         if (draft) {

@@ -9,6 +9,10 @@ export interface MessageDto {
   senderDeviceId: string;
   clientMsgId: string;
   text: string;
+  /** An upload (issue 17): uri is a signed download URL, or "media:{id}" in live deliveries (read the message again for a URL). */
+  attachment?: AttachmentDto | null;
+  /** The message this one answers (0: none). */
+  replyToSeq?: number;
   sentAt: string;
   /** "message", or an "edit" | "delete" | "reaction" entry changing the message at targetSeq (issue 17). */
   kind?: "message" | "edit" | "delete" | "reaction";
@@ -16,6 +20,36 @@ export interface MessageDto {
   editedAt?: string | null;
   deleted?: boolean;
   reactions?: { emoji: string; count: number; mine: boolean }[] | null;
+}
+
+export interface ThumbnailDto {
+  uri: string;
+  contentType: string;
+  width: number;
+  height: number;
+}
+
+export interface AttachmentDto {
+  uri: string;
+  contentType: string | null;
+  sizeBytes: number;
+  fileName: string | null;
+  mediaId: string | null;
+  /** Images get one shortly after upload (absent until then, and for other files). */
+  thumbnail?: ThumbnailDto | null;
+}
+
+/** Where to PUT the file (with its Content-Type) until expiresAt; then send a message with attachment {mediaId}. */
+export interface UploadDto {
+  mediaId: string;
+  uploadUrl: string;
+  expiresAt: string;
+}
+
+export interface LifecycleAcceptedDto {
+  clientMsgId: string;
+  entry: MessageDto;
+  duplicate: boolean;
 }
 
 export interface MessageAcceptedDto {

@@ -5,8 +5,10 @@ import { createConnection, type GroupDto, type MessageAcceptedDto, type Presence
 import { ChatState, draftId, groupIdOf, isDraft } from "./state";
 import { banner, connected, findUser, invoke, on, openConversation, render, rt, scheduleRender, showError, ui } from "./app";
 import { markRead, noteTyping, stopTyping, watchPresence } from "./live";
-import { catchUp, flushOutbox, loadConversations, loadHistory, loadOlder, onGroupChanged, onMessageReceived, open, send } from "./chat";
+import { catchUp, flushOutbox, loadConversations, loadHistory, loadOlder, onGroupChanged, onMessageReceived, open } from "./chat";
 import "./groups";
+import { compose } from "./lifecycle";
+import "./media";
 import { showPrompt, startPush } from "./push";
 import { resetMute } from "./settings";
 import * as view from "./view";
@@ -240,7 +242,7 @@ on(ui.composer, "submit", (e) => {
   e.preventDefault();
   const text = ui.input.value;
   ui.input.value = "";
-  return send(text);
+  return compose(text);
 });
 ui.input.addEventListener("keydown", (e) => {
   // Enter sends, Shift+Enter makes a new line.

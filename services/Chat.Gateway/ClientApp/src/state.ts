@@ -136,7 +136,8 @@ export class ChatState {
       // Live reactions: keep each sender's latest emoji on top of the counts history gave.
       const by = (target.reactedBy ??= new Map<string, string>());
       const counts = new Map((target.reactions ?? []).map((r) => [r.emoji, { ...r }]));
-      const previous = by.get(e.senderId);
+      // My own earlier reaction is known from history's "mine" even when not seen live.
+      const previous = by.get(e.senderId) ?? (e.senderId === this.me ? [...counts.values()].find((r) => r.mine)?.emoji : undefined);
       if (previous && counts.has(previous)) {
         const r = counts.get(previous)!;
         r.count--;

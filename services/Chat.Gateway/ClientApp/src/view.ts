@@ -10,7 +10,7 @@ export const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return el as T;
 };
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (className) {
     e.className = className;
@@ -92,7 +92,8 @@ export function renderConversationList(ctx: ViewContext, list: HTMLUListElement)
         button.append(badge);
       }
       const last = c.lastMessage;
-      const preview = last ? (last.senderId === ctx.state.me ? "You: " : c.kind === "group" ? `${nameOf(ctx, last.senderId)}: ` : "") + last.text : "No messages yet";
+      const preview = last ? (last.senderId === ctx.state.me ? "You: " : c.kind === "group" ? `${nameOf(ctx, last.senderId)}: ` : "") +
+        (last.text || (last.attachment ? `📎 ${last.attachment.fileName || "attachment"}` : "")) : "No messages yet";
       button.append(el("span", "conv-last", preview));
       li.append(button);
       return li;
@@ -102,6 +103,9 @@ export function renderConversationList(ctx: ViewContext, list: HTMLUListElement)
     list.querySelector<HTMLElement>(`[data-conversation-id="${CSS.escape(focused)}"]`)?.focus();
   }
 }
+
+/** Feature modules add to each shown message (quote, attachment, reactions, menu); called on every render. */
+export const messageHooks: ((ctx: ViewContext, c: Conversation, m: Message, li: HTMLLIElement) => void)[] = [];
 
 function ordered(c: Conversation): Message[] {
   return [...c.messages.values()].sort((a, b) => (a.pending ? 1 : 0) - (b.pending ? 1 : 0) || a.seq - b.seq || a.sentAt.localeCompare(b.sentAt));
@@ -126,16 +130,7 @@ function fillMessage(ctx: ViewContext, c: Conversation, m: Message, li: HTMLLIEl
   // Edits, deletes and reactions change a shown message in place (issue 17).
   li.querySelector(".text")!.textContent = m.deleted ? "This message was deleted." : m.editedAt ? `${m.text} (edited)` : m.text;
   li.classList.toggle("deleted", !!m.deleted);
-  let reactions = li.querySelector<HTMLElement>(".reactions");
-  if (m.reactions?.length) {
-    if (!reactions) {
-      reactions = el("span", "reactions");
-      li.querySelector(".meta")!.before(reactions);
-    }
-    reactions.textContent = m.reactions.map((r) => `${r.emoji} ${r.count}`).join("  ");
-  } else {
-    reactions?.remove();
-  }
+  messageHooks.forEach((hook) => hook(ctx, c, m, li));
   const meta = li.querySelector(".meta")!;
   if (!mine) {
     return;

@@ -186,11 +186,40 @@ public sealed class ChatWorkload : IAsyncDisposable
         }
     }
 
+    // One send of the loop: a message, or an edit, delete or reaction of the device's own message at TargetSeq.
+    private sealed record PendingSend(WorkloadConversation Conversation, string ClientMsgId, string Text, int Attempts, string Kind = "message", ulong TargetSeq = 0);
+
+    /// <summary>
+    /// Every third new send is an edit, delete or reaction (in turn) of the device's newest own
+    /// message in that conversation that it has not deleted, so each is allowed and none is refused.
+    /// </summary>
+    private static PendingSend NextSend(WorkloadClient device, WorkloadConversation conversation, int sent, Dictionary<string, List<ulong>> own)
+    {
+        var clientMsgId = $"{device.Device}-{sent}-{Guid.NewGuid().ToString("N")[..12]}";
+        if (sent % 3 != 0 || !own.TryGetValue(conversation.Id, out var targets) || targets.Count == 0)
+        {
+            return new(conversation, clientMsgId, $"{device.Device} #{sent} to {conversation.Name}", 0);
+        }
+
+        var target = targets[^1];
+        switch (sent / 3 % 3)
+        {
+            case 0:
+                return new(conversation, clientMsgId, sent % 2 == 0 ? "👍" : "🎉", 0, "reaction", target);
+            case 1:
+                return new(conversation, clientMsgId, $"{device.Device} #{sent} edits seq {target}", 0, "edit", target);
+            default:
+                targets.RemoveAt(targets.Count - 1);
+                return new(conversation, clientMsgId, "", 0, "delete", target);
+        }
+    }
+
     private async Task SendLoopAsync(WorkloadClient device)
     {
         var user = Users.First(u => u.UserId == device.UserId);
         var mine = Conversations.Where(c => c.Members.Contains(user)).ToList();
-        var pending = new Queue<(WorkloadConversation Conversation, string ClientMsgId, string Text, int Attempts)>();
+        var pending = new Queue<PendingSend>();
+        var own = new Dictionary<string, List<ulong>>(StringComparer.Ordinal);
         var sent = 0;
         var acked = 0;
         var knownDirect = new HashSet<string>(StringComparer.Ordinal);
@@ -206,26 +235,40 @@ public sealed class ChatWorkload : IAsyncDisposable
             {
                 var conversation = mine[sent % mine.Count];
                 sent++;
-                pending.Enqueue((conversation, $"{device.Device}-{sent}-{Guid.NewGuid().ToString("N")[..12]}", $"{device.Device} #{sent} to {conversation.Name}", 0));
+                pending.Enqueue(NextSend(device, conversation, sent, own));
             }
 
-            var (target, clientMsgId, text, attempts) = pending.Dequeue();
-            // 1:1 conversations start with a send to the peer (which creates the conversation);
-            // once one ack is seen, sends name the conversation.
-            var peer = target.Id.StartsWith(ConversationId.DirectPrefix, StringComparison.Ordinal) && !knownDirect.Contains(target.Id)
-                ? target.Members.First(m => m.UserId != device.UserId).UserId
-                : null;
-            var ack = await device.TrySendAsync(peer is null ? target.Id : null, peer, clientMsgId, text, attempts + 1, target.Id);
-            if (ack is null)
+            var next = pending.Dequeue();
+            var target = next.Conversation;
+            MessageDto? entry;
+            if (next.Kind == "message")
+            {
+                // 1:1 conversations start with a send to the peer (which creates the conversation);
+                // once one ack is seen, sends name the conversation.
+                var peer = target.Id.StartsWith(ConversationId.DirectPrefix, StringComparison.Ordinal) && !knownDirect.Contains(target.Id)
+                    ? target.Members.First(m => m.UserId != device.UserId).UserId
+                    : null;
+                entry = (await device.TrySendAsync(peer is null ? target.Id : null, peer, next.ClientMsgId, next.Text, next.Attempts + 1, target.Id))?.Message;
+            }
+            else
+            {
+                entry = (await device.TryLifecycleAsync(next.Kind, target.Id, next.TargetSeq, next.ClientMsgId, next.Text, next.Attempts + 1))?.Entry;
+            }
+
+            if (entry is null)
             {
                 // Retried first, so this device's messages keep their order.
-                var requeued = new Queue<(WorkloadConversation, string, string, int)>([(target, clientMsgId, text, attempts + 1), .. pending]);
-                pending = requeued;
+                pending = new Queue<PendingSend>([next with { Attempts = next.Attempts + 1 }, .. pending]);
                 await Delay(TimeSpan.FromMilliseconds(250));
                 continue;
             }
 
-            knownDirect.Add(ack.Message.ConversationId);
+            knownDirect.Add(entry.ConversationId);
+            if (next.Kind == "message")
+            {
+                (own.TryGetValue(target.Id, out var list) ? list : own[target.Id] = []).Add(entry.Seq);
+            }
+
             acked++;
             if (acked % 5 == 0)
             {

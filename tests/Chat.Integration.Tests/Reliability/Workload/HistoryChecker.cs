@@ -30,10 +30,10 @@ public sealed record CheckResult(IReadOnlyList<string> Violations, WorkloadCount
 public sealed record WorkloadCounts(
     int Sent, int Attempts, int Retries, int Acknowledged, int DuplicateAcks, int Unacknowledged, int Stored,
     int DeliveredLive, int DeliveredSync, int DuplicatesSuppressed, int OutOfOrderLive, int GapSyncs, int Receipts,
-    int Reconnects, int AcknowledgedLost, int StoredTwice, IReadOnlyDictionary<string, int> Errors)
+    int Reconnects, int AcknowledgedLost, int StoredTwice, IReadOnlyDictionary<string, int> Errors, int LifecycleAcknowledged = 0)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"sent {Sent} (attempts {Attempts}, retries {Retries}), acknowledged {Acknowledged} (duplicate acks {DuplicateAcks}), " +
+        $"sent {Sent} (attempts {Attempts}, retries {Retries}), acknowledged {Acknowledged} (of them edits, deletes and reactions {LifecycleAcknowledged}; duplicate acks {DuplicateAcks}), " +
         $"unacknowledged {Unacknowledged}, stored {Stored}; delivered to devices live {DeliveredLive}, by sync {DeliveredSync}, " +
         $"duplicates suppressed {DuplicatesSuppressed}, live out of order {OutOfOrderLive}, gap syncs {GapSyncs}; receipts {Receipts}; " +
         $"reconnects {Reconnects}; acknowledged lost {AcknowledgedLost}, stored twice {StoredTwice}; " +
@@ -42,9 +42,10 @@ public sealed record WorkloadCounts(
 
 /// <summary>
 /// Judges a recorded workload history against the stored histories:
-/// every acknowledged message reaches every member's every device in the end, at its seq (so in
-/// seq order once deduplicated by msg_id); nothing is delivered or stored that was never sent;
-/// nothing is stored twice (one entry per client_msg_id, seqs 1..N with no gap).
+/// every acknowledged message, edit, delete and reaction reaches every member's every device in the
+/// end, at its seq (so in seq order once deduplicated by msg_id); nothing is delivered or stored that
+/// was never sent; nothing is stored twice (one entry per client_msg_id, seqs 1..N with no gap); and
+/// history shows each message as its stored edits, deletes and reactions leave it.
 /// </summary>
 public static class HistoryChecker
 {
@@ -60,6 +61,7 @@ public static class HistoryChecker
         var storedByKey = new Dictionary<(string, string), MessageDto>();
         var storedTwice = 0;
         var lost = 0;
+        var states = new Dictionary<string, LifecycleState>(StringComparer.Ordinal);
 
         // 1. Stored histories: seqs 1..N with no gap, one entry per (sender, client_msg_id), each one sent.
         foreach (var (conversationId, messages) in stored)
@@ -73,6 +75,7 @@ public static class HistoryChecker
                 }
             }
 
+            var state = states[conversationId] = new LifecycleState(messages, e => sent.TryGetValue((e.SenderId, e.ClientMsgId), out var a) ? a.Text : null);
             foreach (var m in messages)
             {
                 var key = (m.SenderId, m.ClientMsgId);
@@ -86,9 +89,16 @@ public static class HistoryChecker
                 {
                     violations.Add($"{conversationId}: seq {m.Seq} (client_msg_id {m.ClientMsgId}) was stored but never sent");
                 }
-                else if (attempt.Text != m.Text || attempt.ConversationId != conversationId)
+                else if (state.ExpectedText(m, attempt.Text) != m.Text || attempt.ConversationId != conversationId || attempt.Kind != m.Kind || attempt.TargetSeq != m.TargetSeq)
                 {
-                    violations.Add($"{conversationId}: seq {m.Seq} holds '{m.Text}' in {conversationId}, but '{attempt.Text}' was sent to {attempt.ConversationId}");
+                    violations.Add($"{conversationId}: seq {m.Seq} holds {m.Kind} '{m.Text}' (target {m.TargetSeq}), but {attempt.Kind} " +
+                        $"'{state.ExpectedText(m, attempt.Text)}' (target {attempt.TargetSeq}) was sent to {attempt.ConversationId}");
+                }
+
+                if (m.Kind == "message" && (m.Deleted != state.Deleted(m.Seq) || !state.ExpectedReactions(m.Seq).SequenceEqual(LifecycleState.Reactions(m))))
+                {
+                    violations.Add($"{conversationId}: seq {m.Seq} shows deleted={m.Deleted}, reactions [{string.Join(' ', LifecycleState.Reactions(m))}], " +
+                        $"but its log says deleted={state.Deleted(m.Seq)}, reactions [{string.Join(' ', state.ExpectedReactions(m.Seq))}]");
                 }
             }
         }
@@ -119,7 +129,8 @@ public static class HistoryChecker
             }
 
             var at = d.Message.Seq >= 1 && d.Message.Seq <= (ulong)messages.Count ? messages[(int)d.Message.Seq - 1] : null;
-            if (at is null || at.MsgId != d.Message.MsgId || at.ClientMsgId != d.Message.ClientMsgId || at.Text != d.Message.Text)
+            // Text only where nothing changed the entry later (a copy may carry it before or after an edit or delete).
+            if (at is null || at.MsgId != d.Message.MsgId || at.ClientMsgId != d.Message.ClientMsgId || (states[d.Message.ConversationId].Stable(at) && at.Text != d.Message.Text))
             {
                 violations.Add($"{d.Device} received msg {d.Message.MsgId} '{d.Message.Text}' at seq {d.Message.Seq} of {d.Message.ConversationId} ({d.Path}), which is not what is stored there");
             }
@@ -166,6 +177,12 @@ public static class HistoryChecker
             }
         }
 
+        var lifecycleAcked = sent.Values.Count(a => a.Kind != "message" && acked.ContainsKey((a.SenderId, a.ClientMsgId)));
+        if (lifecycleAcked == 0)
+        {
+            violations.Add("no edit, delete or reaction was acknowledged: the run did not cover them");
+        }
+
         violations.AddRange(history.Anomalies);
         if (workload.Unacknowledged > 0)
         {
@@ -189,7 +206,8 @@ public static class HistoryChecker
             Reconnects: history.Reconnects,
             AcknowledgedLost: lost,
             StoredTwice: storedTwice,
-            Errors: new Dictionary<string, int>(history.Errors, StringComparer.Ordinal));
+            Errors: new Dictionary<string, int>(history.Errors, StringComparer.Ordinal),
+            LifecycleAcknowledged: lifecycleAcked);
         return new CheckResult(violations, counts);
     }
 }

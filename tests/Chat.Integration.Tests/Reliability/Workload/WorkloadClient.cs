@@ -75,18 +75,39 @@ public sealed class WorkloadClient : IAsyncDisposable
     /// Sends one message and returns its ack, or null when this try failed (the caller retries with
     /// the same client_msg_id). <paramref name="conversationId"/> or <paramref name="peerUserId"/>.
     /// </summary>
-    public async Task<MessageAcceptedDto?> TrySendAsync(string? conversationId, string? peerUserId, string clientMsgId, string text, int attempt, string historyConversation)
+    public Task<MessageAcceptedDto?> TrySendAsync(string? conversationId, string? peerUserId, string clientMsgId, string text, int attempt, string historyConversation) =>
+        TryInvokeAsync(new SendAttempt(Device, UserId, historyConversation, clientMsgId, text, attempt),
+            (connection, ct) => connection.InvokeAsync<MessageAcceptedDto>(nameof(ChatHub.SendMessage), new SendMessageArgs(conversationId, peerUserId, clientMsgId, text), ct),
+            a => (a.Message, a.Duplicate));
+
+    /// <summary>
+    /// Appends an edit ("edit", text), delete ("delete") or reaction ("reaction", emoji) of the message at
+    /// <paramref name="targetSeq"/> and returns its ack, or null when this try failed (retried with the same client_msg_id).
+    /// </summary>
+    public Task<LifecycleAcceptedDto?> TryLifecycleAsync(string kind, string conversationId, ulong targetSeq, string clientMsgId, string text, int attempt) =>
+        TryInvokeAsync(new SendAttempt(Device, UserId, conversationId, clientMsgId, text, attempt, kind, targetSeq),
+            (connection, ct) => kind switch
+            {
+                "edit" => connection.InvokeAsync<LifecycleAcceptedDto>(nameof(ChatHub.EditMessage), new EditMessageArgs(conversationId, targetSeq, clientMsgId, text), ct),
+                "delete" => connection.InvokeAsync<LifecycleAcceptedDto>(nameof(ChatHub.DeleteMessage), new DeleteMessageArgs(conversationId, targetSeq, clientMsgId), ct),
+                _ => connection.InvokeAsync<LifecycleAcceptedDto>(nameof(ChatHub.React), new ReactArgs(conversationId, targetSeq, clientMsgId, text), ct),
+            },
+            a => (a.Entry, a.Duplicate));
+
+    // One try of a call that appends to a conversation: recorded as an attempt, and (when it answers) as an ack.
+    private async Task<T?> TryInvokeAsync<T>(SendAttempt attempt, Func<HubConnection, CancellationToken, Task<T>> call, Func<T, (MessageDto Entry, bool Duplicate)> entryOf)
+        where T : class
     {
-        _history.Attempts.Enqueue(new SendAttempt(Device, UserId, historyConversation, clientMsgId, text, attempt));
+        _history.Attempts.Enqueue(attempt);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         cts.CancelAfter(CallTimeout);
         try
         {
             var connection = await ConnectedAsync(cts.Token);
-            var ack = await connection.InvokeAsync<MessageAcceptedDto>(nameof(ChatHub.SendMessage),
-                new SendMessageArgs(conversationId, peerUserId, clientMsgId, text), cts.Token);
-            _history.Acks.Enqueue(new AckRecord(Device, UserId, clientMsgId, ack.Message, ack.Duplicate, FromEvent: false));
-            Keep(ack.Message);
+            var ack = await call(connection, cts.Token);
+            var (entry, duplicate) = entryOf(ack);
+            _history.Acks.Enqueue(new AckRecord(Device, UserId, attempt.ClientMsgId, entry, duplicate, FromEvent: false));
+            Keep(entry);
             return ack;
         }
         catch (Exception ex) when (ex is HubException or OperationCanceledException or InvalidOperationException or WebSocketException or IOException or TimeoutException)

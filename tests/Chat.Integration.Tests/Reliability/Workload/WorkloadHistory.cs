@@ -13,8 +13,11 @@ public enum DeliveryPath
     Sync,
 }
 
-/// <summary>One try to send (the first and every retry, with the same client_msg_id).</summary>
-public sealed record SendAttempt(string Device, string SenderId, string ConversationId, string ClientMsgId, string Text, int Attempt);
+/// <summary>
+/// One try to send (the first and every retry, with the same client_msg_id): a message, or an
+/// "edit" | "delete" | "reaction" of the message at <paramref name="TargetSeq"/> (Text: the new text or emoji).
+/// </summary>
+public sealed record SendAttempt(string Device, string SenderId, string ConversationId, string ClientMsgId, string Text, int Attempt, string Kind = "message", ulong TargetSeq = 0);
 
 /// <summary>An acknowledgement: the invocation's result or the MessageAccepted event.</summary>
 public sealed record AckRecord(string Device, string SenderId, string ClientMsgId, MessageDto Message, bool Duplicate, bool FromEvent);

@@ -1,0 +1,52 @@
+using Microsoft.Data.Sqlite;
+
+namespace Dapr.DevSidecar.State;
+
+/// <summary>
+/// The connection of a <see cref="SqliteGroupCommit"/> loop with its statements compiled once:
+/// <see cref="Command"/> hands out the same <see cref="SqliteCommand"/> for the same SQL text, its
+/// parameters cleared and bound to the current transaction. Used by the one loop thread only.
+/// </summary>
+internal sealed class SqliteWriter(SqliteConnection connection) : IDisposable
+{
+    // The statements are a handful per table (upsert, first-write insert, ETag update, deletes):
+    // the bound only guards against SQL built from data, which nothing here does.
+    private const int MaxStatements = 64;
+
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
+
+    public SqliteConnection Connection { get; } = connection;
+
+    /// <summary>The transaction of the group being committed.</summary>
+    public SqliteTransaction? Transaction { get; set; }
+
+    /// <summary>A command for <paramref name="sql"/> in the current transaction, with no parameters yet.</summary>
+    public SqliteCommand Command(string sql)
+    {
+        if (!_statements.TryGetValue(sql, out var command))
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+            if (_statements.Count < MaxStatements)
+            {
+                _statements[sql] = command;
+            }
+        }
+
+        command.Parameters.Clear();
+        command.Transaction = Transaction;
+        return command;
+    }
+
+    public Task<int> ExecuteAsync(string sql) => Command(sql).ExecuteNonQueryAsync(CancellationToken.None);
+
+    public void Dispose()
+    {
+        foreach (var command in _statements.Values)
+        {
+            command.Dispose();
+        }
+
+        Connection.Dispose();
+    }
+}
