@@ -21,18 +21,12 @@ if [[ ${1:-} == --scale ]]; then
   run_file=dapr.scale.yaml
 fi
 
-missing=()
-[[ -f $sidecar_project ]] || missing+=("$sidecar_project: the dev sidecar that hosts one Dapr sidecar per app (issue 3)")
-[[ -f $run_file ]] || missing+=("$run_file: the multi-app run file naming the apps, their ports and components/")
-if ((${#missing[@]} > 0)); then
-  {
-    echo "Chat.Dapr cannot run yet: the dev sidecar (issue 3) and the services are being built."
-    echo "Missing:"
-    printf '  - %s\n' "${missing[@]}"
-    echo "The tests run already: ./test.sh"
-  } >&2
-  exit 1
-fi
+for required in "$sidecar_project" "$run_file"; do
+  if [[ ! -f $required ]]; then
+    echo "run.sh: $required is missing; run it from a complete checkout of Chat.Dapr." >&2
+    exit 1
+  fi
+done
 
 # The embedded component set keeps its SQLite files here (components/embedded/*.yaml).
 mkdir -p data
