@@ -11,7 +11,6 @@ public sealed record AppendMessageRequest(
     StoredAttachment? Attachment,
     ulong ReplyToSeq,
     bool Opaque,
-    int Kind,
     IReadOnlyList<string> MemberIds,
     string SenderConnectionId = "",
     int EntryKind = 0,
@@ -31,9 +30,6 @@ public interface IConversationActor : IActor
     /// <summary>Stores a message; idempotent per (sender, client_msg_id).</summary>
     Task<AppendMessageResult> AppendAsync(AppendMessageRequest request);
 
-    /// <summary>The conversation header (epoch, last seq), after any crash repair.</summary>
-    Task<ConversationMeta> GetMetaAsync();
-
     /// <summary>Appends an edit, delete or reaction if the rules allow it; idempotent per (sender, client_msg_id).</summary>
     Task<LifecycleResult> ApplyLifecycleAsync(LifecycleRequest request);
 }
@@ -42,6 +38,5 @@ public interface IConversationActor : IActor
 public static class ConversationActorMethods
 {
     public const string Append = nameof(IConversationActor.AppendAsync);
-    public const string GetMeta = nameof(IConversationActor.GetMetaAsync);
     public const string ApplyLifecycle = nameof(IConversationActor.ApplyLifecycleAsync);
 }

@@ -20,7 +20,6 @@ public sealed record LifecycleRequest(
     string Text,
     TimeSpan Window,
     bool CallerIsGroupAdmin,
-    int ConversationKind,
     IReadOnlyList<string> MemberIds,
     string SenderConnectionId = "");
 

@@ -49,7 +49,7 @@ public sealed class MessageLifecycle(Membership membership, MessageStore store, 
         var isAdmin = kind == MessageKind.Delete && conversationKind == ConversationKind.Group
             && await membership.GetRoleAsync(conversationId, user.UserId, ct) is GroupRole.Admin or GroupRole.Owner;
         var request = new LifecycleRequest(user.UserId, user.DeviceId, clientMsgId, (int)kind, targetSeq, text,
-            kind == MessageKind.Edit ? o.EditWindow : o.DeleteWindow, isAdmin, (int)conversationKind, members, senderConnection);
+            kind == MessageKind.Edit ? o.EditWindow : o.DeleteWindow, isAdmin, members, senderConnection);
         var proxy = actors.Create(new ActorId(conversationId), DaprNames.Actors.Conversation);
         var result = await proxy.InvokeMethodAsync<LifecycleRequest, LifecycleResult>(ConversationActorMethods.ApplyLifecycle, request, ct);
         if (result.ErrorCode is { } code)

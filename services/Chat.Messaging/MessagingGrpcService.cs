@@ -37,7 +37,6 @@ public sealed partial class MessagingGrpcService(
 
         string conversationId;
         IReadOnlyList<string> members;
-        ConversationKind kind;
         switch (request.TargetCase)
         {
             case SendMessageRequest.TargetOneofCase.PeerUserId:
@@ -49,10 +48,9 @@ public sealed partial class MessagingGrpcService(
 
                 conversationId = await membership.EnsureDirectAsync(user.UserId, request.PeerUserId, context.CancellationToken);
                 members = [user.UserId, request.PeerUserId];
-                kind = ConversationKind.Direct;
                 break;
             case SendMessageRequest.TargetOneofCase.ConversationId:
-                (kind, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
+                (_, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
                 conversationId = request.ConversationId;
                 break;
             default:
@@ -64,7 +62,7 @@ public sealed partial class MessagingGrpcService(
         var result = await proxy.InvokeMethodAsync<AppendMessageRequest, AppendMessageResult>(
             ConversationActorMethods.Append,
             new AppendMessageRequest(user.UserId, user.DeviceId, request.ClientMsgId, content.Text, attachment,
-                content.ReplyToSeq, content.Opaque, (int)kind, members, SenderConnection(context)),
+                content.ReplyToSeq, content.Opaque, members, SenderConnection(context)),
             context.CancellationToken);
 
         return new SendMessageResponse { Message = media.Sign(result.Message.ToContract()), Duplicate = result.Duplicate };

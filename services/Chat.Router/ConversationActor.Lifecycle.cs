@@ -20,7 +20,7 @@ public sealed partial class ConversationActor
     public async Task<LifecycleResult> ApplyLifecycleAsync(LifecycleRequest request)
     {
         var append = new AppendMessageRequest(request.SenderId, request.SenderDeviceId, request.ClientMsgId, request.Text, null, 0, false,
-            request.ConversationKind, request.MemberIds, request.SenderConnectionId, request.EntryKind, request.TargetSeq);
+            request.MemberIds, request.SenderConnectionId, request.EntryKind, request.TargetSeq);
         await FlushPendingDedupAsync();
         if (await FindDuplicateAsync(append) is { } original)
         {

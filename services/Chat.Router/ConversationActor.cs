@@ -126,8 +126,6 @@ public sealed partial class ConversationActor(
         return new AppendMessageResult(message, Duplicate: false);
     }
 
-    public Task<ConversationMeta> GetMetaAsync() => Task.FromResult(_meta);
-
     public async Task ReceiveReminderAsync(string reminderName, byte[] state, TimeSpan dueTime, TimeSpan period)
     {
         if (reminderName != OutboxReminder)
@@ -306,7 +304,7 @@ public sealed partial class ConversationActor(
 
 /// <summary>
 /// Fault hooks for the reliability tests: code that runs at a named point and may throw or end
-/// the process. Null in normal runs; set only by tests (or <c>CHAT_FAULT_EXIT_AFTER_SAVE=1</c>).
+/// the process. Null in normal runs; set only by tests.
 /// </summary>
 public sealed class RouterFaults
 {

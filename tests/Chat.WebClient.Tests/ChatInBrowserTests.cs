@@ -57,13 +57,15 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await bob.OpenConversationAsync("Alice Off");
         await Expect(bob.TheirMessage("before the drop")).ToBeVisibleAsync();
 
-        // Bob's network goes away: no new requests, and the open WebSocket is cut.
+        // Bob's network goes away: new connections fail, and the open WebSocket is cut.
         // Offline for longer than the gateway's reconnect window: resuming the connection fails, the
         // gateway drops it once the window is over, and the client reconnects anew and syncs.
+        // Refused, not held: the client's first, silent resume attempt must fail as it does
+        // offline (Chromium's offline mode does not always fail it in time).
         var bobId = await bob.UserIdAsync();
         var syncs = system.Calls.Calls(bobId, "Sync");
         await bob.Context.SetOfflineAsync(true);
-        proxy.Hold();
+        proxy.Refuse();
         proxy.Sever();
         await Expect(bob.Banner).ToBeVisibleAsync();
         await Expect(bob.Banner).ToHaveTextAsync("Reconnecting…");

@@ -54,7 +54,6 @@ public sealed class ChatAuthOptions
         DaprNames.Apps.Messaging,
         DaprNames.Apps.Delivery,
         DaprNames.Apps.Presence,
-        DaprNames.Apps.Router,
     };
 
     /// <summary>

@@ -16,6 +16,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<Socket> _open = [];
     private readonly Lock _lock = new();
     private TaskCompletionSource _released = Released();
+    private volatile bool _refusing;
     private int _accepted;
 
     public TcpProxy(string targetUrl)
@@ -43,9 +44,16 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Resets new connections at once until <see cref="Release"/>, as a network that is down
+    /// and known to be down fails them (where <see cref="Hold"/> leaves them hanging).
+    /// </summary>
+    public void Refuse() => _refusing = true;
+
     /// <summary>Lets held and new connections through to the server.</summary>
     public void Release()
     {
+        _refusing = false;
         lock (_lock)
         {
             _released.TrySetResult();
@@ -97,6 +105,13 @@ public sealed class TcpProxy : IAsyncDisposable
             }
 
             Interlocked.Increment(ref _accepted);
+            if (_refusing)
+            {
+                client.LingerState = new LingerOption(true, 0);
+                client.Close();
+                continue;
+            }
+
             _ = PipeAsync(client);
         }
     }

@@ -72,7 +72,7 @@ public enum Rule
     /// <summary>The group's owner (or admins) only.</summary>
     GroupAdmin,
 
-    /// <summary>Service-to-service: only calls through the sidecar of an allowed app (messaging, delivery, presence, router).</summary>
+    /// <summary>Service-to-service: only calls through the sidecar of an allowed app (messaging, delivery, presence).</summary>
     Internal,
 
     /// <summary>Only calls through the gateway's sidecar.</summary>
@@ -515,7 +515,7 @@ public sealed class AuthorizationMatrixTests(SecuritySystem fx)
         text.AppendLine();
         text.AppendLine("Rules: **anonymous** needs no token; **account** any signed-in user, on their own data; **member** members");
         text.AppendLine("of the conversation; **group admin** the group's owner or admins; **internal** only through the sidecar of");
-        text.AppendLine("messaging, delivery, presence or router (`dapr-caller-app-id`); **gateway only** only through the gateway's sidecar;");
+        text.AppendLine("messaging, delivery or presence (`dapr-caller-app-id`); **gateway only** only through the gateway's sidecar;");
         text.AppendLine("**bots only** only through the bots app's sidecar.");
         return text.ToString();
 
