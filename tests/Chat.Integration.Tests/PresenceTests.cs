@@ -14,7 +14,7 @@ namespace Chat.Integration.Tests;
 /// <summary>Issue 7: presence, last seen, privacy and typing through real SignalR clients.</summary>
 [Trait("Area", "Presence")]
 [Collection(RedisCollection.Name)]
-public sealed class PresenceTests(RedisFixture redis)
+public sealed class PresenceTests(RedisServerFixture redis)
 {
     public static TheoryData<ComponentSet> Sets => new() { ComponentSet.Embedded, ComponentSet.Redis };
 
@@ -27,8 +27,11 @@ public sealed class PresenceTests(RedisFixture redis)
     private static readonly TimeSpan Sweep = TimeSpan.FromMilliseconds(500);
 
     private Task<ChatSystem> StartAsync(ComponentSet set, int refreshSeconds = RefreshSeconds, bool countWrites = false) =>
-        ChatSystem.StartAsync(set, set == ComponentSet.Redis ? redis.Endpoint : null, new ChatSystemOptions
+        ChatHarness.InProcessAsync(new()
         {
+            Components = set,
+            Redis = set == ComponentSet.Redis ? redis.Endpoint : null,
+            Apps = AllApps,
             CountPresenceWrites = countWrites,
             Settings = new Dictionary<string, string?>
             {
@@ -36,7 +39,7 @@ public sealed class PresenceTests(RedisFixture redis)
                 ["Gateway:PresenceConnectDelayMs"] = "50",
                 ["Presence:SweepSeconds"] = Sweep.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
-        }, AllApps);
+        });
 
     [Theory]
     [MemberData(nameof(Sets))]

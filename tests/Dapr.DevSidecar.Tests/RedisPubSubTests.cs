@@ -18,7 +18,7 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
 
     private SidecarTestHost Host(params (string, string)[] extra) =>
         new SidecarTestHost().WithComponent("pubsub.yaml", SidecarTestHost.Component("pubsub", "pubsub.redis",
-            [("redisHost", redis.Host), .. extra]));
+            [("redisHost", redis.Endpoint), .. extra]));
 
     private static string Topic() => "jobs-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -55,7 +55,7 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
         Assert.Equal(firstId, againId);
 
         // Handled now: acknowledged, nothing left pending in the app's consumer group.
-        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Host)).GetDatabase();
+        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Endpoint)).GetDatabase();
         await Eventually.TrueAsync(() => db.StreamPending(topic, "worker-" + topic).PendingMessageCount == 0, "no pending entries");
     }
 
@@ -87,7 +87,7 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
         Assert.Equal(21, handled.Select(h => h.Id).Distinct().Count());
 
         // On the wire as components-contrib writes it: one group named by the app-id, entries with data + metadata.
-        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Host)).GetDatabase();
+        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Endpoint)).GetDatabase();
         var groups = await db.StreamGroupInfoAsync(topic);
         Assert.Equal("pool", Assert.Single(groups).Name);
         var entry = (await db.StreamRangeAsync(topic, count: 1)).Single();
@@ -110,8 +110,8 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
 
         // While idle, the subscription's reader sits in redis blocked in XREADGROUP (flag b), rather
         // than polling: a polling reader is never seen blocked.
-        await using var observer = await ConnectionMultiplexer.ConnectAsync(redis.Host + ",allowAdmin=true");
-        var server = observer.GetServer(redis.Host);
+        await using var observer = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint + ",allowAdmin=true");
+        var server = observer.GetServer(redis.Endpoint);
         await Eventually.TrueAsync(() => server.ClientList().Any(c =>
             c.Name == "dapr-dev-sidecar-read-" + appId && c.LastCommand == "xreadgroup" && (c.FlagsRaw ?? "").Contains('b', StringComparison.Ordinal)),
             "a client of the subscription blocked in xreadgroup");

@@ -423,7 +423,7 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
     protected override bool RedisETagRules => true;
 
     protected override IEnumerable<(string Key, string Value)> StoreMetadata(SidecarTestHost host, string name) =>
-        [("redisHost", redis.Host), ("redisPassword", "")];
+        [("redisHost", redis.Endpoint), ("redisPassword", "")];
 
     [Theory]
     [InlineData(null, "{app}||k")]
@@ -436,7 +436,7 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
         var db = Random.Shared.Next(1, 15);
         await using var host = keyPrefix is null ? NewHost("store", ("redisDB", $"{db}")) : NewHost("store", ("redisDB", $"{db}"), ("keyPrefix", keyPrefix));
         var dapr = host.ClientFor(await host.StartSidecarAsync(AppId()));
-        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Host);
+        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
         var raw = direct.GetDatabase(db);
         var key = expectedKey.Replace("{app}", AppId(), StringComparison.Ordinal);
         await raw.KeyDeleteAsync(key);
@@ -457,7 +457,7 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
         var db = Random.Shared.Next(1, 15);
         await using var host = NewHost("store", ("redisDB", $"{db}"), ("keyPrefix", "none"));
         var dapr = host.ClientFor(await host.StartSidecarAsync(AppId()));
-        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Host);
+        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
         var raw = direct.GetDatabase(db);
         var key = $"et-{Run}";
         var firstWrite = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite };

@@ -17,11 +17,12 @@ public sealed class ReceiptPrivacyTests
         [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
 
     private static Task<ChatSystem> StartAsync() =>
-        ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+        ChatHarness.InProcessAsync(new()
         {
             // A short cache, so a settings change is seen at once by the polls below.
             Settings = new Dictionary<string, string?> { ["Messaging:ReceiptPrivacy:CacheTtl"] = "00:00:00.200" },
-        }, Apps);
+            Apps = Apps,
+        });
 
     [Fact]
     public async Task A_user_who_hides_read_receipts_shows_only_delivery_and_sees_nobody_elses_reads()

@@ -41,7 +41,7 @@ public sealed class RedisActorStoreTests(RedisServerFixture redis)
     public Task State_and_reminders_survive_a_full_restart_on_redis() =>
         ActorStoreScenario.StateAndRemindersSurviveAFullRestartAsync(
             () => new SidecarTestHost().WithComponent("actors.yaml",
-                SidecarTestHost.Component("actorstore", "state.redis", ("redisHost", redis.Host), ("redisPassword", ""), ("actorStateStore", "true"))),
+                SidecarTestHost.Component("actorstore", "state.redis", ("redisHost", redis.Endpoint), ("redisPassword", ""), ("actorStateStore", "true"))),
             "redis-actors");
 }
 
