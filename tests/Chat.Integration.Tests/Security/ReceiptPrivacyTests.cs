@@ -66,13 +66,9 @@ public sealed class ReceiptPrivacyTests
 
         // Turning receipts back on shows reads again (after the short cache).
         await ShowReadReceiptsAsync(bob);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
         // (Bob's read cursor is at 2 by now: sending "hi alice" moved it.)
-        while (await ReadSeqAsync(aliceHub, conversation, bob.UserId) < 1)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "bob's read cursor did not become visible to alice again");
-            await Task.Delay(50);
-        }
+        await Wait.UntilAsync(async () => await ReadSeqAsync(aliceHub, conversation, bob.UserId) >= 1,
+            "bob's read cursor to become visible to alice again", TimeSpan.FromSeconds(15));
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public static class ActorStoreScenario
         await using (var host = newHost())
         {
             await using var app = await ActorTestApp.StartAsync(host, appId, actorType: type);
-            await Eventually.TrueAsync(() => app.Probe.Events.Any(e => e.Kind == "reminder" && e.Id == "p1"), TimeSpan.FromSeconds(8), "the reminder after a full restart");
+            await Wait.UntilAsync(() => app.Probe.Events.Any(e => e.Kind == "reminder" && e.Id == "p1"), "the reminder after a full restart", TimeSpan.FromSeconds(8));
             Assert.Equal(4, await app.Counter("p1").AddAsync(1));
         }
     }
