@@ -68,6 +68,38 @@ public sealed class HarnessTests
         Assert.Contains("no-such-store", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_change_is_read_like_the_repos_files_so_a_relative_path_is_a_file_of_the_run()
+    {
+        var run = RunFolder.Create(ComponentSet.Embedded, null, "http://127.0.0.1:1",
+            changes: [new ComponentChange(DaprNames.StateStores.Messages) { Metadata = new Dictionary<string, string> { ["connectionString"] = "data/other.db" } }]);
+        try
+        {
+            var store = ResourceLoader.Load([run.ComponentsPath]).Components.Single(c => c.Name == DaprNames.StateStores.Messages);
+            Assert.Equal(Path.Combine(run.DataPath, "other.db"), Value(store, "connectionString"));
+        }
+        finally
+        {
+            run.Delete();
+        }
+    }
+
+    [Fact]
+    public async Task A_run_on_another_runs_components_shares_its_stores_and_leaves_its_folder()
+    {
+        await using var first = await ChatHarness.InProcessAsync(new() { Apps = [DaprNames.Apps.Directory] });
+        var alice = await first.RegisterAsync();
+        await using (var second = await ChatHarness.InProcessAsync(new() { ComponentsOf = first, Apps = [DaprNames.Apps.Directory] }))
+        {
+            Assert.Same(first.Folder, second.Folder);
+            // The second run's directory reads the user the first one stored.
+            var profile = await new DirectoryService.DirectoryServiceClient(second.InvokerFor(DaprNames.Apps.Directory, alice.AccessToken)).FindUserAsync(new FindUserRequest { UserName = alice.UserName });
+            Assert.Equal(alice.UserId, profile.Profile.UserId);
+        }
+
+        Assert.True(System.IO.Directory.Exists(first.DataPath));
+    }
+
     public static TheoryData<Hosting> Hostings => new() { Hosting.InProcess, Hosting.Processes };
 
     [Theory]

@@ -49,6 +49,13 @@ public sealed record ChatHarnessOptions
     /// <summary>Components the test points elsewhere (e.g. a push binding at a fake push service).</summary>
     public IReadOnlyList<ComponentChange> ComponentChanges { get; init; } = [];
 
+    /// <summary>
+    /// Another run whose components (and so its stores and files) this run loads instead of a set
+    /// of its own; the runtime, actor placement and in-memory pub/sub stay this run's (e.g. two
+    /// routers that each believe they own an actor). The component options above are then unused.
+    /// </summary>
+    public ChatRun? ComponentsOf { get; init; }
+
     /// <summary>Wraps the presence store in <see cref="CountingStateStore"/> so tests can count its writes.</summary>
     public bool CountPresenceWrites { get; init; }
 

@@ -18,11 +18,13 @@ namespace Chat.Integration.Tests.Infrastructure;
 public abstract class ChatRun : IChatBackends, IAsyncDisposable
 {
     private readonly List<RunningSidecar> _sidecars = [];
+    private readonly bool _ownsFolder;
     private GrpcChannel? _clientChannel;
 
-    private protected ChatRun(RunFolder folder, ComponentRuntime runtime, RedisServer? ownRedis)
+    private protected ChatRun(RunFolder folder, ComponentRuntime runtime, RedisServer? ownRedis, bool ownsFolder = true)
     {
         Folder = folder;
+        _ownsFolder = ownsFolder;
         Runtime = runtime;
         Redis = ownRedis;
     }
@@ -55,7 +57,7 @@ public abstract class ChatRun : IChatBackends, IAsyncDisposable
     /// <summary>The redis-server of a run: the one given, else a new one when the set needs it.</summary>
     private protected static async Task<(string? Endpoint, RedisServer? Owned)> RedisForAsync(ChatHarnessOptions options, bool persistent)
     {
-        if (options.Components != ComponentSet.Redis || options.Redis is not null)
+        if (options.Components != ComponentSet.Redis || options.Redis is not null || options.ComponentsOf is not null)
         {
             return (options.Redis, null);
         }
@@ -129,7 +131,11 @@ public abstract class ChatRun : IChatBackends, IAsyncDisposable
             await Redis.DisposeAsync();
         }
 
-        Folder.Delete();
+        if (_ownsFolder)
+        {
+            Folder.Delete();
+        }
+
         GC.SuppressFinalize(this);
     }
 }

@@ -26,7 +26,7 @@ public sealed class ChatSystem : ChatRun
     private readonly int _firstGatewayClientPort;
 
     private ChatSystem(RunFolder folder, RedisServer? redis, ChatHarnessOptions options, int firstGatewayClientPort)
-        : base(folder, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System), redis)
+        : base(folder, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System), redis, ownsFolder: options.ComponentsOf is null)
     {
         _settings = options.Settings;
         _configureApp = options.ConfigureApp;
@@ -52,7 +52,8 @@ public sealed class ChatSystem : ChatRun
         var (redisEndpoint, ownRedis) = await RedisForAsync(options, persistent: false);
         // The first gateway's client port is known before any sidecar loads the components (push bindings post to its sink).
         var gatewayPort = SidecarHost.FreePort();
-        var folder = RunFolder.Create(options.Components, redisEndpoint, $"http://127.0.0.1:{gatewayPort}", options.Secrets, options.AllComponentChanges());
+        var folder = options.ComponentsOf?.Folder
+            ?? RunFolder.Create(options.Components, redisEndpoint, $"http://127.0.0.1:{gatewayPort}", options.Secrets, options.AllComponentChanges());
         var system = new ChatSystem(folder, ownRedis, options, gatewayPort);
         try
         {

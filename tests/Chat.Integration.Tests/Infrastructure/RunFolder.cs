@@ -39,7 +39,8 @@ public sealed record ComponentChange(string Component)
 /// <item><c>redisHost</c>: this run's redis-server instead of 127.0.0.1:6379;</item>
 /// <item>URLs on the gateway's client port of dapr.yaml (127.0.0.1:5080, the development push sink): this run's first gateway;</item>
 /// <item>with extra secrets, chat-secrets' <c>secretsFile</c>: a copy of the repo's secrets with those added;</item>
-/// <item>what the test names in <see cref="ComponentChange"/>s.</item>
+/// <item>what the test names in <see cref="ComponentChange"/>s (applied first, so their values are read
+/// like the repo's: <c>"data/x.db"</c> is a file of the run).</item>
 /// </list>
 /// </summary>
 public sealed partial class RunFolder
@@ -91,21 +92,8 @@ public sealed partial class RunFolder
         var source = RepoPaths.Components(SetFolder(set));
         foreach (var file in System.IO.Directory.GetFiles(source, "*.yaml"))
         {
-            var yaml = File.ReadAllText(file)
-                .Replace("\"data/", $"\"{run.DataPath}/", StringComparison.Ordinal)
-                .Replace("\"components/", $"\"{RepoPaths.Root}/components/", StringComparison.Ordinal)
-                .Replace("\"" + DevGatewayOrigin, "\"" + gatewayOrigin.TrimEnd('/') + "/", StringComparison.Ordinal);
-            if (HasField(yaml, "redisHost"))
-            {
-                yaml = SetField(yaml, "redisHost", redisEndpoint ?? throw new ArgumentException($"components/{SetFolder(set)} needs a redis-server", nameof(redisEndpoint)));
-            }
-
+            var yaml = File.ReadAllText(file);
             var name = NameOf(yaml);
-            if (name == DaprNames.Secrets.Store && secretsFile is not null)
-            {
-                yaml = SetField(yaml, "secretsFile", secretsFile);
-            }
-
             foreach (var change in byName[name])
             {
                 var original = TypeLine().Match(yaml).Groups[2].Value;
@@ -118,6 +106,20 @@ public sealed partial class RunFolder
                 {
                     yaml = SetField(yaml, field, value.Replace(ComponentChange.OriginalType, original, StringComparison.Ordinal));
                 }
+            }
+
+            yaml = yaml
+                .Replace("\"data/", $"\"{run.DataPath}/", StringComparison.Ordinal)
+                .Replace("\"components/", $"\"{RepoPaths.Root}/components/", StringComparison.Ordinal)
+                .Replace("\"" + DevGatewayOrigin, "\"" + gatewayOrigin.TrimEnd('/') + "/", StringComparison.Ordinal);
+            if (HasField(yaml, "redisHost"))
+            {
+                yaml = SetField(yaml, "redisHost", redisEndpoint ?? throw new ArgumentException($"components/{SetFolder(set)} needs a redis-server", nameof(redisEndpoint)));
+            }
+
+            if (name == DaprNames.Secrets.Store && secretsFile is not null)
+            {
+                yaml = SetField(yaml, "secretsFile", secretsFile);
             }
 
             File.WriteAllText(Path.Combine(run.ComponentsPath, Path.GetFileName(file)), yaml);

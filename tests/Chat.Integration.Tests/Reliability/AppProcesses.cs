@@ -83,7 +83,7 @@ public sealed class AppProcesses : ChatRun
     /// <summary>Starts the run (use <see cref="ChatHarness"/>).</summary>
     internal static async Task<AppProcesses> StartAsync(ChatHarnessOptions options)
     {
-        if (options.Components != ComponentSet.Redis || options.Redis is not null)
+        if (options.Components != ComponentSet.Redis || options.Redis is not null || options.ComponentsOf is not null)
         {
             throw new ArgumentException("App processes run on components/redis with a redis-server of their own (in-memory pub/sub does not reach across processes).", nameof(options));
         }
