@@ -52,8 +52,18 @@ public sealed class ChatSystem : ChatRun
         var (redisEndpoint, ownRedis) = await RedisForAsync(options, persistent: false);
         // The first gateway's client port is known before any sidecar loads the components (push bindings post to its sink).
         var gatewayPort = SidecarHost.FreePort();
-        var folder = options.ComponentsOf?.Folder
-            ?? RunFolder.Create(options.Components, redisEndpoint, $"http://127.0.0.1:{gatewayPort}", options.Secrets, options.AllComponentChanges());
+        RunFolder folder;
+        try
+        {
+            folder = options.ComponentsOf?.Folder
+                ?? RunFolder.Create(options.Components, redisEndpoint, $"http://127.0.0.1:{gatewayPort}", options.Secrets, options.AllComponentChanges());
+        }
+        catch when (ownRedis is not null)
+        {
+            await ownRedis.DisposeAsync();
+            throw;
+        }
+
         var system = new ChatSystem(folder, ownRedis, options, gatewayPort);
         try
         {
