@@ -10,36 +10,21 @@ namespace Dapr.DevSidecar.Actors;
 /// </summary>
 public sealed partial class ActorCluster
 {
-    private async Task LeaderLoopAsync()
+    private Task LeaderLoopAsync() => PollAsync(LeaderPoll, "leading", _ =>
     {
-        var ct = _stop.Token;
-        while (!ct.IsCancellationRequested)
+        if (_leaderLock is null && TryLock(Path.Combine(Folder, "leader.lock")) is { } held)
         {
-            try
-            {
-                if (_leaderLock is null && TryLock(Path.Combine(Folder, "leader.lock")) is { } held)
-                {
-                    _leaderLock = held;
-                    _log.LogInformation("Actor placement: this process ({Member}) leads the placement tables.", MemberId);
-                }
-
-                if (_leaderLock is not null)
-                {
-                    Lead();
-                }
-
-                await Task.Delay(LeaderPoll, ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _log.LogWarning("Actor placement: leading failed: {Error}", ex.Message);
-            }
+            _leaderLock = held;
+            _log.LogInformation("Actor placement: this process ({Member}) leads the placement tables.", MemberId);
         }
-    }
+
+        if (_leaderLock is not null)
+        {
+            Lead();
+        }
+
+        return Task.CompletedTask;
+    });
 
     /// <summary>One step of the placement leader: publish a new locked version on a membership change, unlock it once acknowledged.</summary>
     private void Lead()

@@ -9,26 +9,7 @@ namespace Dapr.DevSidecar.Actors;
 /// </summary>
 public sealed partial class ActorCluster
 {
-    private async Task MemberLoopAsync()
-    {
-        var ct = _stop.Token;
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                await FollowTableAsync(ct);
-                await Task.Delay(MemberPoll, ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _log.LogWarning("Actor placement: reading the table failed: {Error}", ex.Message);
-            }
-        }
-    }
+    private Task MemberLoopAsync() => PollAsync(MemberPoll, "reading the table", FollowTableAsync);
 
     /// <summary>Reads <c>table.json</c>; returns it when it differs from the last one seen.</summary>
     private ClusterTable? ReadTable()

@@ -198,6 +198,28 @@ public sealed partial class ActorCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="step"/> every <paramref name="every"/> until the cluster stops; file errors are logged and retried.</summary>
+    private async Task PollAsync(TimeSpan every, string what, Func<CancellationToken, Task> step)
+    {
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await step(ct);
+                await Task.Delay(every, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _log.LogWarning("Actor placement: {What} failed: {Error}", what, ex.Message);
+            }
+        }
+    }
+
     private static void TryDelete(string path)
     {
         try
