@@ -70,25 +70,35 @@ public sealed class DoubleActivationTests
         Assert.Equal(2 * MessagesPerSide, acknowledged.Count);
         Assert.Equal(2 * MessagesPerSide, acknowledged.Select(m => m.Seq).Distinct().Count());
 
-        // Through either side's messaging, history holds every acknowledged message at its seq. The
-        // header may lag for a moment (a late header write of the other activation), so poll.
-        foreach (var (side, reader) in new[] { ("left", alice.Messaging), ("right", new MessagingService.MessagingServiceClient(right.InvokerFor(DaprNames.Apps.Messaging, alice.AccessToken))) })
+        // Through either side's messaging, history and a sync from nothing hold every acknowledged
+        // message at its seq. The header may lag for a moment (a late header write of the other
+        // activation), so poll.
+        var bobOnLeft = bob.Messaging;
+        foreach (var (side, reader) in new[] { ("left", bobOnLeft), ("right", bobOnRight) })
         {
-            var missing = acknowledged.ToList();
+            await UntilAllAcknowledgedAsync($"history through the {side} side", async () =>
+                (await reader.GetHistoryAsync(new GetHistoryRequest { ConversationId = conversationId, AfterSeq = 1, Limit = 100 })).Messages);
+            await UntilAllAcknowledgedAsync($"a sync through the {side} side", async () =>
+                (await reader.SyncAsync(new SyncRequest())).Deltas.Single(d => d.ConversationId == conversationId).Messages.Where(m => m.Seq > 1));
+        }
+
+        async Task UntilAllAcknowledgedAsync(string what, Func<Task<IEnumerable<ChatMessage>>> read)
+        {
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
             while (true)
             {
-                var history = await reader.GetHistoryAsync(new GetHistoryRequest { ConversationId = conversationId, AfterSeq = 1, Limit = 100 });
-                var stored = history.Messages.ToDictionary(m => m.Seq);
-                missing = acknowledged.Where(m => !stored.TryGetValue(m.Seq, out var s) || s.MsgId != m.MsgId).ToList();
+                var messages = (await read()).OrderBy(m => m.Seq).ToList();
+                var stored = messages.ToDictionary(m => m.Seq);
+                var missing = acknowledged.Where(m => !stored.TryGetValue(m.Seq, out var s) || s.MsgId != m.MsgId).ToList();
                 if (missing.Count == 0)
                 {
-                    Assert.Equal(Enumerable.Range(2, history.Messages.Count).Select(s => (ulong)s), history.Messages.Select(m => m.Seq));
-                    break;
+                    // Nothing else was stored: seqs 2.. without a gap, one per acknowledged send.
+                    Assert.Equal(Enumerable.Range(2, acknowledged.Count).Select(s => (ulong)s), messages.Select(m => m.Seq));
+                    return;
                 }
 
                 Assert.True(DateTime.UtcNow < deadline,
-                    $"history through the {side} side lacks {missing.Count} acknowledged messages: " +
+                    $"{what} lacks {missing.Count} acknowledged messages: " +
                     string.Join(", ", missing.OrderBy(m => m.Seq).Select(m => $"seq {m.Seq} '{m.Content.Text}' (stored there: '{(stored.TryGetValue(m.Seq, out var s) ? s.Content.Text : "nothing")}')")));
                 await Task.Delay(200);
             }
