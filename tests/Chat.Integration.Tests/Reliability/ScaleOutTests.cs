@@ -36,11 +36,14 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
     }
 
     /// <summary>Hosts of the router's actor types in the placement table in effect.</summary>
-    internal static int RouterHostsInTable(AppProcesses system)
+    internal static int RouterHostsInTable(AppProcesses system) => RouterHostsInTable(system.PlacementFolder);
+
+    /// <summary>Hosts of the router's actor types in the placement table in effect in <paramref name="placementFolder"/>.</summary>
+    internal static int RouterHostsInTable(string placementFolder)
     {
         try
         {
-            using var table = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(system.PlacementFolder, "table.json")));
+            using var table = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(placementFolder, "table.json")));
             if (table.RootElement.GetProperty("phase").GetString() != "unlock")
             {
                 return 0;
