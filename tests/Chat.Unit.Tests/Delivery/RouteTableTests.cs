@@ -12,13 +12,13 @@ namespace Chat.Unit.Tests.Delivery;
 [Trait("Area", "House")]
 public sealed class RouteTableTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = FakeDaprClient.Noon();
     private readonly FakeDaprClient _dapr;
     private readonly FanOut _fanOut;
 
     public RouteTableTests()
     {
-        _dapr = new FakeDaprClient(_time).WithStore(DaprNames.StateStores.Presence, "ETAG", "TRANSACTIONAL", "TTL");
+        _dapr = FakeDaprClient.WithPresenceStore(_time);
         _fanOut = new FanOut(_dapr, _time);
     }
 

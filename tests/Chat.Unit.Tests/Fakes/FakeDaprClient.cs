@@ -55,6 +55,16 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
 
     public override JsonSerializerOptions JsonSerializerOptions { get; } = new(JsonSerializerDefaults.Web);
 
+    /// <summary>A sidecar with the presence store (ETag, transactions, TTL, as Redis or SQLite report them), on <paramref name="time"/>.</summary>
+    public static FakeDaprClient WithPresenceStore(TimeProvider time) =>
+        new FakeDaprClient(time).WithStore(Chat.Domain.DaprNames.StateStores.Presence, FullStore);
+
+    /// <summary>What a store with ETags, transactions and TTL reports.</summary>
+    public static readonly string[] FullStore = ["ETAG", "TRANSACTIONAL", "TTL"];
+
+    /// <summary>A fixed test clock (wall-clock independent), at noon on a known day.</summary>
+    public static Microsoft.Extensions.Time.Testing.FakeTimeProvider Noon() => new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+
     /// <summary>Declares a state store and what it reports in the metadata API (e.g. ETAG, TRANSACTIONAL, TTL).</summary>
     public FakeDaprClient WithStore(string name, params string[] capabilities)
     {

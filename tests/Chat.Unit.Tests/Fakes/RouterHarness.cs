@@ -24,8 +24,8 @@ public sealed class RouterHarness : IAsyncDisposable
         // Starts at the real time: the actor stamps messages with the system clock, the other services use this one.
         Time = time ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
         Dapr = dapr ?? new FakeDaprClient(Time)
-            .WithStore(DaprNames.StateStores.Messages, transactional ? ["ETAG", "TRANSACTIONAL", "TTL"] : ["ETAG", "TTL"])
-            .WithStore(DaprNames.StateStores.Presence, "ETAG", "TRANSACTIONAL", "TTL");
+            .WithStore(DaprNames.StateStores.Messages, transactional ? FakeDaprClient.FullStore : ["ETAG", "TTL"])
+            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore);
         _lease = new WorkerIdLease(Dapr, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:WorkerId"] = "7" }).Build(),
             Options.Create(new WorkerIdLeaseOptions()), Time, NullLogger<WorkerIdLease>.Instance);
         Ids = new LeasedSnowflakeIds(_lease);

@@ -15,7 +15,7 @@ namespace Chat.Unit.Tests.Presence;
 [Trait("Area", "House")]
 public sealed class PresencePrivacyTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = FakeDaprClient.Noon();
     private readonly FakeDaprClient _dapr;
     private readonly FakeDirectory _directory = new();
     private readonly PresenceTracker _tracker;
@@ -24,7 +24,7 @@ public sealed class PresencePrivacyTests
 
     public PresencePrivacyTests()
     {
-        _dapr = new FakeDaprClient(_time).WithStore(DaprNames.StateStores.Presence, "ETAG", "TRANSACTIONAL", "TTL");
+        _dapr = FakeDaprClient.WithPresenceStore(_time);
         _tracker = new PresenceTracker(_dapr, _time, NullLogger<PresenceTracker>.Instance);
         _service = new PresenceGrpcService(_tracker, _directory.Client);
         _calls = new GrpcCalls(_time);

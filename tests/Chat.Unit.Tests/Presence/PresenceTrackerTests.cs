@@ -14,13 +14,13 @@ namespace Chat.Unit.Tests.Presence;
 [Trait("Area", "House")]
 public sealed class PresenceTrackerTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = FakeDaprClient.Noon();
     private readonly FakeDaprClient _dapr;
     private readonly PresenceTracker _tracker;
 
     public PresenceTrackerTests()
     {
-        _dapr = new FakeDaprClient(_time).WithStore(DaprNames.StateStores.Presence, "ETAG", "TRANSACTIONAL", "TTL");
+        _dapr = FakeDaprClient.WithPresenceStore(_time);
         _tracker = new PresenceTracker(_dapr, _time, NullLogger<PresenceTracker>.Instance);
     }
 

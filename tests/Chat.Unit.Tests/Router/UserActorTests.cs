@@ -13,13 +13,13 @@ namespace Chat.Unit.Tests.Router;
 [Trait("Area", "House")]
 public sealed class UserActorTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = FakeDaprClient.Noon();
     private readonly FakeDaprClient _dapr;
     private readonly Dictionary<string, byte[]> _actorState = new(StringComparer.Ordinal);
 
     public UserActorTests()
     {
-        _dapr = new FakeDaprClient(_time).WithStore(DaprNames.StateStores.Presence, "ETAG", "TRANSACTIONAL", "TTL");
+        _dapr = FakeDaprClient.WithPresenceStore(_time);
     }
 
     private async Task<UserActor> ActivateAsync(string userId)

@@ -14,12 +14,12 @@ namespace Chat.Unit.Tests.ServiceDefaults;
 [Trait("Area", "House")]
 public sealed class WorkerIdLeaseTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = FakeDaprClient.Noon();
     private readonly FakeDaprClient _dapr;
 
     public WorkerIdLeaseTests()
     {
-        _dapr = new FakeDaprClient(_time).WithStore(DaprNames.StateStores.Presence, "ETAG", "TRANSACTIONAL", "TTL");
+        _dapr = FakeDaprClient.WithPresenceStore(_time);
     }
 
     private WorkerIdLease Lease(int preferred) => new(_dapr,
