@@ -14,10 +14,10 @@ public sealed class GrpcCalls
 {
     private readonly ChatAuthInterceptor _interceptor;
 
-    public GrpcCalls(TimeProvider time)
+    public GrpcCalls(TimeProvider time, ChatAuthOptions? options = null)
     {
         Tokens = new ChatTokenService(RandomNumberGenerator.GetBytes(32), time: time);
-        _interceptor = new ChatAuthInterceptor(Tokens, Options.Create(new ChatAuthOptions()));
+        _interceptor = new ChatAuthInterceptor(Tokens, Options.Create(options ?? new ChatAuthOptions()));
     }
 
     public ChatTokenService Tokens { get; }
