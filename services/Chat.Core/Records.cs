@@ -19,7 +19,7 @@ public sealed record StoredMessage(
     bool Opaque,
     DateTimeOffset SentAt)
 {
-    // Lifecycle (issue 17). Left out of the JSON while default, so an ordinary message is stored as before.
+    // Lifecycle. Left out of the JSON while default, so an ordinary message is stored as before.
 
     /// <summary>A <c>chat.v1.MessageKind</c> value: 0 for a message, else an edit, delete or reaction of <see cref="TargetSeq"/>.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]

@@ -54,7 +54,7 @@ public static class DaprNames
         public const string TypingChanged = "typing-changed";
         public const string GroupChanged = "group-changed";
 
-        /// <summary>An attachment blob was stored (issue 17): delivery makes thumbnails of images.</summary>
+        /// <summary>An attachment blob was stored: delivery makes thumbnails of images.</summary>
         public const string MediaUploaded = "media-uploaded";
 
         /// <summary>Prefix of the per-gateway-instance delivery topics.</summary>
@@ -74,7 +74,7 @@ public static class DaprNames
         /// <summary>The bots app's only way out to bot webhooks (bindings.http; its url is the allowed base).</summary>
         public const string BotWebhooks = "bot-webhooks";
 
-        /// <summary>Attachment blobs (issue 17): bindings.localstorage in the dev sets, an object store in production.</summary>
+        /// <summary>Attachment blobs: bindings.localstorage in the dev sets, an object store in production.</summary>
         public const string Media = "media-store";
     }
 

@@ -43,7 +43,7 @@ public static class ErrorCodes
     public const string UnknownMethod = "unknown_method";
     public const string InvalidFrame = "invalid_frame";
 
-    // Message lifecycle (issue 17).
+    // Message lifecycle.
     public const string InvalidTarget = "invalid_target";
     public const string InvalidReplyTo = "invalid_reply_to";
     public const string InvalidEmoji = "invalid_emoji";
@@ -52,7 +52,7 @@ public static class ErrorCodes
     public const string DeleteWindowPassed = "delete_window_passed";
     public const string MessageDeleted = "message_deleted";
 
-    // Media (issue 17).
+    // Media.
     public const string InvalidMediaType = "invalid_media_type";
     public const string MediaTooLarge = "media_too_large";
     public const string InvalidMedia = "invalid_media";

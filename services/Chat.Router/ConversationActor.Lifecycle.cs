@@ -7,7 +7,7 @@ using Dapr.Client;
 namespace Chat.Router;
 
 /// <summary>
-/// Edits, deletes and reactions (issue 17): entries of the conversation log like messages (same
+/// Edits, deletes and reactions: entries of the conversation log like messages (same
 /// seq, dedup, outbox), which also rewrite their target so history shows its current state. The
 /// target's new state is written with the entry: in the same transaction where the store has them,
 /// else right after the entry, and again by crash repair (applying the newest entry is idempotent).

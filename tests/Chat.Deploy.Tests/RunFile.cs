@@ -36,4 +36,5 @@ public sealed class RunFileDoc
 public sealed class RunFileCommon
 {
     public List<string> ResourcesPaths { get; set; } = [];
+    public Dictionary<string, string> Env { get; set; } = [];
 }

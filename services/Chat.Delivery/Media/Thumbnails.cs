@@ -22,7 +22,7 @@ public sealed class ThumbnailOptions
 }
 
 /// <summary>
-/// Makes thumbnails of uploaded images (issue 17) when the gateway reports an upload: reads the blob
+/// Makes thumbnails of uploaded images when the gateway reports an upload: reads the blob
 /// through <c>media-store</c>, writes the preview beside it and records the outcome under
 /// <see cref="MessageKeys.Thumbnail"/>, where messaging finds it to sign a URL for members. Done
 /// here because delivery is already the pub/sub worker that holds no client connections and scales

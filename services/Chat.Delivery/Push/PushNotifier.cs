@@ -47,7 +47,7 @@ public sealed partial class PushNotifier(
     {
         try
         {
-            // Edits, deletes and reactions are not pushed: the message's preview went out once (issue 17).
+            // Edits, deletes and reactions are not pushed: the message's preview went out once.
             if (evt.Message.Kind != MessageKind.Unspecified)
             {
                 return;

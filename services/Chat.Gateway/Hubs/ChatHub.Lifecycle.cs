@@ -19,7 +19,7 @@ public sealed record ReactionDto(string Emoji, uint Count, bool Mine);
 public sealed record LifecycleAcceptedDto(string ClientMsgId, MessageDto Entry, bool Duplicate);
 
 /// <summary>
-/// Edits, deletes and reactions (issue 17), forwarded to messaging with the caller's token. Each
+/// Edits, deletes and reactions, forwarded to messaging with the caller's token. Each
 /// is an entry of the conversation's log: other members get it as MessageReceived (kind "edit",
 /// "delete" or "reaction", targetSeq), offline ones through Sync; history shows the result.
 /// </summary>

@@ -9,7 +9,7 @@ public sealed record CreateUploadArgs(string? ContentType, ulong SizeBytes, stri
 /// <summary>Where to PUT the file (relative to the gateway, with the announced Content-Type), until expiresAt; then send a message with attachment {mediaId}.</summary>
 public sealed record UploadDto(string MediaId, string UploadUrl, DateTimeOffset ExpiresAt);
 
-/// <summary>Attachments (issue 17): the hub hands out upload URLs; the bytes go straight to the blob endpoint.</summary>
+/// <summary>Attachments: the hub hands out upload URLs; the bytes go straight to the blob endpoint.</summary>
 public sealed partial class ChatHub
 {
     /// <summary>Reserves an upload (images up to 16 MB, files up to 100 MB by default) and returns its media id and a short-lived upload URL.</summary>

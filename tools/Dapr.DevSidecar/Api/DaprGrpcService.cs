@@ -44,14 +44,8 @@ public partial class DaprGrpcService(SidecarContext sidecar, StateApi state, ISe
 
     public static void BindService(ServiceBinderBase binder, DaprGrpcService? service)
     {
-        // State
-        Unary(binder, "GetState", GetStateRequest.Parser, GetStateResponse.Parser, service is null ? null : service.GetState);
-        Unary(binder, "GetBulkState", GetBulkStateRequest.Parser, GetBulkStateResponse.Parser, service is null ? null : service.GetBulkState);
-        Unary(binder, "SaveState", SaveStateRequest.Parser, Empty.Parser, service is null ? null : service.SaveState);
-        Unary(binder, "DeleteState", DeleteStateRequest.Parser, Empty.Parser, service is null ? null : service.DeleteState);
-        Unary(binder, "DeleteBulkState", DeleteBulkStateRequest.Parser, Empty.Parser, service is null ? null : service.DeleteBulkState);
-        Unary(binder, "ExecuteStateTransaction", ExecuteStateTransactionRequest.Parser, Empty.Parser, service is null ? null : service.ExecuteStateTransaction);
-        // Each other building block binds its RPCs in its own partial file.
+        // Each building block binds its RPCs in its own partial file, in its folder.
+        BindState(binder, service);
         BindPubSub(binder, service);
         BindBindings(binder, service);
         BindSecrets(binder, service);
@@ -59,6 +53,8 @@ public partial class DaprGrpcService(SidecarContext sidecar, StateApi state, ISe
         BindInvocation(binder, service);
         BindActors(binder, service);
     }
+
+    static partial void BindState(ServiceBinderBase binder, DaprGrpcService? service);
 
     static partial void BindPubSub(ServiceBinderBase binder, DaprGrpcService? service);
 
@@ -85,81 +81,6 @@ public partial class DaprGrpcService(SidecarContext sidecar, StateApi state, ISe
             Marshallers.Create(m => m.ToByteArray(), responseParser.ParseFrom));
         binder.AddMethod(method, handler);
     }
-
-    public virtual Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context) =>
-        DaprErrors.Grpc(async () =>
-        {
-            var entry = await state.GetAsync(request.StoreName, request.Key, context.CancellationToken);
-            var response = new GetStateResponse();
-            if (entry is not null)
-            {
-                response.Data = ByteString.CopyFrom(entry.Value);
-                response.Etag = entry.ETag;
-                response.Metadata.Add(StateApi.ResponseMetadata(entry));
-            }
-
-            return response;
-        });
-
-    public virtual Task<GetBulkStateResponse> GetBulkState(GetBulkStateRequest request, ServerCallContext context) =>
-        DaprErrors.Grpc(async () =>
-        {
-            var found = await state.GetBulkAsync(request.StoreName, request.Keys, context.CancellationToken);
-            var response = new GetBulkStateResponse();
-            foreach (var got in found)
-            {
-                var item = new BulkStateItem { Key = got.Key };
-                if (got.Entry is { } e)
-                {
-                    item.Data = ByteString.CopyFrom(e.Value);
-                    item.Etag = e.ETag;
-                    item.Metadata.Add(StateApi.ResponseMetadata(e));
-                }
-
-                response.Items.Add(item);
-            }
-
-            return response;
-        });
-
-    public virtual Task<Empty> SaveState(SaveStateRequest request, ServerCallContext context) =>
-        DaprErrors.Grpc(async () =>
-        {
-            await state.SaveAsync(request.StoreName, request.States.Select(ToItem).ToList(), context.CancellationToken);
-            return new Empty();
-        });
-
-    public virtual Task<Empty> DeleteState(DeleteStateRequest request, ServerCallContext context) =>
-        DaprErrors.Grpc(async () =>
-        {
-            await state.DeleteAsync(request.StoreName, request.Key, request.Etag?.Value, Concurrency(request.Options), context.CancellationToken);
-            return new Empty();
-        });
-
-    public virtual Task<Empty> DeleteBulkState(DeleteBulkStateRequest request, ServerCallContext context) =>
-        DaprErrors.Grpc(async () =>
-        {
-            foreach (var item in request.States)
-            {
-                await state.DeleteAsync(request.StoreName, item.Key, item.Etag?.Value, Concurrency(item.Options), context.CancellationToken);
-            }
-
-            return new Empty();
-        });
-
-    public virtual Task<Empty> ExecuteStateTransaction(ExecuteStateTransactionRequest request, ServerCallContext context) =>
-        DaprErrors.Grpc(async () =>
-        {
-            var ops = request.Operations.Select(o => (o.OperationType, ToItem(o.Request ?? new StateItem()))).ToList();
-            await state.TransactAsync(request.StoreName, ops, context.CancellationToken);
-            return new Empty();
-        });
-
-    private static StateApi.Item ToItem(StateItem item) =>
-        new(item.Key, item.Value.ToByteArray(), item.Etag?.Value, Concurrency(item.Options), item.Metadata);
-
-    private static StateConcurrency Concurrency(StateOptions? options) =>
-        options?.Concurrency == StateOptions.Types.StateConcurrency.ConcurrencyFirstWrite ? StateConcurrency.FirstWrite : StateConcurrency.LastWrite;
 
     /// <summary>Collects the bound RPC names without building handlers.</summary>
     private sealed class NameCollector(HashSet<string> names) : ServiceBinderBase

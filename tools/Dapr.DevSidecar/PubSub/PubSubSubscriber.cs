@@ -19,7 +19,6 @@ namespace Dapr.DevSidecar.PubSub;
 /// </summary>
 public sealed partial class PubSubSubscriber : IAsyncDisposable
 {
-
     /// <summary>At most this many deliveries to the app run at once.</summary>
     public const int MaxConcurrentDeliveries = 32;
 
@@ -284,84 +283,6 @@ public sealed partial class PubSubSubscriber : IAsyncDisposable
         }
     }
 
-    private async Task<Outcome> DeliverOnceAsync(Subscription sub, string path, byte[] body, JsonObject cloudEvent, CancellationToken ct)
-    {
-        if (IsGrpcApp)
-        {
-            return await DeliverOnceGrpcAsync(sub, path, cloudEvent, ct);
-        }
-
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", CloudEvents.ContentType);
-        if (cloudEvent["traceparent"] is JsonValue traceParent && traceParent.TryGetValue<string>(out var tp) && tp.Length > 0)
-        {
-            request.Headers.TryAddWithoutValidation("traceparent", tp);
-        }
-
-        HttpResponseMessage response;
-        try
-        {
-            response = await _app.SendAsync(request, ct);
-        }
-        catch (HttpRequestException ex)
-        {
-            Log.DeliveryFailed(_log, sub, cloudEvent["id"], path, ex.Message);
-            return Outcome.Retry;
-        }
-
-        using (response)
-        {
-            var status = (int)response.StatusCode;
-            if (status is >= 200 and <= 299)
-            {
-                var answer = await response.Content.ReadAsByteArrayAsync(ct);
-                switch (ReadAppStatus(answer))
-                {
-                    case null or "" or "SUCCESS":
-                        // An empty or unparsable body, or no status, counts as success, as in daprd.
-                        return Outcome.Success;
-                    case "DROP":
-                        Log.AppDropped(_log, sub, cloudEvent["id"]);
-                        return Outcome.Drop;
-                    case "RETRY":
-                        return Outcome.Retry;
-                    case var other:
-                        Log.UnknownStatus(_log, sub, other, cloudEvent["id"]);
-                        return Outcome.Retry;
-                }
-            }
-
-            if (status == 404)
-            {
-                Log.AppNotFound(_log, sub, cloudEvent["id"], path);
-                return Outcome.Drop;
-            }
-
-            Log.AppFailed(_log, sub, status, cloudEvent["id"], await response.Content.ReadAsStringAsync(ct));
-            return Outcome.Retry;
-        }
-    }
-
-    /// <summary>The <c>status</c> of a single delivery's answer; null for an empty or unreadable body.</summary>
-    private static string? ReadAppStatus(byte[] answer)
-    {
-        if (answer.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var doc = JsonDocument.Parse(answer);
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String
-                ? s.GetString() : "";
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
     private async Task DeadLetterAsync(Subscription sub, IPubSub pubsub, PubSubMessage message, CancellationToken ct)
     {
         if (sub.DeadLetterTopic is not { } dlq)
@@ -422,60 +343,5 @@ public sealed partial class PubSubSubscriber : IAsyncDisposable
         }
 
         _stop.Dispose();
-    }
-
-    /// <summary>The delivery path's log messages, generated so that a disabled level costs nothing.</summary>
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: a message is not a CloudEvent (published with rawPayload?); not delivered")]
-        public static partial void NotACloudEvent(ILogger logger, Subscription subscription);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: dropping expired event {Id}")]
-        public static partial void Expired(ILogger logger, Subscription subscription, JsonNode? id);
-
-        [LoggerMessage(Level = LogLevel.Debug, Message = "{Subscription}: no route matches event {Id}; dropped")]
-        public static partial void NoRoute(ILogger logger, Subscription subscription, JsonNode? id);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: event {Id} still failing after {Retries} retries")]
-        public static partial void RetriesExhausted(ILogger logger, Subscription subscription, JsonNode? id, int retries);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: delivering event {Id} to {Path} failed: {Error}; will retry")]
-        public static partial void DeliveryFailed(ILogger logger, Subscription subscription, JsonNode? id, string path, string error);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: DROP status returned from app while processing event {Id}")]
-        public static partial void AppDropped(ILogger logger, Subscription subscription, JsonNode? id);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: unknown status '{Status}' returned from app for event {Id}; will retry")]
-        public static partial void UnknownStatus(ILogger logger, Subscription subscription, string? status, JsonNode? id);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: app answered 404 for event {Id} at {Path}; dropped")]
-        public static partial void AppNotFound(ILogger logger, Subscription subscription, JsonNode? id, string path);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: app answered {Status} for event {Id}: {Body}; will retry")]
-        public static partial void AppFailed(ILogger logger, Subscription subscription, int status, JsonNode? id, string body);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: sending a message to dead-letter topic {Topic} failed: {Error}")]
-        public static partial void DeadLetterFailed(ILogger logger, Subscription subscription, string topic, string error);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: {Count} bulk entries still failing after {Retries} retries")]
-        public static partial void BulkRetriesExhausted(ILogger logger, Subscription subscription, int count, int retries);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: delivering {Count} bulk entries to {Path} failed: {Error}; will retry")]
-        public static partial void BulkDeliveryFailed(ILogger logger, Subscription subscription, int count, string path, string error);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: the app's answer to a bulk delivery is not {{\"statuses\":[...]}}; retrying its {Count} entries")]
-        public static partial void BulkUnreadableAnswer(ILogger logger, Subscription subscription, int count);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: app answered 404 to a bulk delivery of {Count} entries at {Path}; dropped")]
-        public static partial void BulkNotFound(ILogger logger, Subscription subscription, int count, string path);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: app answered {Status} to a bulk delivery of {Count} entries: {Body}; will retry")]
-        public static partial void BulkAppFailed(ILogger logger, Subscription subscription, int status, int count, string body);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "{Subscription}: the app answered a status for unknown bulk entry id {EntryId}; ignored")]
-        public static partial void BulkUnknownEntry(ILogger logger, Subscription subscription, string? entryId);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "{Subscription}: a bulk delivery failed: {Error}")]
-        public static partial void BulkFailed(ILogger logger, Subscription subscription, string error);
     }
 }

@@ -171,7 +171,7 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
             try
             {
                 var result = await db.ExecuteAsync("XREADGROUP", args);
-                foreach (var entry in ReadEntries(result))
+                foreach (var entry in RedisStreamEntries.ReadEntries(result))
                 {
                     await queue.WriteAsync(entry, ct);
                 }
@@ -193,64 +193,6 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
                 await Delay(1000, ct);
             }
         }
-    }
-
-    /// <summary>
-    /// The entries of an <c>XREADGROUP</c> reply: nil when the block timed out; else, per stream,
-    /// <c>[[id, [field, value, ...]], ...]</c>, in RESP2 as <c>[[stream, entries], ...]</c> and in
-    /// RESP3 as a map <c>{stream: entries}</c> (which the client hands over as <c>[stream, entries, ...]</c>).
-    /// </summary>
-    private static List<StreamEntry> ReadEntries(RedisResult result)
-    {
-        var entries = new List<StreamEntry>();
-        if (result.IsNull)
-        {
-            return entries;
-        }
-
-        var top = (RedisResult[])result!;
-        var perStream = new List<RedisResult>(1);
-        if (result.Resp3Type == ResultType.Map)
-        {
-            for (var i = 1; i < top.Length; i += 2)
-            {
-                perStream.Add(top[i]);
-            }
-        }
-        else
-        {
-            foreach (var stream in top)
-            {
-                var streamParts = (RedisResult[])stream!;
-                if (streamParts.Length >= 2)
-                {
-                    perStream.Add(streamParts[1]);
-                }
-            }
-        }
-
-        foreach (var streamEntries in perStream)
-        {
-            if (streamEntries.IsNull)
-            {
-                continue;
-            }
-
-            foreach (var item in (RedisResult[])streamEntries!)
-            {
-                var parts = (RedisResult[])item!;
-                var fields = parts.Length > 1 && !parts[1].IsNull ? (RedisResult[])parts[1]! : [];
-                var values = new NameValueEntry[fields.Length / 2];
-                for (var i = 0; i < values.Length; i++)
-                {
-                    values[i] = new NameValueEntry((RedisValue)fields[2 * i], (RedisValue)fields[(2 * i) + 1]);
-                }
-
-                entries.Add(new StreamEntry((RedisValue)parts[0], values));
-            }
-        }
-
-        return entries;
     }
 
     private async Task ReclaimLoopAsync(string topic, string group, ChannelWriter<StreamEntry> queue, CancellationToken ct)
@@ -304,7 +246,7 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
         {
             await foreach (var entry in queue.ReadAllAsync(ct))
             {
-                var message = ToMessage(topic, entry);
+                var message = RedisStreamEntries.ToMessage(topic, entry);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 if (Options.ProcessingTimeout > TimeSpan.Zero && Options.RedeliverInterval > TimeSpan.Zero)
                 {
@@ -334,32 +276,6 @@ public sealed class RedisPubSub : IPubSub, IAsyncDisposable
         {
             // unsubscribed
         }
-    }
-
-    private static PubSubMessage ToMessage(string topic, StreamEntry entry)
-    {
-        byte[] data = [];
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var field in entry.Values)
-        {
-            if (field.Name == "data")
-            {
-                data = (byte[]?)field.Value ?? [];
-            }
-            else if (field.Name == "metadata" && field.Value.HasValue)
-            {
-                try
-                {
-                    metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(field.Value.ToString()) ?? metadata;
-                }
-                catch (JsonException)
-                {
-                    // components-contrib also ignores unreadable metadata.
-                }
-            }
-        }
-
-        return new PubSubMessage(topic, data, metadata);
     }
 
     private static async Task<bool> Delay(int ms, CancellationToken ct)

@@ -30,18 +30,19 @@ internal sealed class SqliteReaders(Func<SqliteConnection> open, string table, i
     /// <summary>Keeps a reader for the next read; <paramref name="broken"/> (a failed read) closes it instead.</summary>
     public void Return(Reader reader, bool broken)
     {
-        if (broken || _disposed || Interlocked.Increment(ref _idleCount) > maxIdle)
+        if (!broken && !_disposed)
         {
-            if (!broken && !_disposed)
+            if (Interlocked.Increment(ref _idleCount) <= maxIdle)
             {
-                Interlocked.Decrement(ref _idleCount);
+                _idle.Add(reader);
+                return;
             }
 
-            reader.Dispose();
-            return;
+            // Full: this reader is not kept after all.
+            Interlocked.Decrement(ref _idleCount);
         }
 
-        _idle.Add(reader);
+        reader.Dispose();
     }
 
     public void Dispose()

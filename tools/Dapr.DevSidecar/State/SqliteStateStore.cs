@@ -35,6 +35,7 @@ public sealed partial class SqliteStateStore : IStateStore
     private readonly SqliteConnection? _memoryKeeper;
     private readonly Task _cleanup = Task.CompletedTask;
     private readonly SqliteReaders _readers;
+    private readonly SqliteStatements _statements;
 
     public SqliteStateStore(ComponentDefinition def, TimeProvider time, ILogger log)
     {
@@ -86,6 +87,7 @@ public sealed partial class SqliteStateStore : IStateStore
         _pragmas = string.Concat(ParsePragmas(connection, def.SourceFile).Select(p => $"PRAGMA {p.Name} = {p.Value};"));
         _writes = SqliteGroupCommit.For($"{_connectionString}|{_busyTimeoutMs}|{_pragmas}", Open);
         _readers = new SqliteReaders(Open, _table);
+        _statements = new SqliteStatements(_table);
         try
         {
             if (isMemory)
@@ -202,8 +204,7 @@ public sealed partial class SqliteStateStore : IStateStore
         var now = Now();
         foreach (var op in operations)
         {
-            // The statement's text is chosen first: the writer hands out its compiled command.
-            var cmd = writer.Command(Sql(op));
+            var cmd = writer.Command(_statements.For(op));
             cmd.Parameters.AddWithValue("@key", op.Key);
             cmd.Parameters.AddWithValue("@now", now);
             if (op.ETag is not null)
@@ -236,39 +237,13 @@ public sealed partial class SqliteStateStore : IStateStore
         }
     }
 
-    private string Sql(StateOperation op) => op switch
-    {
-        StateUpsert up => (up.ETag, up.Concurrency) switch
-            {
-                (not null, _) => $"""
-                    UPDATE {_table} SET value = @value, is_binary = @binary, etag = @newEtag, expiration_time = @expires, update_time = @now
-                    WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)
-                    """,
-                (null, StateConcurrency.FirstWrite) => $"""
-                    INSERT INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
-                    VALUES (@key, @value, @binary, @newEtag, @expires, @now)
-                    ON CONFLICT (key) DO UPDATE SET value = excluded.value, is_binary = excluded.is_binary, etag = excluded.etag,
-                      expiration_time = excluded.expiration_time, update_time = excluded.update_time
-                    WHERE {_table}.expiration_time IS NOT NULL AND {_table}.expiration_time <= @now
-                    """,
-                _ => $"""
-                    INSERT OR REPLACE INTO {_table} (key, value, is_binary, etag, expiration_time, update_time)
-                    VALUES (@key, @value, @binary, @newEtag, @expires, @now)
-                    """,
-            },
-        StateDelete del => del.ETag is null
-            ? $"DELETE FROM {_table} WHERE key = @key"
-            : $"DELETE FROM {_table} WHERE key = @key AND etag = @etag AND (expiration_time IS NULL OR expiration_time > @now)",
-        _ => throw new ArgumentOutOfRangeException(nameof(op)),
-    };
-
     /// <summary>Deletes expired rows now (the cleanup loop calls this every cleanupInterval).</summary>
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
         var deleted = 0;
         await _writes.WriteAsync(async writer =>
         {
-            var cmd = writer.Command($"DELETE FROM {_table} WHERE expiration_time IS NOT NULL AND expiration_time <= @now");
+            var cmd = writer.Command(_statements.DeleteExpired);
             cmd.Parameters.AddWithValue("@now", Now());
             deleted = await cmd.ExecuteNonQueryAsync(CancellationToken.None);
         }, cancellationToken);

@@ -5,14 +5,12 @@ namespace Dapr.DevSidecar.State;
 /// <summary>
 /// The connection of a <see cref="SqliteGroupCommit"/> loop with its statements compiled once:
 /// <see cref="Command"/> hands out the same <see cref="SqliteCommand"/> for the same SQL text, its
-/// parameters cleared and bound to the current transaction. Used by the one loop thread only.
+/// parameters cleared and bound to the current transaction. The texts are a fixed handful
+/// (<see cref="SqliteStatements"/> and the savepoint commands), so every command is kept until disposal.
+/// Used by the one loop thread only.
 /// </summary>
 internal sealed class SqliteWriter(SqliteConnection connection) : IDisposable
 {
-    // The statements are a handful per table (upsert, first-write insert, ETag update, deletes):
-    // the bound only guards against SQL built from data, which nothing here does.
-    private const int MaxStatements = 64;
-
     private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
 
     public SqliteConnection Connection { get; } = connection;
@@ -27,10 +25,7 @@ internal sealed class SqliteWriter(SqliteConnection connection) : IDisposable
         {
             command = Connection.CreateCommand();
             command.CommandText = sql;
-            if (_statements.Count < MaxStatements)
-            {
-                _statements[sql] = command;
-            }
+            _statements[sql] = command;
         }
 
         command.Parameters.Clear();

@@ -9,12 +9,12 @@ export interface MessageDto {
   senderDeviceId: string;
   clientMsgId: string;
   text: string;
-  /** An upload (issue 17): uri is a signed download URL, or "media:{id}" in live deliveries (read the message again for a URL). */
+  /** An upload: uri is a signed download URL, or "media:{id}" in live deliveries (read the message again for a URL). */
   attachment?: AttachmentDto | null;
   /** The message this one answers (0: none). */
   replyToSeq?: number;
   sentAt: string;
-  /** "message", or an "edit" | "delete" | "reaction" entry changing the message at targetSeq (issue 17). */
+  /** "message", or an "edit" | "delete" | "reaction" entry changing the message at targetSeq. */
   kind?: "message" | "edit" | "delete" | "reaction";
   targetSeq?: number;
   editedAt?: string | null;

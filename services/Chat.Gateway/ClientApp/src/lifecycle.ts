@@ -1,4 +1,4 @@
-// Replies, edits, deletes and reactions (issue 17): the message menu, the composer's reply and
+// Replies, edits, deletes and reactions: the message menu, the composer's reply and
 // edit modes, the quote above a reply and the reaction buttons under a message.
 import type { LifecycleAcceptedDto } from "./hub";
 import { type Conversation, type Message } from "./state";

@@ -1,4 +1,4 @@
-// Attachments (issue 17): uploads go straight to the gateway's blob endpoint with a signed URL
+// Attachments: uploads go straight to the gateway's blob endpoint with a signed URL
 // (never through the hub), with a progress bar; messages show a thumbnail or a file link.
 import type { AttachmentDto, HistoryDto, UploadDto } from "./hub";
 import { type Conversation, type Message } from "./state";

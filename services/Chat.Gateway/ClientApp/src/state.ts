@@ -7,7 +7,7 @@ export type Tick = "pending" | "sent" | "delivered" | "read";
 /** A message; a pending one (not acked yet) has seq 0 and its clientMsgId as msgId. */
 export interface Message extends MessageDto {
   pending?: boolean;
-  /** Reactions seen live, by sender (issue 17). */
+  /** Reactions seen live, by sender. */
   reactedBy?: Map<string, string>;
 }
 

@@ -127,7 +127,7 @@ function fillMessage(ctx: ViewContext, c: Conversation, m: Message, li: HTMLLIEl
     meta.append(time);
     li.append(meta);
   }
-  // Edits, deletes and reactions change a shown message in place (issue 17).
+  // Edits, deletes and reactions change a shown message in place.
   li.querySelector(".text")!.textContent = m.deleted ? "This message was deleted." : m.editedAt ? `${m.text} (edited)` : m.text;
   li.classList.toggle("deleted", !!m.deleted);
   messageHooks.forEach((hook) => hook(ctx, c, m, li));
