@@ -28,8 +28,8 @@ public sealed class MessagingHarness : IAsyncDisposable
         var media = new MediaService(Dapr, Calls.Tokens, new StaticOptionsMonitor<MediaOptions>(new MediaOptions()), Time);
         // Sync and receipts never reach an actor through a proxy; sends are appended through the actor directly.
         var actors = new ActorProxyFactory();
-        var lifecycle = new MessageLifecycle(Membership, Store, actors, new StaticOptionsMonitor<LifecycleOptions>(new LifecycleOptions()));
-        Service = new MessagingGrpcService(Store, Membership, actors, Dapr, Privacy, Time, lifecycle, media);
+        Lifecycle = new MessageLifecycle(Membership, Store, actors, new StaticOptionsMonitor<LifecycleOptions>(new LifecycleOptions()));
+        Service = new MessagingGrpcService(Store, Membership, actors, Dapr, Privacy, Time, Lifecycle, media);
     }
 
     public RouterHarness Router { get; }
@@ -48,18 +48,27 @@ public sealed class MessagingHarness : IAsyncDisposable
 
     public ReceiptPrivacy Privacy { get; }
 
+    public MessageLifecycle Lifecycle { get; }
+
     public MessagingGrpcService Service { get; }
 
-    public static async Task<MessagingHarness> StartAsync() => new(await RouterHarness.StartAsync());
-
-    /// <summary>Appends <paramref name="count"/> messages from <paramref name="sender"/> through the conversation's actor.</summary>
-    public async Task<IReadOnlyList<StoredMessage>> SendAsync(string conversationId, string sender, int count = 1)
+    /// <summary>The conversation's actor (activated on first use), to append entries as the router would.</summary>
+    public async Task<ConversationActor> ActorAsync(string conversationId)
     {
         if (!_actors.TryGetValue(conversationId, out var actor))
         {
             _actors[conversationId] = actor = await Router.ActivateAsync(conversationId);
         }
 
+        return actor;
+    }
+
+    public static async Task<MessagingHarness> StartAsync() => new(await RouterHarness.StartAsync());
+
+    /// <summary>Appends <paramref name="count"/> messages from <paramref name="sender"/> through the conversation's actor.</summary>
+    public async Task<IReadOnlyList<StoredMessage>> SendAsync(string conversationId, string sender, int count = 1)
+    {
+        var actor = await ActorAsync(conversationId);
         var (_, members) = await Membership.GetMembersAsync(conversationId, CancellationToken.None);
         var sent = new List<StoredMessage>();
         for (var i = 0; i < count; i++)
