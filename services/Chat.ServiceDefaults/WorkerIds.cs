@@ -91,9 +91,17 @@ public sealed partial class WorkerIdLease(DaprClient dapr, IConfiguration config
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(options.Value.StartupWait);
-        while (!wait.IsCancellationRequested && !await TryAcquireAsync(wait.Token))
+        try
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, wait.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            while (!wait.IsCancellationRequested && !await TryAcquireAsync(wait.Token))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), time, wait.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The startup wait ran out inside a call (a slow or still-starting sidecar): start anyway.
+            // The renew loop keeps trying, and ids are minted once a lease is held.
         }
 
         _loop = RenewLoopAsync(_stopping.Token);

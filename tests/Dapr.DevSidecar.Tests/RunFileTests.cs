@@ -183,6 +183,7 @@ public sealed class RunFileTests
     [InlineData("version: 1\napps:\n  - appDirPath: .\n    appProtocol: thrift\n", "apps[0].appProtocol", "http and grpc")]
     [InlineData("version: 1\napps:\n  - appDirPath: .\n    command: {a: b}\n", "apps[0].command", "list of strings")]
     [InlineData("version: 1\ncommon: {}\n", "apps", "at least one app")]
+    [InlineData("version: 1\napps:\n  - {appID: a, appDirPath: ., appPort: 7001}\n  - {appID: a, appDirPath: ., appPort: 7001}\n", "apps[1].appPort", "another instance of app 'a' already uses appPort 7001")]
     public void Bad_run_file_names_the_field(string yaml, string field, string reason)
     {
         var dir = Directory.CreateTempSubdirectory("devsidecar-runfile-bad-").FullName;
@@ -240,6 +241,30 @@ public sealed class RunFileTests
             Assert.Equal(("common", "app"), (apps[0].Env["A"], apps[0].Env["B"]));
             Assert.Equal((7001, 3), (apps[1].AppPort, apps[1].Replicas));
             Assert.Equal(["dotnet", "run"], apps[2].Command);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Two_entries_with_one_app_id_are_two_instances_with_their_own_ports()
+    {
+        var dir = Directory.CreateTempSubdirectory("devsidecar-runfile-instances-").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "dapr.yaml");
+            File.WriteAllText(file, """
+                version: 1
+                apps:
+                  - {appID: router, appDirPath: ., appPort: 7001, env: {ASPNETCORE_URLS: "http://127.0.0.1:7001"}}
+                  - {appID: router, appDirPath: ., appPort: 7002, env: {ASPNETCORE_URLS: "http://127.0.0.1:7002"}}
+                """);
+            var (apps, _) = RunFile.Load(file);
+            Assert.Equal(["router", "router"], apps.Select(a => a.AppId));
+            Assert.Equal([7001, 7002], apps.Select(a => a.AppPort ?? 0));
+            Assert.Equal(["http://127.0.0.1:7001", "http://127.0.0.1:7002"], apps.Select(a => a.Env["ASPNETCORE_URLS"]));
         }
         finally
         {

@@ -174,29 +174,36 @@ internal sealed class AppProcess : IAsyncDisposable
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        while (!Exited.IsCompleted)
+        try
         {
-            try
+            while (!Exited.IsCompleted)
             {
-                if (options.AppProtocol == "grpc")
+                try
                 {
-                    using var tcp = new TcpClient();
-                    await tcp.ConnectAsync(options.AppChannelAddress, port, cts.Token);
-                    return true;
+                    if (options.AppProtocol == "grpc")
+                    {
+                        using var tcp = new TcpClient();
+                        await tcp.ConnectAsync(options.AppChannelAddress, port, cts.Token);
+                        return true;
+                    }
+
+                    using var response = await http.GetAsync(new Uri($"http://{options.AppChannelAddress}:{port}{options.AppHealthCheckPath}"), cts.Token);
+                    if ((int)response.StatusCode < 500)
+                    {
+                        return true;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or SocketException or TaskCanceledException && !cts.IsCancellationRequested)
+                {
+                    // Not listening yet.
                 }
 
-                using var response = await http.GetAsync(new Uri($"http://{options.AppChannelAddress}:{port}{options.AppHealthCheckPath}"), cts.Token);
-                if ((int)response.StatusCode < 500)
-                {
-                    return true;
-                }
+                await Task.Delay(100, cts.Token);
             }
-            catch (Exception ex) when (ex is HttpRequestException or SocketException or TaskCanceledException && !cts.IsCancellationRequested)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100, cts.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not healthy within the timeout: the caller reports it, and the app keeps running.
         }
 
         return false;

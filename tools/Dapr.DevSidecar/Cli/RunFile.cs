@@ -23,7 +23,8 @@ internal sealed record RunFileApp(
 /// <c>common</c> gives defaults to every app; app paths are relative to <c>appDirPath</c>, which
 /// is relative to the run file; resources come from the app's <c>resourcesPaths</c>, else
 /// <c>appDirPath/.dapr/resources</c>, else <c>common.resourcesPaths</c>, else <c>~/.dapr/components</c>.
-/// Dev-sidecar extension: <c>devSidecarReplicas</c> (per app) runs several instances.
+/// Several entries with one <c>appID</c> are several instances of that app, each with its own ports.
+/// Dev-sidecar extension: <c>devSidecarReplicas</c> (per app) runs several instances of one entry.
 /// </summary>
 internal static class RunFile
 {
@@ -114,10 +115,20 @@ internal static class RunFile
                 throw Bad(file, $"{at}.appDirPath", $"directory '{dir}' does not exist");
             }
 
+            // Two entries with one app id are two instances of it, as two `dapr run` of one app-id
+            // would be; they need ports of their own.
             var appId = Scalar(app, "appID") ?? Path.GetFileName(dir.TrimEnd(Path.DirectorySeparatorChar));
-            if (result.Any(r => r.AppId == appId))
+            foreach (var (field, port) in new[] { ("appPort", Scalar(app, "appPort")), ("daprHTTPPort", Scalar(app, "daprHTTPPort")), ("daprGRPCPort", Scalar(app, "daprGRPCPort")) })
             {
-                throw Bad(file, $"{at}.appID", $"app id '{appId}' is used by two apps");
+                if (port is not null && result.Any(r => r.AppId == appId && port == field switch
+                    {
+                        "appPort" => r.AppPort?.ToString(CultureInfo.InvariantCulture),
+                        "daprHTTPPort" => r.DaprHttpPort.ToString(CultureInfo.InvariantCulture),
+                        _ => r.DaprGrpcPort.ToString(CultureInfo.InvariantCulture),
+                    }))
+                {
+                    throw Bad(file, $"{at}.{field}", $"another instance of app '{appId}' already uses {field} {port}");
+                }
             }
 
             var protocol = Scalar(app, "appProtocol") ?? Scalar(common, "appProtocol") ?? "http";

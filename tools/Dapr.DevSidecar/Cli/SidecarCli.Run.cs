@@ -37,11 +37,11 @@ public static partial class SidecarCli
     /// Single-app mode with a command: starts the app with the CLI's environment, waits for it,
     /// and stops it when the sidecar stops. If the app exits first, its exit code is returned.
     /// </summary>
-    private static async Task<int> RunAppCommandAsync(SidecarOptions options, RunningSidecar sidecar, List<string> command, ILoggerFactory loggerFactory, CancellationToken stop)
+    private static async Task<int> RunAppCommandAsync(SidecarOptions options, RunningSidecar sidecar, List<string> command, string? appDir, ILoggerFactory loggerFactory, CancellationToken stop)
     {
         var log = loggerFactory.CreateLogger("dapr-dev-sidecar");
         var env = AppProcess.Environment(options, sidecar);
-        await using var app = AppProcess.Start(options.AppId, command, null, env);
+        await using var app = AppProcess.Start(options.AppId, command, appDir, env);
         log.LogInformation("Started app '{AppId}' (pid {Pid}): {Command}", options.AppId, app.Pid, string.Join(' ', command));
         if (await app.WaitHealthyAsync(options, AppStartTimeout, stop))
         {
@@ -179,8 +179,9 @@ public static partial class SidecarCli
 
     /// <summary>
     /// <c>--sidecar-processes</c>: this runner starts <c>dapr-dev-sidecar sidecar … -- command</c> for
-    /// one app instance, in the app's folder (as <c>dapr run</c> from there), with the run file's
-    /// environment and tokens. Sidecar processes share name resolution and actor placement through
+    /// one app instance, with the run file's environment and tokens. The sidecar process runs here,
+    /// as the Dapr CLI runs daprd, so relative paths in components resolve as they do for the
+    /// in-process sidecars; the app command runs in the app's folder (<c>--app-dir</c>). Sidecar processes share name resolution and actor placement through
     /// their folders (docs/dev-sidecar.md), like daprd processes through mDNS and placement.
     /// </summary>
     private static AppProcess StartSidecarProcess(RunFileApp app, SidecarOptions options, int replica)
@@ -193,7 +194,7 @@ public static partial class SidecarCli
         [
             .. self, "sidecar", "--app-id", options.AppId, "--app-protocol", options.AppProtocol,
             "--dapr-http-port", options.HttpPort.ToString(invariant), "--dapr-grpc-port", options.GrpcPort.ToString(invariant),
-            "--app-health-check-path", options.AppHealthCheckPath,
+            "--app-health-check-path", options.AppHealthCheckPath, "--app-dir", app.AppDirPath,
             .. options.ResourcesPaths.SelectMany(p => new[] { "--resources-path", p }),
         ];
         if (options.AppPort is { } port)
@@ -218,7 +219,7 @@ public static partial class SidecarCli
             env["APP_PORT"] = replicaPort.ToString(invariant);
         }
 
-        return AppProcess.Start(options.AppId, command, app.AppDirPath, env);
+        return AppProcess.Start(options.AppId, command, null, env);
     }
 
     private static SidecarOptions OptionsFor(RunFileApp app, int replica, Dictionary<string, (string? Api, string? App)> tokens)

@@ -29,6 +29,8 @@ public static partial class SidecarCli
           --dapr-grpc-port <port>       gRPC API port (default: a free port)
           --resources-path <dir>        component folder; repeatable
           --app-health-check-path <p>   default /healthz
+          --app-dir <dir>               where the app command runs (default: here); the sidecar
+                                        itself resolves relative component paths from here, as daprd
         Environment: DAPR_API_TOKEN (required from callers), APP_API_TOKEN (sent to the app).
         """;
 
@@ -71,7 +73,7 @@ public static partial class SidecarCli
 
     private static async Task<int> RunSidecarAsync(string[] args, ILoggerFactory loggerFactory)
     {
-        var (options, command) = ParseSidecarArgs(args);
+        var (options, command, appDir) = ParseSidecarArgs(args);
         // One app per process here: sidecars of other processes are found through the registry folder.
         // Actors too: hosts in every dev-sidecar process of this user share one placement (docs/dev-sidecar.md).
         await using var runtime = new ComponentRuntime(loggerFactory, TimeProvider.System)
@@ -92,16 +94,17 @@ public static partial class SidecarCli
             return 0;
         }
 
-        return await RunAppCommandAsync(options, sidecar, command, loggerFactory, stop.Token);
+        return await RunAppCommandAsync(options, sidecar, command, appDir, loggerFactory, stop.Token);
     }
 
-    internal static (SidecarOptions Options, List<string> Command) ParseSidecarArgs(string[] args)
+    internal static (SidecarOptions Options, List<string> Command, string? AppDir) ParseSidecarArgs(string[] args)
     {
         string? appId = null;
         int? appPort = null;
         var protocol = "http";
         int httpPort = 0, grpcPort = 0;
         var healthPath = "/healthz";
+        string? appDir = null;
         var paths = new List<string>();
         var command = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -123,6 +126,7 @@ public static partial class SidecarCli
                 case "--dapr-grpc-port" or "-G": grpcPort = NextInt(); break;
                 case "--resources-path" or "--components-path" or "-d": paths.Add(Next()); break;
                 case "--app-health-check-path": healthPath = Next(); break;
+                case "--app-dir": appDir = Next(); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'.\n\n{Usage}");
             }
         }
@@ -148,7 +152,7 @@ public static partial class SidecarCli
             AppHealthCheckPath = healthPath,
             ApiToken = Environment.GetEnvironmentVariable("DAPR_API_TOKEN"),
             AppApiToken = Environment.GetEnvironmentVariable("APP_API_TOKEN"),
-        }, command);
+        }, command, appDir);
     }
 
     private static int Fail(string message)
