@@ -22,9 +22,9 @@ public sealed class WorkerIdLeaseTests
         _dapr = FakeDaprClient.WithPresenceStore(_time);
     }
 
-    private WorkerIdLease Lease(int preferred) => new(_dapr,
+    private WorkerIdLease Lease(int preferred, TimeSpan? startupWait = null) => new(_dapr,
         new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:WorkerId"] = preferred.ToString(System.Globalization.CultureInfo.InvariantCulture) }).Build(),
-        Options.Create(new WorkerIdLeaseOptions { Ttl = TimeSpan.FromSeconds(30), StartupWait = TimeSpan.FromSeconds(1) }), _time, NullLogger<WorkerIdLease>.Instance);
+        Options.Create(new WorkerIdLeaseOptions { Ttl = TimeSpan.FromSeconds(30), StartupWait = startupWait ?? TimeSpan.FromSeconds(1) }), _time, NullLogger<WorkerIdLease>.Instance);
 
     [Fact]
     public async Task Two_instances_preferring_the_same_id_get_different_ones_and_a_clean_stop_frees_it()
@@ -61,6 +61,25 @@ public sealed class WorkerIdLeaseTests
 
         Assert.Null(lease.WorkerId);
         Assert.Throws<WorkerIdUnavailableException>(() => ids.Next());
+        await lease.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task An_instance_that_starts_while_the_store_is_down_mints_nothing_until_the_renew_loop_gets_a_lease()
+    {
+        _dapr.FailWrite = (_, _) => FakeDaprClient.Failed(StatusCode.Unavailable, "sidecar still starting");
+        using var lease = Lease(3, startupWait: TimeSpan.FromMilliseconds(50));
+        await lease.StartAsync(CancellationToken.None);
+        var ids = new LeasedSnowflakeIds(lease);
+
+        Assert.Null(lease.WorkerId);
+        Assert.Throws<WorkerIdUnavailableException>(() => ids.Next());
+
+        _dapr.FailWrite = null;
+        _time.Advance(TimeSpan.FromSeconds(10)); // one renewal period: the loop tries again
+        Assert.True(SpinWait.SpinUntil(() => lease.WorkerId is not null, TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(3, ids.Next().WorkerId);
         await lease.StopAsync(CancellationToken.None);
     }
 
