@@ -177,33 +177,33 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
 
     public override Task SaveStateAsync<TValue>(string storeName, string key, TValue value, StateOptions? stateOptions = null,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
-        Apply(storeName, [new Op(key, Serialize(value), null, FirstWrite(stateOptions), metadata)], transaction: false);
+        Apply(storeName, [new Op(key, Serialize(value), null, FirstWrite(stateOptions), metadata)]);
 
     public override Task SaveByteStateAsync(string storeName, string key, ReadOnlyMemory<byte> binaryValue, StateOptions? stateOptions = null,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
-        Apply(storeName, [new Op(key, binaryValue.ToArray(), null, FirstWrite(stateOptions), metadata)], transaction: false);
+        Apply(storeName, [new Op(key, binaryValue.ToArray(), null, FirstWrite(stateOptions), metadata)]);
 
     public override async Task<bool> TrySaveStateAsync<TValue>(string storeName, string key, TValue value, string etag, StateOptions? stateOptions = null,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
-        await Aborts(Apply(storeName, [new Op(key, Serialize(value), etag, FirstWrite(stateOptions), metadata)], transaction: false));
+        await Aborts(Apply(storeName, [new Op(key, Serialize(value), etag, FirstWrite(stateOptions), metadata)]));
 
     public override async Task<bool> TrySaveByteStateAsync(string storeName, string key, ReadOnlyMemory<byte> binaryValue, string etag, StateOptions? stateOptions = null,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
-        await Aborts(Apply(storeName, [new Op(key, binaryValue.ToArray(), etag, FirstWrite(stateOptions), metadata)], transaction: false));
+        await Aborts(Apply(storeName, [new Op(key, binaryValue.ToArray(), etag, FirstWrite(stateOptions), metadata)]));
 
     public override Task SaveBulkStateAsync<TValue>(string storeName, IReadOnlyList<SaveStateItem<TValue>> items, CancellationToken cancellationToken = default) =>
-        Task.WhenAll(items.Select(i => Apply(storeName, [new Op(i.Key, Serialize(i.Value), i.ETag, FirstWrite(i.StateOptions), i.Metadata)], transaction: false)));
+        Task.WhenAll(items.Select(i => Apply(storeName, [new Op(i.Key, Serialize(i.Value), i.ETag, FirstWrite(i.StateOptions), i.Metadata)])));
 
     public override Task DeleteStateAsync(string storeName, string key, StateOptions? stateOptions = null,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
-        Apply(storeName, [new Op(key, null, null, false, metadata)], transaction: false);
+        Apply(storeName, [new Op(key, null, null, false, metadata)]);
 
     public override async Task<bool> TryDeleteStateAsync(string storeName, string key, string etag, StateOptions? stateOptions = null,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
-        await Aborts(Apply(storeName, [new Op(key, null, etag, false, metadata)], transaction: false));
+        await Aborts(Apply(storeName, [new Op(key, null, etag, false, metadata)]));
 
     public override Task DeleteBulkStateAsync(string storeName, IReadOnlyList<BulkDeleteStateItem> items, CancellationToken cancellationToken = default) =>
-        Task.WhenAll(items.Select(i => Apply(storeName, [new Op(i.Key, null, i.ETag, false, i.Metadata)], transaction: false)));
+        Task.WhenAll(items.Select(i => Apply(storeName, [new Op(i.Key, null, i.ETag, false, i.Metadata)])));
 
     /// <summary>
     /// All or nothing. The SDK's <see cref="StateTransactionRequest"/> keeps no <see cref="StateOptions"/>
@@ -217,12 +217,11 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
             throw Failed(StatusCode.InvalidArgument, $"state store {storeName} is missing or does not support transactions");
         }
 
-        return Apply(storeName, operations.Select(o => new Op(o.Key, o.OperationType == StateOperationType.Delete ? null : o.Value ?? [], o.ETag, false, o.Metadata)).ToList(), transaction: true);
+        return Apply(storeName, operations.Select(o => new Op(o.Key, o.OperationType == StateOperationType.Delete ? null : o.Value ?? [], o.ETag, false, o.Metadata)).ToList());
     }
 
-    private Task Apply(string store, IReadOnlyList<Op> ops, bool transaction)
+    private Task Apply(string store, IReadOnlyList<Op> ops)
     {
-        _ = transaction;
         foreach (var op in ops)
         {
             if (FailWrite?.Invoke(store, op.Key) is { } injected)
