@@ -205,10 +205,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
     public override Task DeleteBulkStateAsync(string storeName, IReadOnlyList<BulkDeleteStateItem> items, CancellationToken cancellationToken = default) =>
         Task.WhenAll(items.Select(i => Apply(storeName, [new Op(i.Key, null, i.ETag, false, i.Metadata)])));
 
-    /// <summary>
-    /// All or nothing. The SDK's <see cref="StateTransactionRequest"/> keeps no <see cref="StateOptions"/>
-    /// (so a first-write asked for inside a transaction never reaches the sidecar); only ETags guard operations here.
-    /// </summary>
+    /// <summary>All or nothing: ETags and first-write (the operation's <see cref="StateTransactionRequest.Options"/>) are checked for every operation before any is applied.</summary>
     public override Task ExecuteStateTransactionAsync(string storeName, IReadOnlyList<StateTransactionRequest> operations,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
@@ -217,7 +214,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
             throw Failed(StatusCode.InvalidArgument, $"state store {storeName} is missing or does not support transactions");
         }
 
-        return Apply(storeName, operations.Select(o => new Op(o.Key, o.OperationType == StateOperationType.Delete ? null : o.Value ?? [], o.ETag, false, o.Metadata)).ToList());
+        return Apply(storeName, operations.Select(o => new Op(o.Key, o.OperationType == StateOperationType.Delete ? null : o.Value ?? [], o.ETag, FirstWrite(o.Options), o.Metadata)).ToList());
     }
 
     private Task Apply(string store, IReadOnlyList<Op> ops)
