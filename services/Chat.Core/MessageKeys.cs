@@ -12,6 +12,12 @@ public static class MessageKeys
     /// <summary>The conversation header: epoch, last seq, published seq.</summary>
     public static string Meta(string conversationId) => $"conv:{conversationId}:meta";
 
+    /// <summary>
+    /// Not in the messages store: the conversation's last taken seq and its message, in the actor
+    /// store, where ConversationActor takes each seq by ETag when the messages store has no first-write.
+    /// </summary>
+    public static string Head(string conversationId) => $"conv:{conversationId}:head";
+
     /// <summary>Dedup entry for (conversation, sender, client_msg_id), kept 7 days.</summary>
     public static string Dedup(string conversationId, string senderId, string clientMsgId) => $"conv:{conversationId}:dedup:{senderId}:{clientMsgId}";
 

@@ -23,7 +23,8 @@ public sealed record DaprAppUsage(
     public IEnumerable<string> Components =>
         StateStores.Concat(Bindings).Concat(SecretStores)
             .Concat(UsesPubSub ? [DaprNames.PubSub] : [])
-            .Concat(HostsActors.Count > 0 ? [DaprNames.StateStores.Actors] : []);
+            .Concat(HostsActors.Count > 0 ? [DaprNames.StateStores.Actors] : [])
+            .Distinct(StringComparer.Ordinal);
 }
 
 /// <summary>The one table of <see cref="DaprAppUsage"/>, per app-id.</summary>
@@ -66,8 +67,9 @@ public static class DaprUsage
             Invokes: [DaprNames.Apps.Directory],
             HostsActors: None),
         new(DaprNames.Apps.Router,
-            // messages-store: ConversationActor appends; presence-store: the routing mirror.
-            StateStores: [DaprNames.StateStores.Messages, DaprNames.StateStores.Presence],
+            // messages-store: ConversationActor appends; presence-store: the routing mirror;
+            // actor-store (besides actor state): a conversation's head where messages-store has no first-write.
+            StateStores: [DaprNames.StateStores.Messages, DaprNames.StateStores.Presence, DaprNames.StateStores.Actors],
             Publishes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.BotMessageCreated],
             Subscribes: None,
             Bindings: None,

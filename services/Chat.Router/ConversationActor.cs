@@ -17,7 +17,8 @@ namespace Chat.Router;
 /// commit per send. A repeated client_msg_id is found by reading its dedup key first: first-write
 /// inside a transaction is not enforced by every store (components-contrib's redis applies it to
 /// single saves only). Elsewhere (Cassandra) the writes are ordered, message
-/// first, and repaired on activation if the process dies in between. The publish follows the
+/// first, and repaired on activation if the process dies in between; a store without first-write
+/// gets its seqs taken through the head in the actor store first (see ConversationActor.Sequencer.cs). The publish follows the
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
 /// </summary>
 public sealed partial class ConversationActor(
@@ -28,6 +29,9 @@ public sealed partial class ConversationActor(
     public const string OutboxReminder = "outbox";
 
     private static readonly TimeSpan OutboxPeriod = TimeSpan.FromSeconds(5);
+
+    // Only another activation appending at the same moment takes a seq first; give up (the send fails and is retried) after this many.
+    private const int MaxSeqsTakenElsewhere = 50;
 
     private readonly ILogger _logger = log;
     private readonly List<StoredMessage> _pendingDedup = [];
@@ -63,7 +67,7 @@ public sealed partial class ConversationActor(
         _appendedSinceTick = true;
 
         StoredMessage message;
-        for (var attempt = 0; ; attempt++)
+        for (int attempt = 0, taken = 0; ; attempt++)
         {
             var now = DateTimeOffset.UtcNow;
             message = new StoredMessage(ConversationId, _meta.LastSeq + 1, (ulong)ids.Next().Value, request.SenderId, request.SenderDeviceId,
@@ -73,6 +77,23 @@ public sealed partial class ConversationActor(
                 TargetSeq = request.TargetSeq,
                 LifecycleCount = _meta.LifecycleCount + (request.EntryKind == 0 ? 0ul : 1ul),
             };
+            if (!await TakeSeqAsync(message))
+            {
+                // Another activation of this conversation took the seq; caught up, so maybe with this very send.
+                if (await FindDuplicateAsync(request) is { } elsewhere)
+                {
+                    return new AppendMessageResult(elsewhere, Duplicate: true);
+                }
+
+                if (++taken >= MaxSeqsTakenElsewhere)
+                {
+                    throw new InvalidOperationException($"Conversation {ConversationId}: {taken} seqs in a row were taken by another activation.");
+                }
+
+                attempt--;
+                continue;
+            }
+
             try
             {
                 if (transactional)
@@ -139,6 +160,8 @@ public sealed partial class ConversationActor(
             return;
         }
 
+        await RestoreHeaderIfBehindAsync();
+
         // Kept while the conversation is busy (registering it costs a write); dropped after a quiet
         // period, once the header on disk says everything is published.
         if (_appendedSinceTick)
@@ -186,6 +209,7 @@ public sealed partial class ConversationActor(
     /// </summary>
     private async Task RepairAsync()
     {
+        await ArchiveHeadAsync();
         var repaired = false;
         while (await ReadMessageAsync(_meta.LastSeq + 1) is { } orphan)
         {

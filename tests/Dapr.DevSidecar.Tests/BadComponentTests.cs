@@ -51,11 +51,19 @@ public sealed class BadComponentTests
     [Fact]
     public async Task Unsupported_type_lists_the_supported_ones()
     {
-        var ex = await StartFails("cassandra.yaml", SidecarTestHost.Component("messages", "state.cassandra", ("hosts", "127.0.0.1")));
+        var ex = await StartFails("mongodb.yaml", SidecarTestHost.Component("messages", "state.mongodb", ("host", "127.0.0.1")));
         Assert.Equal("spec.type", ex.Field);
-        Assert.Contains("state.cassandra", ex.Reason, StringComparison.Ordinal);
+        Assert.Contains("state.mongodb", ex.Reason, StringComparison.Ordinal);
         Assert.Contains("state.sqlite", ex.Reason, StringComparison.Ordinal);
         Assert.Contains("state.redis", ex.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task State_cassandra_without_its_sqlite_file_says_it_is_an_emulation()
+    {
+        var ex = await StartFails("cassandra.yaml", SidecarTestHost.Component("messages", "state.cassandra", ("hosts", "127.0.0.1")));
+        Assert.Equal("spec.metadata[devSidecarConnectionString]", ex.Field);
+        Assert.Contains("emulated", ex.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

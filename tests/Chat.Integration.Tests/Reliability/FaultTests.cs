@@ -73,6 +73,36 @@ public sealed class FaultTests(ITestOutputHelper output)
         await sidecar.StartAsync();
     }, ownSidecarProcess: AppProcesses.AllApps, scaled: true);
 
+    /// <summary>
+    /// Issue 20: a whole router host (app and sidecar process) dies with its actors active. The other
+    /// router takes them over (sends are acknowledged again); the host comes back, as its pod would be
+    /// rescheduled, while the run goes on, and takes its share back before the run settles.
+    /// </summary>
+    [Fact]
+    public async Task Router_host_killed()
+    {
+        Task? rejoin = null;
+        await RunAsync("kill -9 of a whole router host, app and sidecar process (2 routers; every app instance its own sidecar process)", async (system, workload) =>
+        {
+            var router = system.InstanceOf(DaprNames.Apps.Router);
+            router.Kill();
+            router.SidecarProcess!.Kill();
+            await AttemptsGrowAsync(workload, AttemptsDuringFault);
+            await Wait.UntilAsync(() => ScaleOutTests.RouterHostsInTable(system) == 1, "a placement table without the dead router host", TimeSpan.FromSeconds(30));
+            await AcksGrowAsync(workload, 5);
+            // A cold start of both processes takes longer than the workload's sends last: it runs beside the recovery.
+            rejoin = Task.Run(async () =>
+            {
+                await router.SidecarProcess.StartAsync();
+                await router.StartAsync();
+            });
+        }, ownSidecarProcess: AppProcesses.AllApps, scaled: true, beforeSettle: async system =>
+        {
+            await rejoin!;
+            await Wait.UntilAsync(() => ScaleOutTests.RouterHostsInTable(system) == 2, "a placement table with the restarted router host", TimeSpan.FromSeconds(60));
+        });
+    }
+
     [Fact]
     public Task Redis_killed_and_restarted_with_aof() => RunAsync("kill -9 of redis-server (AOF everysec), restart", async (system, workload) =>
     {
@@ -90,12 +120,14 @@ public sealed class FaultTests(ITestOutputHelper output)
     });
 
     /// <param name="scaled">Two instances of every app that scales out (dapr.scale.yaml), else one of each and two gateways.</param>
-    private async Task RunAsync(string name, Func<AppProcesses, ChatWorkload, Task> fault, string[]? ownSidecarProcess = null, bool scaled = false)
+    /// <param name="beforeSettle">Awaited after recovery was shown, before sending stops and the run settles.</param>
+    private async Task RunAsync(string name, Func<AppProcesses, ChatWorkload, Task> fault, string[]? ownSidecarProcess = null, bool scaled = false,
+        Func<AppProcesses, Task>? beforeSettle = null)
     {
         await using var system = scaled
             ? await AppProcesses.StartScaledAsync(instances: 2, ownSidecarProcess ?? [])
             : await AppProcesses.StartAsync(gateways: 2, ownSidecarProcess ?? []);
-        var result = await ReliabilityRun.RunAsync(system, fault, output);
+        var result = await ReliabilityRun.RunAsync(system, fault, output, beforeSettle);
         ReportFile.Append(name, result);
         Assert.True(result.Ok, $"{result}\n{system.LogTails()}");
     }
@@ -116,7 +148,8 @@ public sealed class FaultTests(ITestOutputHelper output)
 /// <summary>One workload run around a fault: warm up, fault (and recovery), progress, settle, check.</summary>
 public static class ReliabilityRun
 {
-    public static async Task<CheckResult> RunAsync(AppProcesses system, Func<AppProcesses, ChatWorkload, Task> fault, ITestOutputHelper output)
+    public static async Task<CheckResult> RunAsync(AppProcesses system, Func<AppProcesses, ChatWorkload, Task> fault, ITestOutputHelper output,
+        Func<AppProcesses, Task>? beforeSettle = null)
     {
         await using var workload = await ChatWorkload.CreateAsync(system, () => system.LiveGatewayUrls);
         workload.Start();
@@ -128,6 +161,11 @@ public static class ReliabilityRun
         var live = workload.History.FirstLive;
         await Wait.UntilAsync(() => workload.History.Acks.Count(a => !a.FromEvent) >= acked + 15, "15 more acks after recovery", TimeSpan.FromSeconds(120));
         await Wait.UntilAsync(() => workload.History.FirstLive >= live + 5, "live deliveries after recovery", TimeSpan.FromSeconds(90));
+        if (beforeSettle is not null)
+        {
+            await beforeSettle(system);
+        }
+
         await workload.StopAndSettleAsync();
         var result = await workload.CheckAsync();
         output.WriteLine(result.ToString());

@@ -198,17 +198,16 @@ public sealed partial class ActorCluster : IAsyncDisposable
         }
     }
 
-    // ---- Member side: follow the table, drain on lock, acknowledge. ----
-
-    private async Task MemberLoopAsync()
+    /// <summary>Runs <paramref name="step"/> every <paramref name="every"/> until the cluster stops; file errors are logged and retried.</summary>
+    private async Task PollAsync(TimeSpan every, string what, Func<CancellationToken, Task> step)
     {
         var ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await FollowTableAsync(ct);
-                await Task.Delay(MemberPoll, ct);
+                await step(ct);
+                await Task.Delay(every, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -216,181 +215,9 @@ public sealed partial class ActorCluster : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                _log.LogWarning("Actor placement: reading the table failed: {Error}", ex.Message);
+                _log.LogWarning("Actor placement: {What} failed: {Error}", what, ex.Message);
             }
         }
-    }
-
-    /// <summary>Reads <c>table.json</c>; returns it when it differs from the last one seen.</summary>
-    private ClusterTable? ReadTable()
-    {
-        var table = ReadJson<ClusterTable>(TablePath);
-        if (table is null)
-        {
-            return null;
-        }
-
-        var key = $"{table.Version}/{table.Phase}";
-        if (key == _lastSeen)
-        {
-            return null;
-        }
-
-        _lastSeen = key;
-        return table;
-    }
-
-    private async Task FollowTableAsync(CancellationToken ct)
-    {
-        if (ReadTable() is not { } table)
-        {
-            return;
-        }
-
-        List<ActorHost> local;
-        lock (_gate)
-        {
-            local = [.. _localHosts];
-        }
-
-        var next = RoutingTable.Build(table, MemberId, local);
-        // Lock first (no new turns), then move what must move, then acknowledge or route.
-        Publish(next.WithLocked(true));
-        // A stopping host deactivates its own actors before it leaves the member file (ActorPlacement.RemoveHostAsync).
-        await _placement.DrainMovedAsync((entry, on) => !on.IsStopped && next.Owner(entry.Type, entry.Id)?.Local != on, finishLate: true);
-        if (table.Phase == ClusterTable.Unlock)
-        {
-            Publish(next);
-            _log.LogInformation("Actor placement: table {Version} in effect ({Members} members).", table.Version, table.Members.Length);
-        }
-        else
-        {
-            WritePrivate(Path.Combine(AcksFolder, MemberId), System.Text.Encoding.ASCII.GetBytes(table.Version.ToString(CultureInfo.InvariantCulture)));
-        }
-    }
-
-    private void Publish(RoutingTable table)
-    {
-        TaskCompletionSource changed;
-        lock (_gate)
-        {
-            Volatile.Write(ref _table, table);
-            changed = _changed;
-            _changed = NewSignal();
-        }
-
-        changed.TrySetResult();
-    }
-
-    // ---- Leader side: membership to tables. ----
-
-    private async Task LeaderLoopAsync()
-    {
-        var ct = _stop.Token;
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                if (_leaderLock is null && TryLock(Path.Combine(Folder, "leader.lock")) is { } held)
-                {
-                    _leaderLock = held;
-                    _log.LogInformation("Actor placement: this process ({Member}) leads the placement tables.", MemberId);
-                }
-
-                if (_leaderLock is not null)
-                {
-                    Lead();
-                }
-
-                await Task.Delay(LeaderPoll, ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _log.LogWarning("Actor placement: leading failed: {Error}", ex.Message);
-            }
-        }
-    }
-
-    /// <summary>An exclusive lock on <paramref name="path"/> if nobody holds one, else null.</summary>
-    private static FileStream? TryLock(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>One step of the placement leader: publish a new locked version on a membership change, unlock it once acknowledged.</summary>
-    private void Lead()
-    {
-        var members = LiveMembers();
-        var current = ReadJson<ClusterTable>(TablePath);
-        var proposed = new ClusterTable((current?.Version ?? 0) + 1, ClusterTable.Lock, members.OrderBy(m => m.Id, StringComparer.Ordinal).ToArray());
-        if (current is null || current.Signature != proposed.Signature)
-        {
-            WritePrivate(TablePath, JsonSerializer.SerializeToUtf8Bytes(proposed, Json));
-            return;
-        }
-
-        if (current.Phase == ClusterTable.Lock && members.All(m => AckOf(m.Id) >= current.Version))
-        {
-            WritePrivate(TablePath, JsonSerializer.SerializeToUtf8Bytes(current with { Phase = ClusterTable.Unlock }, Json));
-        }
-    }
-
-    private long AckOf(string memberId)
-    {
-        try
-        {
-            return long.TryParse(File.ReadAllText(Path.Combine(AcksFolder, memberId)), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : 0;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    /// <summary>Members whose process holds its member lock; files of dead processes are removed.</summary>
-    private List<ClusterMember> LiveMembers()
-    {
-        var live = new List<ClusterMember>();
-        foreach (var file in Directory.EnumerateFiles(MembersFolder, "*.json"))
-        {
-            if (ReadJson<ClusterMember>(file) is not { } member)
-            {
-                continue;
-            }
-
-            var lockPath = Path.Combine(MembersFolder, member.Id + ".lock");
-            if (member.Id == MemberId)
-            {
-                live.Add(member);
-                continue;
-            }
-
-            // The member file is written only after its lock is held: a lock we can take means its process is gone.
-            if (TryLock(lockPath) is { } stale)
-            {
-                stale.Dispose();
-                TryDelete(file);
-                TryDelete(lockPath);
-                TryDelete(Path.Combine(AcksFolder, member.Id));
-                _log.LogInformation("Actor placement: member {Member} (pid {Pid}) is gone.", member.Id, member.Pid);
-                continue;
-            }
-
-            live.Add(member);
-        }
-
-        return live;
     }
 
     private static void TryDelete(string path)

@@ -9,6 +9,7 @@ public static partial class ComponentTypes
     {
         factories["state.sqlite"] = (def, rt) => new SqliteStateStore(def, rt.Time, rt.LoggerFactory.CreateLogger("Dapr.DevSidecar.State.Sqlite"));
         factories["state.redis"] = (def, rt) => new RedisStateStore(def, rt.Time);
+        factories["state.cassandra"] = (def, rt) => new CassandraStateStore(def, rt.Time, rt.LoggerFactory.CreateLogger("Dapr.DevSidecar.State.Cassandra"));
     }
 
     /// <summary>
