@@ -9,9 +9,10 @@ namespace Chat.Unit.Tests.Fakes;
 
 /// <summary>
 /// An in-memory <see cref="DaprClient"/> for unit tests. State follows the rules a Dapr state
-/// store applies (as the dev sidecar's in-memory store does): values are JSON bytes written with
+/// store applies (as the dev sidecar's stores do): values are JSON bytes written with
 /// the client's serializer options, numeric ETags, first-write without an ETag fails on an
-/// existing key, a write with a stale ETag fails, <c>ttlInSeconds</c> expires keys on the
+/// existing key, a write with a stale ETag fails (a store declared without ETAG refuses ETags
+/// and treats first-write as a plain upsert, as Cassandra does), <c>ttlInSeconds</c> expires keys on the
 /// test's clock, and transactions are all or nothing, refused by stores not declared
 /// transactional. Failures surface as the SDK surfaces daprd's: a <see cref="DaprException"/>
 /// around an <see cref="RpcException"/> with status Aborted. Publishes are
@@ -123,7 +124,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
         lock (_gate)
         {
             var entry = Live((storeName, key));
-            return Task.FromResult((Deserialize<TValue>(entry), entry?.ETag ?? ""));
+            return Task.FromResult((Deserialize<TValue>(entry), ETagOf(storeName, entry)));
         }
     }
 
@@ -136,7 +137,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
             IReadOnlyList<BulkStateItem<TValue>> items = keys.Select(k =>
             {
                 var entry = Live((storeName, k));
-                return new BulkStateItem<TValue>(k, Deserialize<TValue>(entry), entry?.ETag ?? "");
+                return new BulkStateItem<TValue>(k, Deserialize<TValue>(entry), ETagOf(storeName, entry));
             }).ToList();
             return Task.FromResult(items);
         }
@@ -150,7 +151,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
             IReadOnlyList<BulkStateItem> items = keys.Select(k =>
             {
                 var entry = Live((storeName, k));
-                return new BulkStateItem(k, entry is null ? "" : System.Text.Encoding.UTF8.GetString(entry.Value), entry?.ETag ?? "");
+                return new BulkStateItem(k, entry is null ? "" : System.Text.Encoding.UTF8.GetString(entry.Value), ETagOf(storeName, entry));
             }).ToList();
             return Task.FromResult(items);
         }
@@ -171,7 +172,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
         lock (_gate)
         {
             var entry = Live((storeName, key));
-            return Task.FromResult<(ReadOnlyMemory<byte>, string)>((entry?.Value ?? [], entry?.ETag ?? ""));
+            return Task.FromResult<(ReadOnlyMemory<byte>, string)>((entry?.Value ?? [], ETagOf(storeName, entry)));
         }
     }
 
@@ -227,11 +228,23 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
             }
         }
 
+        var etags = HasETags(store);
         lock (_gate)
         {
             // Check every operation first so a failing one leaves nothing applied.
             foreach (var op in ops)
             {
+                if (!etags)
+                {
+                    // As daprd: an ETag is refused; first-write is a plain upsert (e.g. Cassandra's unconditional INSERT).
+                    if (!string.IsNullOrEmpty(op.ETag))
+                    {
+                        return Task.FromException(Failed(StatusCode.InvalidArgument, $"state store {store} doesn't support ETags"));
+                    }
+
+                    continue;
+                }
+
                 var current = Live((store, op.Key));
                 if (!string.IsNullOrEmpty(op.ETag) && current?.ETag != op.ETag)
                 {
@@ -263,6 +276,11 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
 
         return Task.CompletedTask;
     }
+
+    /// <summary>Stores not declared with <see cref="WithStore"/> behave as stores with ETags.</summary>
+    private bool HasETags(string store) => !_capabilities.TryGetValue(store, out var caps) || caps.Contains("ETAG");
+
+    private string ETagOf(string store, Entry? entry) => entry is not null && HasETags(store) ? entry.ETag : "";
 
     private Entry? Live((string Store, string Key) key)
     {

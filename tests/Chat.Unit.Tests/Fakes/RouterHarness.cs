@@ -19,13 +19,14 @@ public sealed class RouterHarness : IAsyncDisposable
 {
     private readonly WorkerIdLease _lease;
 
-    private RouterHarness(bool transactional, FakeDaprClient? dapr, FakeTimeProvider? time)
+    private RouterHarness(bool transactional, bool etags, FakeDaprClient? dapr, FakeTimeProvider? time)
     {
         // Starts at the real time: the actor stamps messages with the system clock, the other services use this one.
         Time = time ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
         Dapr = dapr ?? new FakeDaprClient(Time)
-            .WithStore(DaprNames.StateStores.Messages, transactional ? FakeDaprClient.FullStore : ["ETAG", "TTL"])
-            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore);
+            .WithStore(DaprNames.StateStores.Messages, transactional ? FakeDaprClient.FullStore : etags ? ["ETAG", "TTL"] : ["TTL"])
+            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore)
+            .WithStore(DaprNames.StateStores.Actors, FakeDaprClient.FullStore);
         _lease = new WorkerIdLease(Dapr, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:WorkerId"] = "7" }).Build(),
             Options.Create(new WorkerIdLeaseOptions()), Time, NullLogger<WorkerIdLease>.Instance);
         Ids = new LeasedSnowflakeIds(_lease);
@@ -42,10 +43,13 @@ public sealed class RouterHarness : IAsyncDisposable
     /// <summary>Reminders of the last activation.</summary>
     public FakeTimerManager Timers { get; private set; } = new();
 
-    /// <summary>A router over a new fake sidecar, or over <paramref name="dapr"/> shared with other apps under test.</summary>
-    public static async Task<RouterHarness> StartAsync(bool transactional = true, FakeDaprClient? dapr = null, FakeTimeProvider? time = null)
+    /// <summary>
+    /// A router over a new fake sidecar, or over <paramref name="dapr"/> shared with other apps under test. The messages
+    /// store is transactional, or has ETags only, or (<paramref name="etags"/> false) neither, as Cassandra.
+    /// </summary>
+    public static async Task<RouterHarness> StartAsync(bool transactional = true, FakeDaprClient? dapr = null, FakeTimeProvider? time = null, bool etags = true)
     {
-        var harness = new RouterHarness(transactional, dapr, time);
+        var harness = new RouterHarness(transactional, etags, dapr, time);
         await harness._lease.StartAsync(CancellationToken.None);
         return harness;
     }
