@@ -10,11 +10,11 @@ namespace Chat.Integration.Tests;
 /// </summary>
 [Trait("Area", "Conversations")]
 [Collection(RedisCollection.Name)]
-public sealed class ConversationTests(RedisFixture redis)
+public sealed class ConversationTests(RedisServerFixture redis)
 {
     public static TheoryData<ComponentSet> Sets => new() { ComponentSet.Embedded, ComponentSet.Redis };
 
-    private Task<ChatSystem> StartAsync(ComponentSet set) => ChatSystem.StartAsync(set, set == ComponentSet.Redis ? redis.Endpoint : null);
+    private Task<ChatSystem> StartAsync(ComponentSet set) => ChatHarness.InProcessAsync(new() { Components = set, Redis = set == ComponentSet.Redis ? redis.Endpoint : null });
 
     [Theory]
     [MemberData(nameof(Sets))]

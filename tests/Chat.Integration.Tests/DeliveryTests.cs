@@ -9,7 +9,7 @@ namespace Chat.Integration.Tests;
 /// <summary>Issue 6: end to end through real SignalR clients, the gateway, delivery and the dev sidecar.</summary>
 [Trait("Area", "Delivery")]
 [Collection(RedisCollection.Name)]
-public sealed class DeliveryTests(RedisFixture redis)
+public sealed class DeliveryTests(RedisServerFixture redis)
 {
     public static TheoryData<ComponentSet> Sets => new() { ComponentSet.Embedded, ComponentSet.Redis };
 
@@ -17,7 +17,7 @@ public sealed class DeliveryTests(RedisFixture redis)
         [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
 
     private Task<ChatSystem> StartAsync(ComponentSet set) =>
-        ChatSystem.StartAsync(set, set == ComponentSet.Redis ? redis.Endpoint : null, AllApps);
+        ChatHarness.InProcessAsync(new() { Components = set, Redis = set == ComponentSet.Redis ? redis.Endpoint : null, Apps = AllApps });
 
     [Theory]
     [MemberData(nameof(Sets))]

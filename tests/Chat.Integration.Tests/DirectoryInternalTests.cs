@@ -85,7 +85,7 @@ public sealed class DirectoryInternalTests(DirectoryFixture fx)
     [Fact]
     public async Task Internal_service_refuses_the_gateway_and_bad_input()
     {
-        var viaGateway = new DirectoryInternalService.DirectoryInternalServiceClient(ChatCluster.Through(fx.Gateway, DaprNames.Apps.Directory, DirectoryFixture.GatewayToken));
+        var viaGateway = new DirectoryInternalService.DirectoryInternalServiceClient(ChatRun.Through(fx.Gateway, DaprNames.Apps.Directory, DirectoryFixture.GatewayToken));
         var refused = await Assert.ThrowsAsync<RpcException>(() => viaGateway.GetUserConversationsAsync(new GetUserConversationsRequest { UserId = "u1" }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
         Assert.Contains("caller 'gateway'", refused.Status.Detail, StringComparison.Ordinal);

@@ -19,7 +19,7 @@ public sealed class OutboxTests
     [Fact]
     public async Task A_router_killed_between_save_and_publish_still_leads_to_MessageCreated()
     {
-        await using var system = await ChatSystem.StartAsync(ComponentSet.Embedded);
+        await using var system = await ChatHarness.InProcessAsync(new());
         var published = new ConcurrentQueue<MessageCreated>();
         await system.StartAppAsync("test-subscriber", add: _ => { }, map: app =>
         {
@@ -35,7 +35,7 @@ public sealed class OutboxTests
         var alice = await system.RegisterAsync();
         var bob = await system.RegisterAsync();
         var dm = (await alice.SendToPeerAsync(bob, "normal")).Message.ConversationId;
-        await WaitUntil(() => published.Any(m => m.Message.Content.Text == "normal"), "the normal message to be published");
+        await Wait.UntilAsync(() => published.Any(m => m.Message.Content.Text == "normal"), "the normal message to be published", TimeSpan.FromSeconds(10));
 
         // The router "dies" right after storing the next message, before it publishes it.
         var router = system.InstanceOf(DaprNames.Apps.Router);
@@ -47,7 +47,7 @@ public sealed class OutboxTests
 
         // A fresh router picks the conversation up through its outbox reminder and publishes.
         await system.StartAppAsync(DaprNames.Apps.Router);
-        await WaitUntil(() => published.Any(m => m.Message.Content.Text == "stored, not yet published"), "the stored message to be published after the crash", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => published.Any(m => m.Message.Content.Text == "stored, not yet published"), "the stored message to be published after the crash", TimeSpan.FromSeconds(30));
         var message = published.First(m => m.Message.Content.Text == "stored, not yet published").Message;
         Assert.Equal(2ul, message.Seq);
 
@@ -62,19 +62,5 @@ public sealed class OutboxTests
         });
         Assert.True(retry.Duplicate);
         Assert.Equal(message.MsgId, retry.Message.MsgId);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}.");
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

@@ -15,7 +15,7 @@ namespace Chat.Integration.Tests;
 /// </summary>
 [Trait("Area", "PresenceBenchmark")]
 [Collection(RedisCollection.Name)]
-public sealed class PresenceBenchmarkTests(RedisFixture redis, ITestOutputHelper output)
+public sealed class PresenceBenchmarkTests(RedisServerFixture redis, ITestOutputHelper output)
 {
     private const int Users = 20_000;
     private const int WarmRefreshes = 5;
@@ -25,11 +25,16 @@ public sealed class PresenceBenchmarkTests(RedisFixture redis, ITestOutputHelper
     [InlineData(ComponentSet.Redis)]
     public async Task One_refresh_with_20k_users_online(ComponentSet set)
     {
-        await using var system = await ChatSystem.StartAsync(set, set == ComponentSet.Redis ? redis.Endpoint : null,
-            new ChatSystemOptions { CountPresenceWrites = true, Settings = new Dictionary<string, string?> { ["Presence:SweepSeconds"] = "3600" } },
-            DaprNames.Apps.Presence);
+        await using var system = await ChatHarness.InProcessAsync(new()
+        {
+            Components = set,
+            Redis = set == ComponentSet.Redis ? redis.Endpoint : null,
+            CountPresenceWrites = true,
+            Settings = new Dictionary<string, string?> { ["Presence:SweepSeconds"] = "3600" },
+            Apps = [DaprNames.Apps.Presence],
+        });
         // The reports come through a sidecar with the gateway's app-id, as a gateway's would.
-        await using var gatewaySidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = DaprNames.Apps.Gateway, ResourcesPaths = [system.ResourcesPath] }, system.Runtime);
+        var gatewaySidecar = await system.StartSidecarAsync(DaprNames.Apps.Gateway);
         var presence = new PresenceService.PresenceServiceClient(Dapr.Client.DaprClient.CreateInvocationInvoker(DaprNames.Apps.Presence, gatewaySidecar.GrpcEndpoint));
         var gatewayId = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var request = new ReportConnectedUsersRequest { GatewayInstanceId = gatewayId, RefreshIntervalSeconds = 600 };

@@ -14,7 +14,7 @@ namespace Chat.Integration.Tests;
 /// <summary>Issue 7: presence, last seen, privacy and typing through real SignalR clients.</summary>
 [Trait("Area", "Presence")]
 [Collection(RedisCollection.Name)]
-public sealed class PresenceTests(RedisFixture redis)
+public sealed class PresenceTests(RedisServerFixture redis)
 {
     public static TheoryData<ComponentSet> Sets => new() { ComponentSet.Embedded, ComponentSet.Redis };
 
@@ -27,8 +27,11 @@ public sealed class PresenceTests(RedisFixture redis)
     private static readonly TimeSpan Sweep = TimeSpan.FromMilliseconds(500);
 
     private Task<ChatSystem> StartAsync(ComponentSet set, int refreshSeconds = RefreshSeconds, bool countWrites = false) =>
-        ChatSystem.StartAsync(set, set == ComponentSet.Redis ? redis.Endpoint : null, new ChatSystemOptions
+        ChatHarness.InProcessAsync(new()
         {
+            Components = set,
+            Redis = set == ComponentSet.Redis ? redis.Endpoint : null,
+            Apps = AllApps,
             CountPresenceWrites = countWrites,
             Settings = new Dictionary<string, string?>
             {
@@ -36,7 +39,7 @@ public sealed class PresenceTests(RedisFixture redis)
                 ["Gateway:PresenceConnectDelayMs"] = "50",
                 ["Presence:SweepSeconds"] = Sweep.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
-        }, AllApps);
+        });
 
     [Theory]
     [MemberData(nameof(Sets))]
@@ -180,11 +183,15 @@ public sealed class PresenceTests(RedisFixture redis)
                 }
             }
 
-            await Task.Delay(300); // stragglers would show up now
+            // Absence cannot be awaited: the invariant (nobody hears a target it may not see) is
+            // checked throughout a window in which stragglers would show up.
+            HashSet<string> Heard(HubClient hub) => hub.Received.OfType<PresenceDto>().Select(p => p.UserId).ToHashSet();
+            HashSet<string> Allowed(LastSeenVisibility setting, bool contact) => targets.Where(t => Expected(t.Key, setting, contact)).Select(t => t.Value.UserId).ToHashSet();
+            await Wait.HoldsAsync(() => viewerHubs.All(v => Heard(v.Hub).IsSubsetOf(Allowed(v.Setting, v.Contact))), "no viewer to hear a target it may not see", TimeSpan.FromMilliseconds(300));
             foreach (var (hub, setting, contact) in viewerHubs)
             {
-                var heard = hub.Received.OfType<PresenceDto>().Select(p => p.UserId).ToHashSet();
-                var allowed = targets.Where(t => Expected(t.Key, setting, contact)).Select(t => t.Value.UserId).ToHashSet();
+                var heard = Heard(hub);
+                var allowed = Allowed(setting, contact);
                 Assert.True(allowed.SetEquals(heard), $"viewer {setting}/{(contact ? "contact" : "stranger")} heard {heard.Count} users, may hear {allowed.Count}");
             }
         }
@@ -237,7 +244,9 @@ public sealed class PresenceTests(RedisFixture redis)
             Assert.Equal(2, hub.Received.OfType<TypingDto>().Count());
         }
 
-        await Task.Delay(300);
+        // Absence cannot be awaited: checked throughout a window in which stragglers would show up.
+        await Wait.HoldsAsync(() => new[] { alicePhoneHub, aliceTabletHub, daveHub }.All(h => !h.Received.OfType<TypingDto>().Any()),
+            "typing to reach neither alice's own connections nor a non-member", TimeSpan.FromMilliseconds(300));
         Assert.Empty(alicePhoneHub.Received.OfType<TypingDto>());
         Assert.Empty(aliceTabletHub.Received.OfType<TypingDto>());
         Assert.Empty(daveHub.Received.OfType<TypingDto>());
@@ -258,11 +267,7 @@ public sealed class PresenceTests(RedisFixture redis)
         {
             // The connect-triggered early reports settle with every user reported.
             var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (reporters.Any(r => r.LastReportedUsers != perGateway))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the gateways did not report their users");
-                await Task.Delay(50);
-            }
+            await Wait.UntilAsync(() => reporters.All(r => r.LastReportedUsers == perGateway), "the gateways to report their users", TimeSpan.FromSeconds(15));
 
             // ...and stay quiet (a connect can still have an early report pending).
             var quietSince = (Sent: reporters.Sum(r => r.ReportsSent), At: DateTime.UtcNow);

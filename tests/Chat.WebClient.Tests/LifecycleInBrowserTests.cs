@@ -109,7 +109,7 @@ public sealed class LifecycleInBrowserTests(WebClientFixture system, ITestOutput
             Assert.Equal(201, (await put.ResponseAsync())!.Status);
             // The blob store holds exactly the file, under the id of that PUT.
             var mediaId = new Uri(put.Url).AbsolutePath.Split('/')[^1];
-            Assert.Equal(png, await File.ReadAllBytesAsync(Path.Combine(system.System.ResourcesPath, "media", mediaId)));
+            Assert.Equal(png, await File.ReadAllBytesAsync(Path.Combine(system.System.DataPath, "media", mediaId)));
             await Expect(alice.Page.Locator("#upload-status")).ToBeHiddenAsync();
 
             // Bob sees the thumbnail (320 px wide for a 1600 × 900 picture) and opens the full image.
@@ -169,7 +169,7 @@ public sealed class LifecycleInBrowserTests(WebClientFixture system, ITestOutput
             await Expect(alice.Page.Locator("#sidebar-error")).ToContainTextAsync("expired");
             await Expect(alice.Page.Locator("#upload-status")).ToBeHiddenAsync();
             var mediaId = new Uri(put.Url).AbsolutePath.Split('/')[^1];
-            Assert.False(File.Exists(Path.Combine(system.System.ResourcesPath, "media", mediaId)));
+            Assert.False(File.Exists(Path.Combine(system.System.DataPath, "media", mediaId)));
             await Expect(alice.MessageItems).ToHaveCountAsync(1);
         }
         finally

@@ -290,22 +290,14 @@ public sealed class WebPushInBrowserTests(ITestOutputHelper output) : IAsyncLife
     /// <summary>The notifications the service worker shows (title, body, tag, conversationId), polled until one matches.</summary>
     private static async Task<JsonElement> WaitForNotificationAsync(ChatPage page, Func<JsonElement, bool>? match = null)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var list = await page.Page.EvaluateAsync<JsonElement>("""
+        var found = await Wait.ForAsync(
+            async () => (await page.Page.EvaluateAsync<JsonElement>("""
                 async () => (await (await navigator.serviceWorker.ready).getNotifications())
                   .map(n => ({ title: n.title, body: n.body, tag: n.tag, conversationId: n.data?.conversationId ?? null }))
-                """);
-            var found = list.EnumerateArray().Where(n => match?.Invoke(n) ?? true).ToList();
-            if (found.Count > 0)
-            {
-                return found[^1];
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the service worker showed no notification");
-            await Task.Delay(50);
-        }
+                """)).EnumerateArray().Where(n => match?.Invoke(n) ?? true).ToList(),
+            list => list.Count > 0,
+            _ => "the service worker to show a matching notification");
+        return found[^1];
     }
 
     public async Task DisposeAsync()

@@ -91,13 +91,13 @@ public sealed class BulkBatcherTests
 
         // A lone item arms the timer for exactly the await duration, once, with no period (no polling tick).
         Assert.True(batcher.TryAdd(new Item(1)));
-        await Eventually.TrueAsync(() => timer.Armed, "the first item arms the timer");
+        await Wait.UntilAsync(() => timer.Armed, "the first item arms the timer");
         Assert.Equal(TimeSpan.FromMilliseconds(5), timer.Due);
         Assert.Equal((TimeSpan.FromMilliseconds(5), Timeout.InfiniteTimeSpan), timer.Changes.Last());
         Assert.Empty(flushed);
 
         timer.Fire();
-        await Eventually.TrueAsync(() => flushed.Count == 1, "the timer flushes the partial batch");
+        await Wait.UntilAsync(() => flushed.Count == 1, "the timer flushes the partial batch");
         Assert.Equal([1], flushed.Single());
         Assert.False(timer.Armed);
 
@@ -105,14 +105,14 @@ public sealed class BulkBatcherTests
         batcher.TryAdd(new Item(2));
         batcher.TryAdd(new Item(3));
         batcher.TryAdd(new Item(4));
-        await Eventually.TrueAsync(() => flushed.Count == 2, "a full batch flushes by count");
+        await Wait.UntilAsync(() => flushed.Count == 2, "a full batch flushes by count");
         Assert.Equal([2, 3, 4], flushed.Last());
         Assert.False(timer.Armed);
 
         // A timer signal of a batch already sent flushes nothing.
         timer.Fire();
         batcher.TryAdd(new Item(5));
-        await Eventually.TrueAsync(() => timer.Armed, "the next batch arms the timer again");
+        await Wait.UntilAsync(() => timer.Armed, "the next batch arms the timer again");
         Assert.Equal(2, flushed.Count);
     }
 
@@ -124,7 +124,7 @@ public sealed class BulkBatcherTests
         var batcher = new BulkBatcher<Item>(10, TimeSpan.FromSeconds(1), (_, _) => Task.CompletedTask, i => abandoned.Enqueue(i.N), time);
         batcher.TryAdd(new Item(1));
         batcher.TryAdd(new Item(2));
-        await Eventually.TrueAsync(() => time.Timers.Single().Armed, "the batch is being filled");
+        await Wait.UntilAsync(() => time.Timers.Single().Armed, "the batch is being filled");
 
         await batcher.DisposeAsync();
 

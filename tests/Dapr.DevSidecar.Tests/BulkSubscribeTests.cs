@@ -45,7 +45,7 @@ public sealed class BulkSubscribeTests
         var orders = Enumerable.Range(0, 20).Select(i => new Order($"o-{i}", i)).ToList();
         await host.ClientFor(pub).BulkPublishEventAsync("pubsub", "orders", orders);
 
-        await Eventually.TrueAsync(() => batches.Sum(b => b.Entries.Count) >= 20, "20 entries delivered");
+        await Wait.UntilAsync(() => batches.Sum(b => b.Entries.Count) >= 20, "20 entries delivered");
         var entries = batches.SelectMany(b => b.Entries).ToList();
         Assert.Equal(orders.Select(o => o.Id).Order(), entries.Select(e => e.Event.Data.Id).Order());
         Assert.True(batches.Max(b => b.Entries.Count) > 1, "a burst is delivered several entries per request");
@@ -111,7 +111,7 @@ public sealed class BulkSubscribeTests
         // Three entries in one batch: maxMessagesCount 3 would also do; a full second of await keeps them together.
         await host.ClientFor(sub).BulkPublishEventAsync("pubsub", "orders", new List<Order> { new("ok", 1), new("retry", 2), new("drop", 3) });
 
-        await Eventually.TrueAsync(() => seen.Count(s => s.Id == "retry") == 2 && !dead.IsEmpty, "the RETRY entry again and the DROP entry dead-lettered");
+        await Wait.UntilAsync(() => seen.Count(s => s.Id == "retry") == 2 && !dead.IsEmpty, "the RETRY entry again and the DROP entry dead-lettered");
         Assert.Equal("drop", dead.Single().Id);
         var retried = seen.Where(s => s.Id == "retry").ToList();
         Assert.Equal(retried[0].CloudEventId, retried[1].CloudEventId);
@@ -146,7 +146,7 @@ public sealed class BulkSubscribeTests
 
         await host.ClientFor(sub).PublishEventAsync("pubsub", "orders", new Order("lone", 1));
 
-        await Eventually.TrueAsync(() => !delivered.IsEmpty, "the lone message, after the retry");
+        await Wait.UntilAsync(() => !delivered.IsEmpty, "the lone message, after the retry");
         Assert.Equal(["lone"], delivered);
         Assert.Equal(2, Volatile.Read(ref calls));
     }
@@ -182,7 +182,7 @@ public sealed class BulkSubscribeTests
         // A full batch goes at once; the await (a minute) would never pass within the test.
         await host.ClientFor(sub).BulkPublishEventAsync("pubsub", "decl", new List<Order> { new("1", 1), new("2", 2), new("3", 3) });
 
-        await Eventually.TrueAsync(() => batches.Sum() == 3, "three entries");
+        await Wait.UntilAsync(() => batches.Sum() == 3, "three entries");
         Assert.Equal([3], batches);
     }
 

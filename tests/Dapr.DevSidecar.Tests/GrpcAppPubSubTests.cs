@@ -56,7 +56,7 @@ public sealed class GrpcAppPubSubTests
         subscriber.RetryOnce["ce-3"] = true;
         await client.PublishEventAsync("pubsub", "orders", "third", new Dictionary<string, string> { ["cloudevent.id"] = "ce-3" });
 
-        await Eventually.TrueAsync(() => subscriber.Events.Count(e => e.Event.Id == "ce-3") == 2 && subscriber.Events.Count >= 4, "all events, the third twice");
+        await Wait.UntilAsync(() => subscriber.Events.Count(e => e.Event.Id == "ce-3") == 2 && subscriber.Events.Count >= 4, "all events, the third twice");
         var all = subscriber.Events.ToList();
         Assert.All(all, e => Assert.Equal("sub-app-token", e.Token));
         Assert.All(all, e => Assert.Equal(("orders", "pubsub"), (e.Event.Topic, e.Event.PubsubName)));

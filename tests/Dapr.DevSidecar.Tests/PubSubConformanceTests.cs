@@ -46,7 +46,7 @@ public sealed partial class PubSubConformanceTests
         var before = DateTimeOffset.UtcNow.AddSeconds(-2);
         await host.ClientFor(pub).PublishEventAsync("pubsub", "orders", new Order("o-1", 42));
 
-        await Eventually.TrueAsync(() => !got.IsEmpty, "the order is delivered");
+        await Wait.UntilAsync(() => !got.IsEmpty, "the order is delivered");
         Assert.Equal(new Order("o-1", 42), got.Single());
         var raw = app.Requests.Single(r => r.Path == "/orders");
         Assert.Equal("application/cloudevents+json", raw.ContentType);
@@ -86,12 +86,12 @@ public sealed partial class PubSubConformanceTests
 
         var got = new ConcurrentQueue<Order>();
         await using var app = await SubscriberApp.StartAsync(a => a.MapPost("/orders", (Order o) => { got.Enqueue(o); return Results.Ok(); }).WithTopic("pubsub", "orders"), port);
-        await Eventually.TrueAsync(async () => (await http.GetAsync("/v1.0/healthz")).StatusCode == HttpStatusCode.NoContent, "the sidecar reports ready");
+        await Wait.UntilAsync(async () => (await http.GetAsync("/v1.0/healthz")).StatusCode == HttpStatusCode.NoContent, "the sidecar reports ready");
 
         // Ready means subscribed: the very first publish is delivered.
         var pub = await host.StartSidecarAsync("frontend");
         await host.ClientFor(pub).PublishEventAsync("pubsub", "orders", new Order("o-1", 1));
-        await Eventually.TrueAsync(() => !got.IsEmpty, "the first order is delivered");
+        await Wait.UntilAsync(() => !got.IsEmpty, "the first order is delivered");
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed partial class PubSubConformanceTests
         var response = await http.PostAsync($"{pub.HttpEndpoint}/v1.0/publish/pubsub/bin?metadata.cloudevent.id=my-id&metadata.cloudevent.type=my.type&metadata.cloudevent.source=elsewhere", content);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
 
-        await Eventually.TrueAsync(() => app.Requests.Any(r => r.Path == "/bin"), "delivery");
+        await Wait.UntilAsync(() => app.Requests.Any(r => r.Path == "/bin"), "delivery");
         using var ce = JsonDocument.Parse(app.Requests.Single(r => r.Path == "/bin").Body);
         Assert.Equal("my-id", ce.RootElement.GetProperty("id").GetString());
         Assert.Equal("my.type", ce.RootElement.GetProperty("type").GetString());
@@ -135,7 +135,7 @@ public sealed partial class PubSubConformanceTests
             Type = "custom.type",
         });
 
-        await Eventually.TrueAsync(() => !got.IsEmpty, "delivery");
+        await Wait.UntilAsync(() => !got.IsEmpty, "delivery");
         Assert.Equal(new Order("c", 7), got.Single());
         using var ce = JsonDocument.Parse(app.Requests.Single(r => r.Path == "/ce").Body);
         Assert.Equal("urn:custom-source", ce.RootElement.GetProperty("source").GetString());
@@ -157,7 +157,7 @@ public sealed partial class PubSubConformanceTests
 
         await host.ClientFor(sub).PublishEventAsync("pubsub", "orders", new Order("r", 1));
 
-        await Eventually.TrueAsync(() => Volatile.Read(ref calls) >= 2, "a second delivery after RETRY");
+        await Wait.UntilAsync(() => Volatile.Read(ref calls) >= 2, "a second delivery after RETRY");
         var ids = app.Requests.Where(r => r.Path == "/orders").Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("id").GetString()).ToList();
         Assert.Equal(2, ids.Count);
         Assert.Equal(ids[0], ids[1]);
@@ -200,7 +200,7 @@ public sealed partial class PubSubConformanceTests
 
         await host.ClientFor(sub).PublishEventAsync("pubsub", "orders", new Order("d", 1));
 
-        await Eventually.TrueAsync(() => !dead.IsEmpty, "the dead-letter topic receives the dropped event");
+        await Wait.UntilAsync(() => !dead.IsEmpty, "the dead-letter topic receives the dropped event");
         Assert.Equal(new Order("d", 1), dead.Single());
         // Dead-lettering ends the event's handling (retries come before it): one call, none after.
         Assert.Equal(1, Volatile.Read(ref calls));
@@ -225,11 +225,11 @@ public sealed partial class PubSubConformanceTests
         var dapr = host.ClientFor(sub);
 
         await dapr.PublishEventAsync("pubsub", "missing", new Order("404", 1));
-        await Eventually.TrueAsync(() => dead.Contains("404"), "404 goes to the dead-letter topic");
+        await Wait.UntilAsync(() => dead.Contains("404"), "404 goes to the dead-letter topic");
         Assert.Single(app.Requests, r => r.Path == "/missing");
 
         await dapr.PublishEventAsync("pubsub", "failing", new Order("500", 1));
-        await Eventually.TrueAsync(() => dead.Contains("500"), "after the retries, the dead-letter topic");
+        await Wait.UntilAsync(() => dead.Contains("500"), "after the retries, the dead-letter topic");
         Assert.Equal(3, Volatile.Read(ref failing)); // the first try and maxRetries: 2
     }
 
@@ -253,7 +253,7 @@ public sealed partial class PubSubConformanceTests
         await dapr.PublishEventAsync("pubsub", "events", new Order("a", 1), new Dictionary<string, string> { ["cloudevent.type"] = "order.created" });
         await dapr.PublishEventAsync("pubsub", "events", new Order("b", 2), new Dictionary<string, string> { ["cloudevent.type"] = "order.cancelled" });
 
-        await Eventually.TrueAsync(() => created.Count + other.Count == 2, "both events delivered");
+        await Wait.UntilAsync(() => created.Count + other.Count == 2, "both events delivered");
         Assert.Equal("a", created.Single().Id);
         Assert.Equal("b", other.Single().Id);
     }
@@ -286,7 +286,7 @@ public sealed partial class PubSubConformanceTests
         var result = await host.ClientFor(sub).BulkPublishEventAsync("pubsub", "orders", new List<Order> { new("1", 1), new("2", 2), new("3", 3) });
 
         Assert.Empty(result.FailedEntries);
-        await Eventually.TrueAsync(() => got.Count == 3, "three deliveries");
+        await Wait.UntilAsync(() => got.Count == 3, "three deliveries");
         Assert.Equal(["1", "2", "3"], got.Select(o => o.Id).Order());
     }
 
@@ -308,7 +308,7 @@ public sealed partial class PubSubConformanceTests
         var response = await http.PostAsync($"{sub.HttpEndpoint}/v1.0/publish/pubsub/raw?metadata.rawPayload=true", new StringContent("plain bytes <3", Encoding.UTF8, "text/plain"));
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
 
-        await Eventually.TrueAsync(() => !got.IsEmpty, "raw delivery");
+        await Wait.UntilAsync(() => !got.IsEmpty, "raw delivery");
         Assert.Equal("plain bytes <3", got.Single());
         using var ce = JsonDocument.Parse(app.Requests.Single(r => r.Path == "/raw").Body);
         Assert.Equal("application/octet-stream", ce.RootElement.GetProperty("datacontenttype").GetString());
@@ -335,7 +335,7 @@ public sealed partial class PubSubConformanceTests
             await dapr.PublishEventAsync("pubsub", "o", new Order(i.ToString(CultureInfo.InvariantCulture), i));
         }
 
-        await Eventually.TrueAsync(() => b.Count == 10 && a1.Count + a2.Count == 10, "10 to audit, 10 across billing's instances");
+        await Wait.UntilAsync(() => b.Count == 10 && a1.Count + a2.Count == 10, "10 to audit, 10 across billing's instances");
         Assert.Equal(10, a1.Concat(a2).Distinct().Count());
         Assert.NotEmpty(a1);
         Assert.NotEmpty(a2);
@@ -405,7 +405,7 @@ public sealed partial class PubSubConformanceTests
         await dapr.PublishEventAsync("pubsub", "decl", new Order("s", 1), new Dictionary<string, string> { ["cloudevent.type"] = "special" });
         await dapr.PublishEventAsync("pubsub", "decl", new Order("p", 2));
 
-        await Eventually.TrueAsync(() => special.Count == 1 && plain.Count == 1, "one to each route");
+        await Wait.UntilAsync(() => special.Count == 1 && plain.Count == 1, "one to each route");
         Assert.Equal("s", special.Single().Id);
     }
 }

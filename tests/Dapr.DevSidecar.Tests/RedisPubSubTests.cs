@@ -18,7 +18,7 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
 
     private SidecarTestHost Host(params (string, string)[] extra) =>
         new SidecarTestHost().WithComponent("pubsub.yaml", SidecarTestHost.Component("pubsub", "pubsub.redis",
-            [("redisHost", redis.Host), .. extra]));
+            [("redisHost", redis.Endpoint), .. extra]));
 
     private static string Topic() => "jobs-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -49,14 +49,14 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
         var got = new ConcurrentQueue<Job>();
         await using var restarted = await SubscriberApp.StartAsync(a => a.MapPost("/jobs", (Job j) => { got.Enqueue(j); return Results.Ok(); }).WithTopic("pubsub", topic), port);
 
-        await Eventually.TrueAsync(() => !got.IsEmpty, "the restarted app gets the message again");
+        await Wait.UntilAsync(() => !got.IsEmpty, "the restarted app gets the message again");
         Assert.Equal("j-1", got.Single().Id);
         var againId = JsonDocument.Parse(restarted.Requests.First(r => r.Path == "/jobs").Body).RootElement.GetProperty("id").GetString();
         Assert.Equal(firstId, againId);
 
         // Handled now: acknowledged, nothing left pending in the app's consumer group.
-        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Host)).GetDatabase();
-        await Eventually.TrueAsync(() => db.StreamPending(topic, "worker-" + topic).PendingMessageCount == 0, "no pending entries");
+        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Endpoint)).GetDatabase();
+        await Wait.UntilAsync(() => db.StreamPending(topic, "worker-" + topic).PendingMessageCount == 0, "no pending entries");
     }
 
     [Fact]
@@ -78,16 +78,16 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
             await dapr.PublishEventAsync("pubsub", topic, new Job(i.ToString(CultureInfo.InvariantCulture)));
         }
 
-        await Eventually.TrueAsync(() => handled.Count >= 20, "20 messages handled");
+        await Wait.UntilAsync(() => handled.Count >= 20, "20 messages handled");
         // A marker published after them: once it is handled, the group has read past all 20, so
         // one of them read by both instances would be in `handled` by now.
         await dapr.PublishEventAsync("pubsub", topic, new Job("marker"));
-        await Eventually.TrueAsync(() => handled.Any(h => h.Id == "marker"), "the marker handled");
+        await Wait.UntilAsync(() => handled.Any(h => h.Id == "marker"), "the marker handled");
         Assert.Equal(21, handled.Count);
         Assert.Equal(21, handled.Select(h => h.Id).Distinct().Count());
 
         // On the wire as components-contrib writes it: one group named by the app-id, entries with data + metadata.
-        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Host)).GetDatabase();
+        var db = (await ConnectionMultiplexer.ConnectAsync(redis.Endpoint)).GetDatabase();
         var groups = await db.StreamGroupInfoAsync(topic);
         Assert.Equal("pool", Assert.Single(groups).Name);
         var entry = (await db.StreamRangeAsync(topic, count: 1)).Single();
@@ -110,11 +110,10 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
 
         // While idle, the subscription's reader sits in redis blocked in XREADGROUP (flag b), rather
         // than polling: a polling reader is never seen blocked.
-        await using var observer = await ConnectionMultiplexer.ConnectAsync(redis.Host + ",allowAdmin=true");
-        var server = observer.GetServer(redis.Host);
-        await Eventually.TrueAsync(() => server.ClientList().Any(c =>
-            c.Name == "dapr-dev-sidecar-read-" + appId && c.LastCommand == "xreadgroup" && (c.FlagsRaw ?? "").Contains('b', StringComparison.Ordinal)),
-            "a client of the subscription blocked in xreadgroup");
+        await using var observer = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint + ",allowAdmin=true");
+        var server = observer.GetServer(redis.Endpoint);
+        await Wait.UntilAsync(() => server.ClientList().Any(c =>
+            c.Name == "dapr-dev-sidecar-read-" + appId && c.LastCommand == "xreadgroup" && (c.FlagsRaw ?? "").Contains('b', StringComparison.Ordinal)), "a client of the subscription blocked in xreadgroup");
 
         // An entry written by a plain redis client (no dev sidecar publish, so no in-process signal)
         // in components-contrib's layout reaches the app.
@@ -131,7 +130,7 @@ public sealed class RedisPubSubTests(RedisServerFixture redis)
         });
         await observer.GetDatabase().StreamAddAsync(topic, [new("data", cloudEvent), new("metadata", "{}")]);
 
-        await Eventually.TrueAsync(() => !got.IsEmpty, "the XADDed entry is delivered");
+        await Wait.UntilAsync(() => !got.IsEmpty, "the XADDed entry is delivered");
         Assert.Equal("from-xadd", got.Single().Id);
     }
 }

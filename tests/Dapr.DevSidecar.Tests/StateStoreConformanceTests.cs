@@ -105,12 +105,7 @@ public abstract class StateStoreConformance
         await dapr.SaveStateAsync("store", "forever", new Doc("f", 1), metadata: new Dictionary<string, string> { ["ttlInSeconds"] = "-1" });
         Assert.NotNull(await dapr.GetStateAsync<Doc>("store", "short"));
 
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (await dapr.GetStateAsync<Doc>("store", "short") is not null)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the value with ttlInSeconds=1 did not expire within 5 s");
-            await Task.Delay(100);
-        }
+        await Wait.UntilAsync(async () => await dapr.GetStateAsync<Doc>("store", "short") is null, "the value with ttlInSeconds=1 to expire", TimeSpan.FromSeconds(5));
 
         Assert.NotNull(await dapr.GetStateAsync<Doc>("store", "forever"));
     }
@@ -405,12 +400,7 @@ public sealed class SqliteStateConformanceTests : StateStoreConformance
         await conn.OpenAsync();
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT group_concat(key) FROM state";
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while ((string?)await cmd.ExecuteScalarAsync() != "app||kept")
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the expired row was not cleaned up within 5 s");
-            await Task.Delay(100);
-        }
+        await Wait.UntilAsync(async () => (string?)await cmd.ExecuteScalarAsync() == "app||kept", "the expired row to be cleaned up", TimeSpan.FromSeconds(5));
     }
 }
 
@@ -423,7 +413,7 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
     protected override bool RedisETagRules => true;
 
     protected override IEnumerable<(string Key, string Value)> StoreMetadata(SidecarTestHost host, string name) =>
-        [("redisHost", redis.Host), ("redisPassword", "")];
+        [("redisHost", redis.Endpoint), ("redisPassword", "")];
 
     [Theory]
     [InlineData(null, "{app}||k")]
@@ -436,7 +426,7 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
         var db = Random.Shared.Next(1, 15);
         await using var host = keyPrefix is null ? NewHost("store", ("redisDB", $"{db}")) : NewHost("store", ("redisDB", $"{db}"), ("keyPrefix", keyPrefix));
         var dapr = host.ClientFor(await host.StartSidecarAsync(AppId()));
-        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Host);
+        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
         var raw = direct.GetDatabase(db);
         var key = expectedKey.Replace("{app}", AppId(), StringComparison.Ordinal);
         await raw.KeyDeleteAsync(key);
@@ -457,7 +447,7 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
         var db = Random.Shared.Next(1, 15);
         await using var host = NewHost("store", ("redisDB", $"{db}"), ("keyPrefix", "none"));
         var dapr = host.ClientFor(await host.StartSidecarAsync(AppId()));
-        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Host);
+        await using var direct = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
         var raw = direct.GetDatabase(db);
         var key = $"et-{Run}";
         var firstWrite = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite };
@@ -504,12 +494,7 @@ public sealed class RedisStateConformanceTests(RedisServerFixture redis) : State
         var dapr = host.ClientFor(await host.StartSidecarAsync(AppId()));
         await dapr.SaveStateAsync("store", "d", 1);
         await dapr.SaveStateAsync("store", "kept", 1, metadata: new Dictionary<string, string> { ["ttlInSeconds"] = "-1" });
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (await dapr.GetStateAsync<int?>("store", "d") is not null)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the component's default ttlInSeconds=1 did not expire the value within 5 s");
-            await Task.Delay(100);
-        }
+        await Wait.UntilAsync(async () => await dapr.GetStateAsync<int?>("store", "d") is null, "the component's default ttlInSeconds=1 to expire the value", TimeSpan.FromSeconds(5));
 
         Assert.Equal(1, await dapr.GetStateAsync<int?>("store", "kept"));
     }

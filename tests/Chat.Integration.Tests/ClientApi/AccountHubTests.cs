@@ -65,17 +65,10 @@ public sealed class AccountHubTests(ClientApiSystem fx) : IClassFixture<ClientAp
 
         // Bob's disconnect is processed by the server after the client closes: wait until delivery sees him offline.
         var fanOut = rig.System.AppOf(DaprNames.Apps.Delivery).Services.GetRequiredService<Chat.Delivery.FanOut>();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!(await fanOut.ResolveAsync([bob.UserId], default)).Offline.Contains(bob.UserId) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await Wait.UntilAsync(async () => (await fanOut.ResolveAsync([bob.UserId], default)).Offline.Contains(bob.UserId), "delivery to see bob offline", TimeSpan.FromSeconds(15));
 
         await Chat.Integration.Tests.Infrastructure.ChatClients.SendToPeerAsync(alice, bob, "while you were away");
-        while (!rig.WebPush.To(subscriptionId).Any() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        await Wait.UntilAsync(() => rig.WebPush.To(subscriptionId).Any(), "a web push to bob's browser", TimeSpan.FromSeconds(15));
 
         var push = Assert.Single(rig.WebPush.To(subscriptionId));
         Assert.Contains("while you were away", push.Payload.GetRawText());

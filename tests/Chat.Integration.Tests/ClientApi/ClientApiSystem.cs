@@ -21,9 +21,9 @@ public class ClientApiSystem : IAsyncLifetime
     public ChatSystem System { get; private set; } = null!;
 
     /// <summary>Settings and hooks of the system (none by default).</summary>
-    protected virtual ChatSystemOptions Options => new();
+    protected virtual ChatHarnessOptions Options => new();
 
-    public async Task InitializeAsync() => System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Options, Apps);
+    public async Task InitializeAsync() => System = await ChatHarness.InProcessAsync(Options with { Apps = Apps });
 
     /// <summary>
     /// A new user, connected with a real SignalR client (closed with the fixture) to the gateway or

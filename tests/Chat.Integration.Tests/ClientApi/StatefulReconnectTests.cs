@@ -111,7 +111,7 @@ public sealed class StatefulReconnectTests(StatefulReconnectTests.ReconnectSyste
     {
         public HubCallCounter Calls { get; } = new();
 
-        protected override ChatSystemOptions Options => new()
+        protected override ChatHarnessOptions Options => new()
         {
             Settings = new Dictionary<string, string?> { ["Gateway:ReconnectWindowSeconds"] = "5" },
             ConfigureApp = (appId, b) =>

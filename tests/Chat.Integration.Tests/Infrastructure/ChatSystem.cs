@@ -2,9 +2,6 @@ using System.Net;
 using Chat.Domain;
 using Dapr.DevSidecar.Components;
 using Dapr.DevSidecar.Hosting;
-using Grpc.Core;
-using Grpc.Core.Interceptors;
-using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -15,66 +12,26 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Chat.Integration.Tests.Infrastructure;
 
-/// <summary>Which component set a test runs on.</summary>
-public enum ComponentSet
-{
-    /// <summary>SQLite state, in-memory pub/sub (components/embedded, with files in a temp folder).</summary>
-    Embedded,
-
-    /// <summary>Redis state and Redis Streams pub/sub on a real redis-server.</summary>
-    Redis,
-}
-
-/// <summary>Extra settings of a test run.</summary>
-public sealed record ChatSystemOptions
-{
-    /// <summary>Configuration given to every app (e.g. short presence intervals).</summary>
-    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
-
-    /// <summary>Wraps the presence store in <see cref="CountingStateStore"/> so tests can count its writes.</summary>
-    public bool CountPresenceWrites { get; init; }
-
-    /// <summary>Extra entries of the run's secrets file (chat-secrets).</summary>
-    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>Called before each app starts (its sidecar loads the components then): write extra component files here.</summary>
-    public Action<string, ChatSystem>? BeforeAppStart { get; init; }
-
-    /// <summary>Called with each app's builder after its own services are added (e.g. a test's hub filter).</summary>
-    public Action<string, WebApplicationBuilder>? ConfigureApp { get; init; }
-}
-
 /// <summary>
 /// The chat apps and their dev sidecars, all in this process on free loopback ports, as
 /// <c>dapr run -f</c> would start them. Tests reach the apps the way the gateway does: through a
 /// sidecar of their own, by gRPC proxying with <c>dapr-app-id</c>.
 /// </summary>
-public sealed class ChatSystem : IChatBackends, IAsyncDisposable
+public sealed class ChatSystem : ChatRun
 {
-    public const string JwtKey = "integration-tests-signing-key-0123456789abcdef0123456789abcdef";
-
     private readonly List<WebApplication> _apps = [];
-    private readonly List<RunningSidecar> _sidecars = [];
-    private IReadOnlyDictionary<string, string?> _settings = new Dictionary<string, string?>();
-    private Action<string, WebApplicationBuilder>? _configureApp;
     private readonly List<AppInstance> _instances = [];
-    private readonly List<GrpcChannel> _channels = [];
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly Action<string, WebApplicationBuilder>? _configureApp;
+    private readonly int _firstGatewayClientPort;
 
-    private ChatSystem(string resourcesPath, ComponentRuntime runtime)
+    private ChatSystem(RunFolder folder, RedisServer? redis, ChatHarnessOptions options, int firstGatewayClientPort)
+        : base(folder, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System), redis, ownsFolder: options.ComponentsOf is null)
     {
-        ResourcesPath = resourcesPath;
-        Runtime = runtime;
+        _settings = options.Settings;
+        _configureApp = options.ConfigureApp;
+        _firstGatewayClientPort = firstGatewayClientPort;
     }
-
-    public string ResourcesPath { get; }
-
-    /// <summary>The DAPR_API_TOKEN of <see cref="ClientSidecar"/>: tests send it as the gateway's app does.</summary>
-    public string ClientApiToken { get; } = SidecarTokens.New();
-
-    public ComponentRuntime Runtime { get; }
-
-    /// <summary>The sidecar tests call through (app-id <c>test-client</c>, as the gateway would).</summary>
-    public RunningSidecar ClientSidecar { get; private set; } = null!;
 
     /// <summary>The running instances, in start order.</summary>
     public IReadOnlyList<AppInstance> Instances => _instances;
@@ -89,31 +46,33 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
 
     public WebApplication AppOf(string appId) => InstanceOf(appId).App;
 
-    /// <summary>Starts the given apps (default: directory, router, messaging).</summary>
-    public static Task<ChatSystem> StartAsync(ComponentSet set, string? redisEndpoint = null, params string[] apps) =>
-        StartAsync(set, redisEndpoint, new ChatSystemOptions(), apps);
-
-    /// <summary>Starts the given apps, every one (and any started later) with <see cref="ChatSystemOptions.Settings"/>.</summary>
-    public static async Task<ChatSystem> StartAsync(ComponentSet set, string? redisEndpoint, ChatSystemOptions options, params string[] apps)
+    /// <summary>Starts the run (use <see cref="ChatHarness"/>).</summary>
+    internal static async Task<ChatSystem> StartAsync(ChatHarnessOptions options)
     {
-        if (apps.Length == 0)
-        {
-            apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging];
-        }
-
-        var dir = System.IO.Directory.CreateTempSubdirectory("chat-it-").FullName;
-        ComponentFiles.Write(dir, set, redisEndpoint, options.CountPresenceWrites, options.Secrets);
-        var system = new ChatSystem(dir, new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System)) { _settings = options.Settings, _configureApp = options.ConfigureApp };
+        var (redisEndpoint, ownRedis) = await RedisForAsync(options, persistent: false);
+        // The first gateway's client port is known before any sidecar loads the components (push bindings post to its sink).
+        var gatewayPort = SidecarHost.FreePort();
+        RunFolder folder;
         try
         {
-            foreach (var appId in apps)
+            folder = options.ComponentsOf?.Folder
+                ?? RunFolder.Create(options.Components, redisEndpoint, $"http://127.0.0.1:{gatewayPort}", options.Secrets, options.AllComponentChanges());
+        }
+        catch when (ownRedis is not null)
+        {
+            await ownRedis.DisposeAsync();
+            throw;
+        }
+
+        var system = new ChatSystem(folder, ownRedis, options, gatewayPort);
+        try
+        {
+            foreach (var appId in options.StartList())
             {
-                options.BeforeAppStart?.Invoke(appId, system);
                 await system.StartAppAsync(appId);
             }
 
-            system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [dir], ApiToken = system.ClientApiToken }, system.Runtime);
-            system._sidecars.Add(system.ClientSidecar);
+            await system.StartClientSidecarAsync();
             return system;
         }
         catch
@@ -137,7 +96,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         {
             try
             {
-                return await StartAppOnceAsync(appId, settings, add ?? (b => ServiceRegistry.Add(appId, b)), map ?? (a => ServiceRegistry.Map(appId, a)));
+                return await StartAppOnceAsync(appId, attempt, settings, add ?? (b => ServiceRegistry.Add(appId, b)), map ?? (a => ServiceRegistry.Map(appId, a)));
             }
             catch (IOException ex) when (attempt < 3 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
             {
@@ -158,8 +117,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         instance.Stopped = true;
         if (sidecarFirst)
         {
-            _sidecars.Remove(instance.Sidecar);
-            await instance.Sidecar.DisposeAsync();
+            await StopSidecarAsync(instance.Sidecar);
         }
 
         using (var cancelled = new CancellationTokenSource())
@@ -179,29 +137,20 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         _apps.Remove(instance.App);
         if (!sidecarFirst)
         {
-            _sidecars.Remove(instance.Sidecar);
-            await instance.Sidecar.DisposeAsync();
+            await StopSidecarAsync(instance.Sidecar);
         }
     }
 
-    private async Task<AppInstance> StartAppOnceAsync(string appId, IReadOnlyDictionary<string, string?>? settings, Action<WebApplicationBuilder> add, Action<WebApplication> map)
+    private async Task<AppInstance> StartAppOnceAsync(string appId, int attempt, IReadOnlyDictionary<string, string?>? settings, Action<WebApplicationBuilder> add, Action<WebApplication> map)
     {
         var port = SidecarHost.FreePort();
         // The gateway serves clients on a port of its own, as in dapr.yaml (5080 for clients, 5090 for its sidecar).
-        var clientPort = appId == DaprNames.Apps.Gateway ? SidecarHost.FreePort() : port;
+        var clientPort = appId != DaprNames.Apps.Gateway ? port
+            : _instances.Any(i => i.AppId == DaprNames.Apps.Gateway) || attempt > 0 ? SidecarHost.FreePort() : _firstGatewayClientPort;
         var grpcApp = appId is DaprNames.Apps.Directory or DaprNames.Apps.Messaging or DaprNames.Apps.Presence;
         // Token authentication both ways, on as in dapr.yaml: every instance its own tokens.
         var tokens = new SidecarTokens();
-        var sidecar = await SidecarHost.StartAsync(new SidecarOptions
-        {
-            AppId = appId,
-            AppPort = port,
-            AppProtocol = grpcApp ? "grpc" : "http",
-            ResourcesPaths = [ResourcesPath],
-            ApiToken = tokens.DaprApiToken,
-            AppApiToken = tokens.AppApiToken,
-        }, Runtime);
-        _sidecars.Add(sidecar);
+        var sidecar = await StartSidecarAsync(appId, port, grpcApp ? "grpc" : "http", tokens.DaprApiToken, tokens.AppApiToken);
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -217,7 +166,6 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
             ["APP_API_TOKEN"] = tokens.AppApiToken,
             ["DAPR_HTTP_ENDPOINT"] = sidecar.HttpEndpoint,
             ["DAPR_GRPC_ENDPOINT"] = sidecar.GrpcEndpoint,
-            ["Chat:Auth:SigningKey"] = JwtKey,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         builder.Configuration.AddInMemoryCollection(_settings);
@@ -254,8 +202,7 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
-            _sidecars.Remove(sidecar);
-            await sidecar.DisposeAsync();
+            await StopSidecarAsync(sidecar);
             throw;
         }
 
@@ -267,52 +214,12 @@ public sealed class ChatSystem : IChatBackends, IAsyncDisposable
         return instance;
     }
 
-    /// <summary>Stops <paramref name="sidecar"/> (started by a test for an app of its own) with the system.</summary>
-    public void Adopt(RunningSidecar sidecar) => _sidecars.Add(sidecar);
-
-    /// <summary>A gRPC call invoker that reaches <paramref name="appId"/> through the client sidecar.</summary>
-    public CallInvoker InvokerFor(string appId, string? accessToken = null)
+    private protected override async ValueTask StopAppsAsync()
     {
-        var channel = GrpcChannel.ForAddress(ClientSidecar.GrpcEndpoint);
-        _channels.Add(channel);
-        return channel.Intercept(metadata =>
-        {
-            metadata.Add("dapr-app-id", appId);
-            metadata.Add(SidecarTokens.Header, ClientApiToken);
-            if (accessToken is not null)
-            {
-                metadata.Add("authorization", "Bearer " + accessToken);
-            }
-
-            return metadata;
-        });
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var c in _channels)
-        {
-            c.Dispose();
-        }
-
         foreach (var app in Enumerable.Reverse(_apps))
         {
             await app.StopAsync();
             await app.DisposeAsync();
-        }
-
-        foreach (var s in Enumerable.Reverse(_sidecars))
-        {
-            await s.DisposeAsync();
-        }
-
-        await Runtime.DisposeAsync();
-        try
-        {
-            System.IO.Directory.Delete(ResourcesPath, recursive: true);
-        }
-        catch (IOException)
-        {
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
@@ -9,7 +8,7 @@ using Grpc.Core;
 namespace Chat.Integration.Tests.Infrastructure;
 
 /// <summary>
-/// The directory app behind its dev sidecar (embedded components: SQLite state, local-file
+/// The directory app behind its dev sidecar (components/embedded: SQLite state, local-file
 /// secrets), called through a "gateway" sidecar (public service) and a "messaging" sidecar
 /// (internal service) by gRPC proxying, with Dapr API tokens on every hop.
 /// </summary>
@@ -21,7 +20,7 @@ public sealed class DirectoryFixture : IAsyncLifetime
     private readonly List<DirUser> _pool = [];
     private int _counter;
 
-    public ChatCluster Cluster { get; private set; } = null!;
+    public ChatSystem System { get; private set; } = null!;
 
     public RunningSidecar DirectorySidecar { get; private set; } = null!;
 
@@ -40,20 +39,18 @@ public sealed class DirectoryFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Cluster = ChatCluster.WithComponents("embedded", "directory-store.yaml", "chat-secrets.yaml");
-        (DirectorySidecar, _) = await Cluster.StartDirectoryAsync(apiToken: "directory-dapr-token", appApiToken: "directory-app-token");
-        Gateway = await Cluster.StartSidecarAsync(DaprNames.Apps.Gateway, apiToken: GatewayToken);
-        Messaging = await Cluster.StartSidecarAsync(DaprNames.Apps.Messaging, apiToken: MessagingToken);
-        Directory = new DirectoryService.DirectoryServiceClient(ChatCluster.Through(Gateway, DaprNames.Apps.Directory, GatewayToken));
-        Internal = new DirectoryInternalService.DirectoryInternalServiceClient(ChatCluster.Through(Messaging, DaprNames.Apps.Directory, MessagingToken));
-
-        using var secrets = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Components("embedded"), "secrets.json")));
-        SigningKey = ChatSigningKeys.Parse(secrets.RootElement.GetProperty(DaprNames.Secrets.JwtSigningKey).GetString()!);
+        System = await ChatHarness.InProcessAsync(new() { Apps = [DaprNames.Apps.Directory] });
+        DirectorySidecar = System.SidecarOf(DaprNames.Apps.Directory);
+        Gateway = await System.StartSidecarAsync(DaprNames.Apps.Gateway, apiToken: GatewayToken);
+        Messaging = await System.StartSidecarAsync(DaprNames.Apps.Messaging, apiToken: MessagingToken);
+        Directory = new DirectoryService.DirectoryServiceClient(ChatRun.Through(Gateway, DaprNames.Apps.Directory, GatewayToken));
+        Internal = new DirectoryInternalService.DirectoryInternalServiceClient(ChatRun.Through(Messaging, DaprNames.Apps.Directory, MessagingToken));
+        SigningKey = ChatSigningKeys.Parse(ChatRun.JwtKey);
     }
 
     public async Task DisposeAsync()
     {
-        await Cluster.DisposeAsync();
+        await System.DisposeAsync();
         _poolGate.Dispose();
     }
 

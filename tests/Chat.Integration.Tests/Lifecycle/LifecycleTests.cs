@@ -238,7 +238,7 @@ public sealed class ClosedWindowsSystem : IAsyncLifetime
 {
     public ChatSystem System { get; private set; } = null!;
 
-    public async Task InitializeAsync() => System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+    public async Task InitializeAsync() => System = await ChatHarness.InProcessAsync(new()
     {
         Settings = new Dictionary<string, string?>
         {
@@ -246,7 +246,8 @@ public sealed class ClosedWindowsSystem : IAsyncLifetime
             ["Messaging:Lifecycle:DeleteWindow"] = "00:00:00",
             ["Messaging:Media:UploadUrlLifetime"] = "00:00:00",
         },
-    }, DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Gateway);
+        Apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Gateway],
+    });
 
     public async Task DisposeAsync() => await System.DisposeAsync();
 }
@@ -284,6 +285,6 @@ public sealed class LifecycleWindowTests(ClosedWindowsSystem fx) : IClassFixture
         var put = await http.PutAsync(upload.UploadUrl, new ByteArrayContent(new byte[4]) { Headers = { ContentType = new("image/png") } });
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, put.StatusCode);
         Assert.Contains(ErrorCodes.InvalidMediaToken, await put.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(fx.System.ResourcesPath, "media", upload.MediaId)));
+        Assert.False(File.Exists(Path.Combine(fx.System.DataPath, "media", upload.MediaId)));
     }
 }

@@ -36,7 +36,7 @@ public sealed class MediaTests(ClientApiSystem fx) : IClassFixture<ClientApiSyst
 
         Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(upload.UploadUrl, Body(image, "image/png"))).StatusCode);
         // In the blob store (the binding's rootPath), not in any message.
-        Assert.Equal(image, await File.ReadAllBytesAsync(Path.Combine(fx.System.ResourcesPath, "media", upload.MediaId)));
+        Assert.Equal(image, await File.ReadAllBytesAsync(Path.Combine(fx.System.DataPath, "media", upload.MediaId)));
 
         var sent = await alice.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage",
             new SendMessageArgs(null, bob.User.UserId, Guid.NewGuid().ToString("N"), "", new AttachmentDto(null!, null, 0, null, upload.MediaId)));

@@ -81,7 +81,7 @@ public sealed class ThumbnailTests(ClientApiSystem fx) : IClassFixture<ClientApi
         Assert.True(left.Red > 200 && left.Blue < 60, $"left pixel {left}");
         Assert.True(right.Blue > 200 && right.Red < 60, $"right pixel {right}");
         // Stored in the blob store beside the image, and in sync as in history.
-        Assert.True(File.Exists(Path.Combine(fx.System.ResourcesPath, "media", mediaId + "-thumb")));
+        Assert.True(File.Exists(Path.Combine(fx.System.DataPath, "media", mediaId + "-thumb")));
         var sync = await bob.Connection.InvokeAsync<SyncResultDto>("Sync", new SyncArgs([]));
         var synced = sync.Deltas.Single(d => d.ConversationId == sent.ConversationId).Messages.Single(m => m.Seq == sent.Seq);
         Assert.Equal((thumb.Width, thumb.Height), (synced.Attachment!.Thumbnail!.Width, synced.Attachment.Thumbnail.Height));
@@ -121,7 +121,7 @@ public sealed class ThumbnailTests(ClientApiSystem fx) : IClassFixture<ClientApi
         await Wait.UntilAsync(() => ThumbnailDecided(textId) && ThumbnailDecided(fakeId), "delivery's outcome for both uploads");
         Assert.Null((await AttachmentAsync(bob, text)).Thumbnail);
         Assert.Null((await AttachmentAsync(bob, fake)).Thumbnail);
-        Assert.False(File.Exists(Path.Combine(fx.System.ResourcesPath, "media", textId + "-thumb")));
-        Assert.False(File.Exists(Path.Combine(fx.System.ResourcesPath, "media", fakeId + "-thumb")));
+        Assert.False(File.Exists(Path.Combine(fx.System.DataPath, "media", textId + "-thumb")));
+        Assert.False(File.Exists(Path.Combine(fx.System.DataPath, "media", fakeId + "-thumb")));
     }
 }

@@ -36,41 +36,17 @@ public sealed class BotRig : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Receiver = await WebhookReceiver.StartAsync();
-        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+        System = await ChatHarness.InProcessAsync(new()
         {
             Settings = new Dictionary<string, string?> { ["Chat:Bots:AllowedWebhookPrefixes:0"] = Receiver.BaseUrl },
-        }, [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway]);
-
-        // As components/embedded/bot-webhooks.yaml, pointed at the receiver.
-        await File.WriteAllTextAsync(Path.Combine(System.ResourcesPath, "bot-webhooks.yaml"), $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: bot-webhooks
-            spec:
-              type: bindings.http
-              version: v1
-              metadata:
-                - name: url
-                  value: "{Receiver.BaseUrl}"
-                - name: responseTimeout
-                  value: "10s"
-            scopes:
-              - {DaprNames.Apps.Bots}
-            """);
+            // components/embedded/bot-webhooks.yaml, pointed at the receiver.
+            ComponentChanges = [new ComponentChange(DaprNames.Bindings.BotWebhooks) { Metadata = new Dictionary<string, string> { ["url"] = Receiver.BaseUrl, ["responseTimeout"] = "10s" } }],
+            Apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway],
+        });
 
         var tokens = new SidecarTokens();
         var appPort = SidecarHost.FreePort();
-        var sidecar = await SidecarHost.StartAsync(new SidecarOptions
-        {
-            AppId = DaprNames.Apps.Bots,
-            AppPort = appPort,
-            AppProtocol = "http",
-            ResourcesPaths = [System.ResourcesPath],
-            ApiToken = tokens.DaprApiToken,
-            AppApiToken = tokens.AppApiToken,
-        }, System.Runtime);
-        System.Adopt(sidecar);
+        var sidecar = await System.StartSidecarAsync(DaprNames.Apps.Bots, appPort, "http", tokens.DaprApiToken, tokens.AppApiToken);
         Bots = await NodeApp.StartAsync(Path.Combine("dist", "main.js"), new Dictionary<string, string>
         {
             ["APP_ID"] = DaprNames.Apps.Bots,

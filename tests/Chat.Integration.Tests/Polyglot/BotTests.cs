@@ -33,21 +33,12 @@ public sealed class BotTests(BotRig rig) : IClassFixture<BotRig>
             Content = new MessageContent { Text = text },
         }).ResponseAsync;
 
-    private async Task<HookCall> HookCallAsync(string bot, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (true)
-        {
-            var call = rig.Receiver.CallsOf(bot).FirstOrDefault(c => c.Body.GetProperty("message").GetProperty("text").GetString() == text);
-            if (call is not null)
-            {
-                return call;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"webhook {bot} got no '{text}'; bots app output:\n{rig.Bots.Output}");
-            await Task.Delay(25);
-        }
-    }
+    private async Task<HookCall> HookCallAsync(string bot, string text) =>
+        (await Wait.ForAsync(
+            () => Task.FromResult(rig.Receiver.CallsOf(bot).FirstOrDefault(c => c.Body.GetProperty("message").GetProperty("text").GetString() == text)),
+            call => call is not null,
+            _ => $"webhook {bot} to get '{text}'; bots app output:\n{rig.Bots.Output}",
+            TimeSpan.FromSeconds(15)))!;
 
     [Fact]
     public async Task Bot_gets_signed_direct_messages_and_group_mentions_and_its_replies_reach_users_as_the_bot()

@@ -45,8 +45,11 @@ public sealed class PushRig : IAsyncDisposable
         var webPush = await FakeWebPush.StartAsync(vapidPublic);
         try
         {
-            var options = new ChatSystemOptions
+            var options = new ChatHarnessOptions
             {
+                Components = set,
+                Redis = redis,
+                Apps = Apps,
                 Secrets = new Dictionary<string, string>
                 {
                     [DaprNames.Secrets.FcmServiceAccount] = fcm.ServiceAccountJson(),
@@ -59,19 +62,26 @@ public sealed class PushRig : IAsyncDisposable
                     // The fake push service is on loopback http: allowed explicitly, as a local sink would be.
                     [WebPushEndpointOptions.SectionName + ":AllowedOrigins:0"] = webPush.Origin,
                 },
-                BeforeAppStart = (appId, system) =>
-                {
-                    if (appId == DaprNames.Apps.Delivery)
+                // The push bindings point at the fake push services; APNs as the real bindings.apns (HTTP/2, JWT).
+                ComponentChanges =
+                [
+                    new ComponentChange(DaprNames.Bindings.Apns)
                     {
-                        ComponentFiles.Write(system.ResourcesPath, DaprNames.Bindings.Apns, "bindings.apns",
-                            ("key-id", FakeApns.KeyId), ("team-id", FakeApns.TeamId), ("private-key", apns.PrivateKeyPem),
-                            ("endpoint", apns.Origin), ("endpointCertificateThumbprint", apns.Thumbprint));
-                        ComponentFiles.Write(system.ResourcesPath, DaprNames.Bindings.Fcm, "bindings.http", ("url", fcm.Origin), ("responseTimeout", "5s"));
-                        ComponentFiles.Write(system.ResourcesPath, DaprNames.Bindings.WebPush, "bindings.http", ("url", webPush.Origin), ("responseTimeout", "5s"));
-                    }
-                },
+                        Type = "bindings.apns",
+                        Metadata = new Dictionary<string, string>
+                        {
+                            ["key-id"] = FakeApns.KeyId,
+                            ["team-id"] = FakeApns.TeamId,
+                            ["private-key"] = apns.PrivateKeyPem,
+                            ["endpoint"] = apns.Origin,
+                            ["endpointCertificateThumbprint"] = apns.Thumbprint,
+                        },
+                    },
+                    new ComponentChange(DaprNames.Bindings.Fcm) { Metadata = new Dictionary<string, string> { ["url"] = fcm.Origin } },
+                    new ComponentChange(DaprNames.Bindings.WebPush) { Metadata = new Dictionary<string, string> { ["url"] = webPush.Origin } },
+                ],
             };
-            return new PushRig(apns, fcm, webPush, await ChatSystem.StartAsync(set, redis, options, Apps));
+            return new PushRig(apns, fcm, webPush, await ChatHarness.InProcessAsync(options));
         }
         catch
         {
@@ -122,35 +132,3 @@ public sealed class PushRig : IAsyncDisposable
 
 /// <summary>One user's three registered devices.</summary>
 public sealed record UserDevices(TestUser User, string ApnsToken, string FcmToken, (string Id, BrowserSubscription Subscription) Browser);
-
-public static class Wait
-{
-    /// <summary>Polls <paramref name="condition"/> until it holds, failing after a deadline.</summary>
-    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("Timed out waiting for: " + what);
-            }
-
-            await Task.Delay(25);
-        }
-    }
-
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("Timed out waiting for: " + what);
-            }
-
-            await Task.Delay(50);
-        }
-    }
-}

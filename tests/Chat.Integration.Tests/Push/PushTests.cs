@@ -209,29 +209,9 @@ public sealed class PushBehaviourTests
     [Fact]
     public async Task Embedded_bindings_post_to_the_gateway_push_sink_which_shows_what_would_have_been_pushed()
     {
-        // The development secrets of components/embedded: a placeholder instead of a service account, a VAPID pair.
-        var embedded = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(RepoPaths.Components("embedded"), "secrets.json")))!;
-        var options = new ChatSystemOptions
-        {
-            Secrets = new Dictionary<string, string>
-            {
-                [DaprNames.Secrets.FcmServiceAccount] = embedded[DaprNames.Secrets.FcmServiceAccount],
-                [DaprNames.Secrets.VapidPublicKey] = embedded[DaprNames.Secrets.VapidPublicKey],
-                [DaprNames.Secrets.VapidPrivateKey] = embedded[DaprNames.Secrets.VapidPrivateKey],
-            },
-            BeforeAppStart = (appId, system) =>
-            {
-                if (appId == DaprNames.Apps.Delivery)
-                {
-                    // components/embedded/push-*.yaml, with this run's gateway port.
-                    foreach (var (name, platform) in new[] { (DaprNames.Bindings.Apns, "apns"), (DaprNames.Bindings.Fcm, "fcm"), (DaprNames.Bindings.WebPush, "webpush") })
-                    {
-                        ComponentFiles.Write(system.ResourcesPath, name, "bindings.http", ("url", $"{system.GatewayUrl}/dev/push-sink/{platform}"), ("responseTimeout", "5s"));
-                    }
-                }
-            },
-        };
-        await using var system = await ChatSystem.StartAsync(ComponentSet.Embedded, null, options, PushRig.Apps);
+        // components/embedded as it is: the development secrets (a placeholder instead of a service
+        // account, a VAPID pair) and push bindings that post to the gateway's sink (this run's gateway).
+        await using var system = await ChatHarness.InProcessAsync(new() { Apps = PushRig.Apps });
         var alice = await system.RegisterAsync();
         var bob = await system.RegisterAsync();
         using var browser = new BrowserSubscription("https://updates.push.services.mozilla.com/wpush/v2/abc123");

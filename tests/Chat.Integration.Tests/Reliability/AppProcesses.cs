@@ -20,58 +20,36 @@ namespace Chat.Integration.Tests.Reliability;
 /// own <c>dapr-dev-sidecar sidecar</c> process and are found through a registry folder of this run.
 /// An app or a sidecar process can be killed with SIGKILL and started again on the same ports.
 /// </summary>
-public sealed class AppProcesses : IChatBackends, IAsyncDisposable
+public sealed class AppProcesses : ChatRun
 {
     private static readonly string Configuration =
         typeof(AppProcesses).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
 
     private readonly List<ProcessApp> _instances = [];
-    private readonly List<RunningSidecar> _sidecars = [];
-    private Grpc.Net.Client.GrpcChannel? _clientChannel;
+    private readonly int _firstGatewayClientPort;
 
-    private AppProcesses(string folder, RedisServer redis)
+    private AppProcesses(RunFolder folder, RedisServer redis, int firstGatewayClientPort)
+        : base(folder, NewRuntime(folder), redis)
     {
-        Folder = folder;
-        Redis = redis;
-        ResourcesPath = Path.Combine(folder, "components");
-        RegistryFolder = Path.Combine(folder, "registry");
-        LogFolder = Path.Combine(folder, "logs");
-        System.IO.Directory.CreateDirectory(ResourcesPath);
+        _firstGatewayClientPort = firstGatewayClientPort;
         System.IO.Directory.CreateDirectory(LogFolder);
-        PlacementFolder = Path.Combine(folder, "placement");
-        // Name resolution and actor placement are shared with the sidecar processes of this run.
-        Runtime = new ComponentRuntime(NullLoggerFactory.Instance, TimeProvider.System) { Apps = new AppRegistry(RegistryFolder), PlacementFolder = PlacementFolder };
     }
-
-    public string Folder { get; }
 
     /// <summary>A short id of this run (names gateway instances).</summary>
     public string RunId { get; } = Guid.NewGuid().ToString("N")[..6];
 
-    public RedisServer Redis { get; }
-
-    public string ResourcesPath { get; }
+    /// <summary>The run's redis-server (AOF on: it can be killed and started again with its data).</summary>
+    public new RedisServer Redis => base.Redis!;
 
     /// <summary>The name-resolution folder shared with sidecar processes of this run.</summary>
-    public string RegistryFolder { get; }
+    public string RegistryFolder => RegistryFolderOf(Folder);
 
     /// <summary>The actor placement folder shared with sidecar processes of this run.</summary>
-    public string PlacementFolder { get; }
+    public string PlacementFolder => PlacementFolderOf(Folder);
 
-    public string LogFolder { get; }
-
-    public ComponentRuntime Runtime { get; }
-
-    /// <summary>The sidecar tests call backends through (app-id <c>test-client</c>).</summary>
-    public RunningSidecar ClientSidecar { get; private set; } = null!;
-
-    /// <summary>The DAPR_API_TOKEN of <see cref="ClientSidecar"/>.</summary>
-    public string ClientApiToken { get; } = SidecarTokens.New();
+    public string LogFolder => Path.Combine(Folder.Root, "logs");
 
     public IReadOnlyList<ProcessApp> Instances => _instances;
-
-    /// <summary>One channel to the client sidecar for every test call (HTTP/2 multiplexes them).</summary>
-    private Grpc.Net.Client.GrpcChannel ClientChannel => _clientChannel ??= Grpc.Net.Client.GrpcChannel.ForAddress(ClientSidecar.GrpcEndpoint);
 
     /// <summary>Gateway base URLs whose process is running now.</summary>
     public IReadOnlyList<string> LiveGatewayUrls =>
@@ -79,39 +57,59 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
 
     public ProcessApp InstanceOf(string appId, int index = 0) => _instances.Where(i => i.AppId == appId).ElementAt(index);
 
+    private static string RegistryFolderOf(RunFolder folder) => Path.Combine(folder.Root, "registry");
+
+    private static string PlacementFolderOf(RunFolder folder) => Path.Combine(folder.Root, "placement");
+
+    // Name resolution and actor placement are shared with the sidecar processes of this run.
+    private static ComponentRuntime NewRuntime(RunFolder folder) =>
+        new(NullLoggerFactory.Instance, TimeProvider.System) { Apps = new AppRegistry(RegistryFolderOf(folder)), PlacementFolder = PlacementFolderOf(folder) };
+
     /// <summary>
     /// Starts redis-server (AOF on), then directory, presence, router, messaging, delivery and
     /// <paramref name="gateways"/> gateway instances, each app as its own process.
     /// <paramref name="ownSidecarProcess"/> names apps whose sidecar runs as a separate process.
     /// </summary>
     public static Task<AppProcesses> StartAsync(int gateways = 2, params string[] ownSidecarProcess) =>
-        StartAsync([DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery,
-            .. Enumerable.Repeat(DaprNames.Apps.Gateway, gateways)], ownSidecarProcess);
+        ChatHarness.ProcessesAsync(new() { Components = ComponentSet.Redis, Gateways = gateways, OwnSidecarProcess = ownSidecarProcess });
 
     /// <summary>The apps that scale out (router, messaging, delivery, gateway) in <paramref name="instances"/> instances each, as dapr.scale.yaml runs them.</summary>
     public static Task<AppProcesses> StartScaledAsync(int instances, params string[] ownSidecarProcess) =>
-        StartAsync([DaprNames.Apps.Directory, DaprNames.Apps.Presence,
-            .. new[] { DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway }.SelectMany(a => Enumerable.Repeat(a, instances))],
-            ownSidecarProcess);
+        ChatHarness.ProcessesAsync(new() { Components = ComponentSet.Redis, Instances = instances, OwnSidecarProcess = ownSidecarProcess });
 
     /// <summary>Every app of the system: with <see cref="StartScaledAsync"/>, each instance gets its own sidecar process.</summary>
-    public static readonly string[] AllApps =
-        [DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
+    public static readonly string[] AllApps = ChatHarnessOptions.AllApps;
 
-    private static async Task<AppProcesses> StartAsync(string[] apps, string[] ownSidecarProcess)
+    /// <summary>Starts the run (use <see cref="ChatHarness"/>).</summary>
+    internal static async Task<AppProcesses> StartAsync(ChatHarnessOptions options)
     {
-        var redis = await RedisServer.StartAsync();
-        var system = new AppProcesses(System.IO.Directory.CreateTempSubdirectory("chat-rel-").FullName, redis);
+        if (options.Components != ComponentSet.Redis || options.Redis is not null || options.ComponentsOf is not null)
+        {
+            throw new ArgumentException("App processes run on components/redis with a redis-server of their own (in-memory pub/sub does not reach across processes).", nameof(options));
+        }
+
+        var (redisEndpoint, redis) = await RedisForAsync(options, persistent: true);
+        var gatewayPort = SidecarHost.FreePort();
+        AppProcesses system;
         try
         {
-            // The product's pub/sub timeouts (components/redis/chat-pubsub.yaml): a delivery has 15 s.
-            ComponentFiles.Write(system.ResourcesPath, ComponentSet.Redis, redis.Endpoint, processingTimeout: "15s", redeliverInterval: "5s");
-            system.ClientSidecar = await SidecarHost.StartAsync(new SidecarOptions { AppId = "test-client", ResourcesPaths = [system.ResourcesPath], ApiToken = system.ClientApiToken }, system.Runtime);
-            system._sidecars.Add(system.ClientSidecar);
+            system = new AppProcesses(
+                RunFolder.Create(options.Components, redisEndpoint, $"http://127.0.0.1:{gatewayPort}", options.Secrets, options.AllComponentChanges(), "chat-rel-"),
+                redis!, gatewayPort);
+        }
+        catch
+        {
+            await redis!.DisposeAsync();
+            throw;
+        }
+
+        try
+        {
+            await system.StartClientSidecarAsync();
             var created = new List<ProcessApp>();
-            foreach (var appId in apps)
+            foreach (var appId in options.StartList())
             {
-                created.Add(await system.CreateAsync(appId, ownSidecarProcess.Contains(appId)));
+                created.Add(await system.CreateAsync(appId, options.OwnSidecarProcess.Contains(appId)));
             }
 
             // The processes start in parallel: a .NET app takes a few seconds on a busy machine.
@@ -131,7 +129,8 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
         var grpc = appId is DaprNames.Apps.Directory or DaprNames.Apps.Messaging or DaprNames.Apps.Presence;
         var appPort = SidecarHost.FreePort();
         // As in dapr.yaml: the gateway's clients use a port of their own.
-        var clientPort = appId == DaprNames.Apps.Gateway ? SidecarHost.FreePort() : appPort;
+        var clientPort = appId != DaprNames.Apps.Gateway ? appPort
+            : _instances.Any(i => i.AppId == DaprNames.Apps.Gateway) ? SidecarHost.FreePort() : _firstGatewayClientPort;
         var index = _instances.Count(i => i.AppId == appId);
         // Token authentication on both ways, as the dev sidecar's run turns it on.
         var tokens = new SidecarTokens();
@@ -146,38 +145,13 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
         }
         else
         {
-            var sidecar = await SidecarHost.StartAsync(new SidecarOptions
-            {
-                AppId = appId,
-                AppPort = appPort,
-                AppProtocol = grpc ? "grpc" : "http",
-                ResourcesPaths = [ResourcesPath],
-                ApiToken = tokens.DaprApiToken,
-                AppApiToken = tokens.AppApiToken,
-            }, Runtime);
-            _sidecars.Add(sidecar);
+            var sidecar = await StartSidecarAsync(appId, appPort, grpc ? "grpc" : "http", tokens.DaprApiToken, tokens.AppApiToken);
             app = new ProcessApp(appId, index, appPort, clientPort, grpc, sidecar.HttpPort, sidecar.GrpcPort, tokens, this);
         }
 
         _instances.Add(app);
         return app;
     }
-
-    /// <summary>A gRPC call invoker that reaches <paramref name="appId"/> through the client sidecar.</summary>
-    public Grpc.Core.CallInvoker InvokerFor(string appId, string? accessToken = null) =>
-        Grpc.Core.Interceptors.CallInvokerExtensions.Intercept(
-            ClientChannel.CreateCallInvoker(),
-            metadata =>
-            {
-                metadata.Add("dapr-app-id", appId);
-                metadata.Add(SidecarTokens.Header, ClientApiToken);
-                if (accessToken is not null)
-                {
-                    metadata.Add("authorization", "Bearer " + accessToken);
-                }
-
-                return metadata;
-            });
 
     /// <summary>The last lines of every app's log (for failure messages).</summary>
     public string LogTails(int lines = 15)
@@ -207,29 +181,15 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
         return text.ToString();
     }
 
-    public async ValueTask DisposeAsync()
+    private protected override ValueTask StopAppsAsync()
     {
-        _clientChannel?.Dispose();
         foreach (var app in _instances)
         {
             app.Kill();
             app.SidecarProcess?.Kill();
         }
 
-        foreach (var s in Enumerable.Reverse(_sidecars))
-        {
-            await s.DisposeAsync();
-        }
-
-        await Runtime.DisposeAsync();
-        await Redis.DisposeAsync();
-        try
-        {
-            System.IO.Directory.Delete(Folder, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        return ValueTask.CompletedTask;
     }
 
     internal static string Output(string project, string dll) =>
@@ -254,7 +214,7 @@ public sealed class AppProcesses : IChatBackends, IAsyncDisposable
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Folder,
+            WorkingDirectory = Folder.Root,
         };
         foreach (var a in args)
         {
@@ -398,7 +358,6 @@ public sealed class ProcessApp(string appId, int index, int port, int clientPort
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Logging__LogLevel__Default"] = Environment.GetEnvironmentVariable("CHAT_TEST_APP_LOGLEVEL") ?? "Warning",
             ["Logging__Console__FormatterName"] = "simple",
-            ["Chat__Auth__SigningKey"] = ChatSystem.JwtKey,
             ["Gateway__RateLimits__Send__Burst"] = "30",
             // Many cold .NET processes starting at once on a small, shared machine: the router's first
             // state call (its Snowflake worker-id lease) can take longer than the 15 s default.

@@ -129,7 +129,7 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
         var login = await new DirectoryService.DirectoryServiceClient(System.InvokerFor(DaprNames.Apps.Directory))
             .LoginAsync(new LoginRequest { UserName = user.UserName, Password = "correct horse battery", DeviceId = "laptop" });
         var forged = new ChatTokenService(new byte[32]).IssueAccessToken(new ChatUser(user.UserId, "dev1", user.UserName), out _);
-        var expired = new ChatTokenService(ChatSigningKeys.Parse(ChatSystem.JwtKey), time: new FixedTime(DateTimeOffset.UtcNow.AddHours(-2)))
+        var expired = new ChatTokenService(ChatSigningKeys.Parse(ChatRun.JwtKey), time: new FixedTime(DateTimeOffset.UtcNow.AddHours(-2)))
             .IssueAccessToken(new ChatUser(user.UserId, "dev1", user.UserName), out _);
 
         using var http = new HttpClient();

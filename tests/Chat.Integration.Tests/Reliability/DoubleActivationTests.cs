@@ -22,8 +22,7 @@ public sealed class DoubleActivationTests
     [Fact]
     public async Task Two_activations_of_one_conversation_on_a_store_without_first_write_lose_no_acknowledged_message()
     {
-        await using var left = await ChatSystem.StartAsync(ComponentSet.Embedded, null,
-            new ChatSystemOptions { BeforeAppStart = (_, system) => WriteCassandraMessagesStore(system.ResourcesPath) });
+        await using var left = await ChatHarness.InProcessAsync(new() { ComponentChanges = [CassandraMessagesStore] });
         using (var dapr = new DaprClientBuilder().UseGrpcEndpoint(left.ClientSidecar.GrpcEndpoint).UseDaprApiToken(left.ClientApiToken).Build())
         {
             var messagesStore = (await dapr.GetMetadataAsync()).Components.Single(c => c.Name == DaprNames.StateStores.Messages);
@@ -32,8 +31,7 @@ public sealed class DoubleActivationTests
         }
 
         // The same component files (the same SQLite files), but a placement of its own.
-        await using var right = await ChatSystem.StartAsync(ComponentSet.Embedded, null,
-            new ChatSystemOptions { BeforeAppStart = (_, system) => CopyComponents(left.ResourcesPath, system.ResourcesPath) });
+        await using var right = await ChatHarness.InProcessAsync(new() { ComponentsOf = left });
 
         var alice = await left.RegisterAsync();
         var bob = await left.RegisterAsync();
@@ -84,38 +82,31 @@ public sealed class DoubleActivationTests
 
         async Task UntilAllAcknowledgedAsync(string what, Func<Task<IEnumerable<ChatMessage>>> read)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (true)
-            {
-                var messages = (await read()).OrderBy(m => m.Seq).ToList();
-                var stored = messages.ToDictionary(m => m.Seq);
-                var missing = acknowledged.Where(m => !stored.TryGetValue(m.Seq, out var s) || s.MsgId != m.MsgId).ToList();
-                if (missing.Count == 0)
+            var (messages, _, _) = await Wait.ForAsync(
+                async () =>
                 {
-                    // Nothing else was stored: seqs 2.. without a gap, one per acknowledged send.
-                    Assert.Equal(Enumerable.Range(2, acknowledged.Count).Select(s => (ulong)s), messages.Select(m => m.Seq));
-                    return;
-                }
+                    var list = (await read()).OrderBy(m => m.Seq).ToList();
+                    var stored = list.ToDictionary(m => m.Seq);
+                    return (Messages: list, Stored: stored, Missing: acknowledged.Where(m => !stored.TryGetValue(m.Seq, out var s) || s.MsgId != m.MsgId).ToList());
+                },
+                r => r.Missing.Count == 0,
+                r => $"{what} to hold every acknowledged message; it lacks {r.Missing.Count}: " +
+                    string.Join(", ", r.Missing.OrderBy(m => m.Seq).Select(m => $"seq {m.Seq} '{m.Content.Text}' (stored there: '{(r.Stored.TryGetValue(m.Seq, out var s) ? s.Content.Text : "nothing")}')")));
 
-                Assert.True(DateTime.UtcNow < deadline,
-                    $"{what} lacks {missing.Count} acknowledged messages: " +
-                    string.Join(", ", missing.OrderBy(m => m.Seq).Select(m => $"seq {m.Seq} '{m.Content.Text}' (stored there: '{(stored.TryGetValue(m.Seq, out var s) ? s.Content.Text : "nothing")}')")));
-                await Task.Delay(200);
-            }
+            // Nothing else was stored: seqs 2.. without a gap, one per acknowledged send.
+            Assert.Equal(Enumerable.Range(2, acknowledged.Count).Select(s => (ulong)s), messages.Select(m => m.Seq));
         }
     }
 
-    /// <summary>messages-store as production has it: state.cassandra (here on a SQLite file, with Cassandra's features).</summary>
-    private static void WriteCassandraMessagesStore(string dir) =>
-        ComponentFiles.Write(dir, DaprNames.StateStores.Messages, "state.cassandra",
-            ("hosts", "127.0.0.1"), ("keyspace", "chat"), ("keyPrefix", "name"),
-            ("devSidecarConnectionString", Path.Combine(dir, "messages-cassandra.db")));
-
-    private static void CopyComponents(string from, string to)
+    /// <summary>messages-store as production has it: state.cassandra (here on a SQLite file of the run, with Cassandra's features).</summary>
+    private static readonly ComponentChange CassandraMessagesStore = new(DaprNames.StateStores.Messages)
     {
-        foreach (var file in System.IO.Directory.GetFiles(from, "*.yaml"))
+        Type = "state.cassandra",
+        Metadata = new Dictionary<string, string>
         {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
-        }
-    }
+            ["hosts"] = "127.0.0.1",
+            ["keyspace"] = "chat",
+            ["devSidecarConnectionString"] = "data/messages-cassandra.db",
+        },
+    };
 }

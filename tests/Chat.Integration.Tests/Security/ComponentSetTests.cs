@@ -62,12 +62,11 @@ public sealed partial class ComponentSetTests
     [Fact]
     public async Task The_embedded_set_starts_in_the_dev_sidecar_for_every_app()
     {
-        var files = System.IO.Directory.GetFiles(RepoPaths.Components("embedded"), "*.yaml").Select(f => Path.GetFileName(f)!).ToArray();
-        await using var cluster = ChatCluster.WithComponents("embedded", files);
+        await using var run = await ChatHarness.InProcessAsync(new() { Apps = [] });
         foreach (var usage in DaprUsage.Apps)
         {
             // Starting a sidecar creates every component in the app's scope (connects SQLite, reads the secrets file).
-            var sidecar = await cluster.StartSidecarAsync(usage.AppId);
+            var sidecar = await run.StartSidecarAsync(usage.AppId);
             Assert.NotNull(sidecar);
         }
     }

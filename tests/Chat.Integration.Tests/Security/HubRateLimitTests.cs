@@ -81,7 +81,7 @@ public sealed class HubRateLimitTests
             KeyValuePair.Create<string, string?>($"{HubRatePolicies.Section}:{p}:Burst", "1"),
             KeyValuePair.Create<string, string?>($"{HubRatePolicies.Section}:{p}:PerSecond", "0.001"),
         }).ToDictionary();
-        await using var system = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Apps);
+        await using var system = await ChatHarness.InProcessAsync(new() { Apps = Apps });
         var gateway = await system.StartAppAsync(DaprNames.Apps.Gateway, settings);
 
         foreach (var (method, args) in Calls)
@@ -117,7 +117,7 @@ public sealed class HubRateLimitTests
             [$"{HubRatePolicies.Section}:{HubRatePolicies.Send}:Burst"] = "1",
             [$"{HubRatePolicies.Section}:{HubRatePolicies.Send}:PerSecond"] = "0.001",
         };
-        await using var system = await ChatSystem.StartAsync(ComponentSet.Embedded, null, Apps);
+        await using var system = await ChatHarness.InProcessAsync(new() { Apps = Apps });
         var first = await system.StartAppAsync(DaprNames.Apps.Gateway, settings);
         var second = await system.StartAppAsync(DaprNames.Apps.Gateway, settings);
         var alice = await system.RegisterAsync();

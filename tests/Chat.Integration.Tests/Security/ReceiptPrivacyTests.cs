@@ -17,11 +17,12 @@ public sealed class ReceiptPrivacyTests
         [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway];
 
     private static Task<ChatSystem> StartAsync() =>
-        ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+        ChatHarness.InProcessAsync(new()
         {
             // A short cache, so a settings change is seen at once by the polls below.
             Settings = new Dictionary<string, string?> { ["Messaging:ReceiptPrivacy:CacheTtl"] = "00:00:00.200" },
-        }, Apps);
+            Apps = Apps,
+        });
 
     [Fact]
     public async Task A_user_who_hides_read_receipts_shows_only_delivery_and_sees_nobody_elses_reads()
@@ -65,13 +66,9 @@ public sealed class ReceiptPrivacyTests
 
         // Turning receipts back on shows reads again (after the short cache).
         await ShowReadReceiptsAsync(bob);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
         // (Bob's read cursor is at 2 by now: sending "hi alice" moved it.)
-        while (await ReadSeqAsync(aliceHub, conversation, bob.UserId) < 1)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "bob's read cursor did not become visible to alice again");
-            await Task.Delay(50);
-        }
+        await Wait.UntilAsync(async () => await ReadSeqAsync(aliceHub, conversation, bob.UserId) >= 1,
+            "bob's read cursor to become visible to alice again", TimeSpan.FromSeconds(15));
     }
 
     [Fact]

@@ -55,13 +55,12 @@ public sealed class SecuritySystem : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+        System = await ChatHarness.InProcessAsync(new()
         {
             Settings = new Dictionary<string, string?> { ["Chat:Bots:AllowedWebhookPrefixes:0"] = WebhookBase },
-        }, DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Apps.Router, DaprNames.Apps.Messaging, DaprNames.Apps.Delivery, DaprNames.Apps.Gateway);
-        BotsSidecar = await Dapr.DevSidecar.Hosting.SidecarHost.StartAsync(
-            new Dapr.DevSidecar.Hosting.SidecarOptions { AppId = DaprNames.Apps.Bots, ResourcesPaths = [System.ResourcesPath], ApiToken = BotsApiToken }, System.Runtime);
-        System.Adopt(BotsSidecar);
+            Apps = ChatHarnessOptions.AllApps,
+        });
+        BotsSidecar = await System.StartSidecarAsync(DaprNames.Apps.Bots, apiToken: BotsApiToken);
         Alice = await System.RegisterAsync();
         Bob = await System.RegisterAsync();
         Carol = await System.RegisterAsync();
@@ -71,7 +70,7 @@ public sealed class SecuritySystem : IAsyncLifetime
         var bots = new BotService.BotServiceClient(System.InvokerFor(DaprNames.Apps.Directory, Alice.AccessToken));
         BotId = (await bots.CreateBotAsync(new CreateBotRequest { UserName = "mbot" + Guid.NewGuid().ToString("N")[..8], WebhookUrl = WebhookBase + "matrix" })).Bot.Profile.UserId;
 
-        var key = ChatSigningKeys.Parse(ChatSystem.JwtKey);
+        var key = ChatSigningKeys.Parse(ChatRun.JwtKey);
         var alice = new ChatUser(Alice.UserId, "dev1", Alice.UserName);
         ExpiredToken = new ChatTokenService(key, time: new ShiftedTime(TimeSpan.FromHours(-1))).IssueAccessToken(alice, out _);
         ForgedToken = new ChatTokenService(new byte[32]).IssueAccessToken(alice, out _);

@@ -26,8 +26,11 @@ public sealed class WorkerIdLeaseTests
     [Fact]
     public async Task Routers_starting_at_once_with_the_same_preferred_id_lease_different_ids_and_mint_with_them()
     {
-        await using var system = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions { Settings = FastLeases },
-            DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging);
+        await using var system = await ChatHarness.InProcessAsync(new()
+        {
+            Settings = FastLeases,
+            Apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router, DaprNames.Apps.Messaging],
+        });
         var router = system.InstanceOf(DaprNames.Apps.Router);
         var first = router.App.Services.GetRequiredService<WorkerIdLease>().WorkerId;
         Assert.Equal(7, first);
@@ -61,8 +64,7 @@ public sealed class WorkerIdLeaseTests
     [Fact]
     public async Task A_router_that_loses_its_lease_stops_minting_with_that_id_and_mints_nothing_without_a_lease()
     {
-        await using var system = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions { Settings = FastLeases },
-            DaprNames.Apps.Directory, DaprNames.Apps.Router);
+        await using var system = await ChatHarness.InProcessAsync(new() { Settings = FastLeases, Apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router] });
         var router = system.InstanceOf(DaprNames.Apps.Router);
         var lease = router.App.Services.GetRequiredService<WorkerIdLease>();
         var ids = router.App.Services.GetRequiredService<LeasedSnowflakeIds>();

@@ -63,8 +63,9 @@ public sealed class WebClientFixture : IAsyncLifetime
             throw new InvalidOperationException($"The web client bundle is missing from {RepoPaths.GatewayWebRoot}: build services/Chat.Gateway (it runs npm).");
         }
 
-        System = await ChatSystem.StartAsync(ComponentSet.Embedded, null, new ChatSystemOptions
+        System = await ChatHarness.InProcessAsync(new()
         {
+            Apps = Apps,
             Settings = Settings,
             ConfigureApp = (appId, b) =>
             {
@@ -73,7 +74,7 @@ public sealed class WebClientFixture : IAsyncLifetime
                     Calls.AddTo(b);
                 }
             },
-        }, Apps);
+        });
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -105,16 +106,7 @@ public sealed class WebClientFixture : IAsyncLifetime
     public async Task WaitForGatewayConnectionsAsync(string userId, int count)
     {
         var connections = System.AppOf(DaprNames.Apps.Gateway).Services.GetRequiredService<LocalConnections>();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (connections.Of(userId).Count() != count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"The gateway holds {connections.Of(userId).Count()} connections of {userId}, not {count}.");
-            }
-
-            await Task.Delay(50);
-        }
+        await Wait.UntilAsync(() => connections.Of(userId).Count() == count, $"the gateway to hold {count} connections of {userId} (it holds {connections.Of(userId).Count()})");
     }
 
     public async Task DisposeAsync()

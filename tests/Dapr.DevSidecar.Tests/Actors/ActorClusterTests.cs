@@ -59,8 +59,7 @@ public sealed class ActorClusterTests : IAsyncLifetime
         var fromOne = Proxies(await one.StartSidecarAsync("caller"));
         var fromTwo = Proxies(await two.StartSidecarAsync("caller"));
         ICounterActor Actor(ActorProxyFactory f, int i) => f.CreateActorProxy<ICounterActor>(new ActorId($"user-{i}"), nameof(CounterActor));
-        await Eventually.TrueAsync(() => a.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2 && b.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2,
-            TimeSpan.FromSeconds(10), "both processes routing by a table with both hosts");
+        await Wait.UntilAsync(() => a.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2 && b.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2, "both processes routing by a table with both hosts", TimeSpan.FromSeconds(10));
 
         var ids = Enumerable.Range(0, 1000).ToArray();
         var where = new string[ids.Length];
@@ -89,7 +88,7 @@ public sealed class ActorClusterTests : IAsyncLifetime
 
         // A reminder of an actor owned by B keeps firing once B is gone.
         await Actor(fromOne, busy).SetReminderAsync("beat", 0, 300, repetitions: 0, ttlMilliseconds: 0);
-        await Eventually.TrueAsync(() => b.Probe.Count("reminder", $"user-{busy}", "beat|state-of-beat|B") >= 1, TimeSpan.FromSeconds(5), "a tick on B");
+        await Wait.UntilAsync(() => b.Probe.Count("reminder", $"user-{busy}", "beat|state-of-beat|B") >= 1, "a tick on B", TimeSpan.FromSeconds(5));
 
         await b.StopAsync();
         Assert.Equal(onB, b.Probe.Events.Count(e => e.Kind == "deactivate"));
@@ -99,7 +98,7 @@ public sealed class ActorClusterTests : IAsyncLifetime
             Assert.Equal("A", await Actor(fromOne, i).WhereAsync());
         });
 
-        await Eventually.TrueAsync(() => a.Probe.Count("reminder", $"user-{busy}", "beat|state-of-beat|A") >= 1, TimeSpan.FromSeconds(5), "the reminder firing on A");
+        await Wait.UntilAsync(() => a.Probe.Count("reminder", $"user-{busy}", "beat|state-of-beat|A") >= 1, "the reminder firing on A", TimeSpan.FromSeconds(5));
         await Actor(fromTwo, busy).StopReminderAsync("beat");
     }
 
@@ -109,7 +108,7 @@ public sealed class ActorClusterTests : IAsyncLifetime
         var one = Process();
         await using var a = await ActorTestApp.StartAsync(one, name: "A", idleTimeout: TimeSpan.FromSeconds(60));
         var ids = Enumerable.Range(0, 200).Select(i => $"acct-{i}").ToArray();
-        await Eventually.TrueAsync(() => a.Placement.Cluster!.HostCount(nameof(CounterActor)) == 1, TimeSpan.FromSeconds(10), "a table with A");
+        await Wait.UntilAsync(() => a.Placement.Cluster!.HostCount(nameof(CounterActor)) == 1, "a table with A", TimeSpan.FromSeconds(10));
         foreach (var id in ids)
         {
             await a.Counter(id).AddAsync(5);
@@ -117,8 +116,7 @@ public sealed class ActorClusterTests : IAsyncLifetime
 
         var two = Process();
         await using var b = await ActorTestApp.StartAsync(two, name: "B", idleTimeout: TimeSpan.FromSeconds(60));
-        await Eventually.TrueAsync(() => a.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2 && b.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2,
-            TimeSpan.FromSeconds(10), "both processes routing by a table with both hosts");
+        await Wait.UntilAsync(() => a.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2 && b.Placement.Cluster!.HostCount(nameof(CounterActor)) == 2, "both processes routing by a table with both hosts", TimeSpan.FromSeconds(10));
         var moved = 0;
         foreach (var id in ids)
         {

@@ -49,8 +49,7 @@ public sealed class ActorGrpcTests
             ActorType = "CounterActor", ActorId = "g1", Name = "ping", DueTime = "0h0m0s100ms",
             Data = ByteString.CopyFromUtf8("\"" + Convert.ToBase64String(Encoding.UTF8.GetBytes("from-grpc")) + "\""),
         });
-        await Eventually.TrueAsync(() => app.Probe.Events.Any(e => e.Kind == "reminder" && e.What.StartsWith("ping|from-grpc|", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(8), "the reminder registered over gRPC");
+        await Wait.UntilAsync(() => app.Probe.Events.Any(e => e.Kind == "reminder" && e.What.StartsWith("ping|from-grpc|", StringComparison.Ordinal)), "the reminder registered over gRPC", TimeSpan.FromSeconds(8));
 
         await dapr.RegisterActorReminderAsync(new RegisterActorReminderRequest { ActorType = "CounterActor", ActorId = "g1", Name = "later", DueTime = "1h", Period = "R3/PT1H" });
         var got = await dapr.GetActorReminderAsync(new GetActorReminderRequest { ActorType = "CounterActor", ActorId = "g1", Name = "later" });

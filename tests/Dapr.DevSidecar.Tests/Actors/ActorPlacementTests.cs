@@ -41,7 +41,7 @@ public sealed class ActorPlacementTests
         // A reminder of an actor owned by B keeps firing once B is gone.
         var bOwned = ids.First(i => where[i] == "B");
         await Actor(bOwned).SetReminderAsync("beat", 0, 300, repetitions: 0, ttlMilliseconds: 0);
-        await Eventually.TrueAsync(() => b.Probe.Count("reminder", $"user-{bOwned}", $"beat|state-of-beat|B") >= 1, TimeSpan.FromSeconds(5), "a tick on B");
+        await Wait.UntilAsync(() => b.Probe.Count("reminder", $"user-{bOwned}", $"beat|state-of-beat|B") >= 1, "a tick on B", TimeSpan.FromSeconds(5));
 
         await b.StopAsync();
         Assert.Equal(onB, b.Probe.Events.Count(e => e.Kind == "deactivate"));
@@ -52,7 +52,7 @@ public sealed class ActorPlacementTests
             Assert.Equal("A", await Actor(i).WhereAsync());
         });
 
-        await Eventually.TrueAsync(() => a.Probe.Count("reminder", $"user-{bOwned}", $"beat|state-of-beat|A") >= 1, TimeSpan.FromSeconds(5), "the reminder firing on A");
+        await Wait.UntilAsync(() => a.Probe.Count("reminder", $"user-{bOwned}", $"beat|state-of-beat|A") >= 1, "the reminder firing on A", TimeSpan.FromSeconds(5));
         await Actor(bOwned).StopReminderAsync("beat");
     }
 

@@ -19,7 +19,7 @@ public sealed class ActorStateTests
         Assert.Equal(7, await app.Counter("s1").AddAsync(7));
 
         // No calls for the idle timeout: the sidecar deactivates it (OnDeactivateAsync runs).
-        await Eventually.TrueAsync(() => app.Probe.Count("deactivate", "s1") == 1, TimeSpan.FromSeconds(5), "idle deactivation of s1");
+        await Wait.UntilAsync(() => app.Probe.Count("deactivate", "s1") == 1, "idle deactivation of s1", TimeSpan.FromSeconds(5));
         Assert.Equal(7, await app.Counter("s1").GetAsync());
         Assert.Equal(2, app.Probe.Count("activate", "s1"));
 
@@ -42,7 +42,7 @@ public sealed class ActorStateTests
         }
 
         Assert.Equal(0, app.Probe.Count("deactivate", "busy"));
-        await Eventually.TrueAsync(() => app.Probe.Count("deactivate", "busy") == 1, TimeSpan.FromSeconds(5), "deactivation once calls stop");
+        await Wait.UntilAsync(() => app.Probe.Count("deactivate", "busy") == 1, "deactivation once calls stop", TimeSpan.FromSeconds(5));
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public static class ActorStoreScenario
         await using (var host = newHost())
         {
             await using var app = await ActorTestApp.StartAsync(host, appId, actorType: type);
-            await Eventually.TrueAsync(() => app.Probe.Events.Any(e => e.Kind == "reminder" && e.Id == "p1"), TimeSpan.FromSeconds(8), "the reminder after a full restart");
+            await Wait.UntilAsync(() => app.Probe.Events.Any(e => e.Kind == "reminder" && e.Id == "p1"), "the reminder after a full restart", TimeSpan.FromSeconds(8));
             Assert.Equal(4, await app.Counter("p1").AddAsync(1));
         }
     }
@@ -41,7 +41,7 @@ public sealed class RedisActorStoreTests(RedisServerFixture redis)
     public Task State_and_reminders_survive_a_full_restart_on_redis() =>
         ActorStoreScenario.StateAndRemindersSurviveAFullRestartAsync(
             () => new SidecarTestHost().WithComponent("actors.yaml",
-                SidecarTestHost.Component("actorstore", "state.redis", ("redisHost", redis.Host), ("redisPassword", ""), ("actorStateStore", "true"))),
+                SidecarTestHost.Component("actorstore", "state.redis", ("redisHost", redis.Endpoint), ("redisPassword", ""), ("actorStateStore", "true"))),
             "redis-actors");
 }
 

@@ -94,21 +94,3 @@ public sealed class ActorTestApp : IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(StopAsync());
 }
-
-/// <summary>Waits for a condition with a deadline (no long sleeps).</summary>
-public static class Eventually
-{
-    public static async Task TrueAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"timed out after {timeout.TotalSeconds:0.#} s waiting for: {what}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-}

@@ -19,7 +19,7 @@ public sealed class ActorTimerReminderTests
         var actor = app.Counter("t1");
 
         await actor.StartTimerAsync("tick", 0, 100);
-        await Eventually.TrueAsync(() => app.Probe.Count("timer", "t1", "tick") >= 3, Deadline, "three ticks of timer 'tick'");
+        await Wait.UntilAsync(() => app.Probe.Count("timer", "t1", "tick") >= 3, "three ticks of timer 'tick'", Deadline);
         await actor.StopTimerAsync("tick");
         var after = app.Probe.Count("timer", "t1", "tick");
         await MarkerAsync(app, 500); // five periods of 'tick'
@@ -27,7 +27,7 @@ public sealed class ActorTimerReminderTests
 
         // No period: fires once.
         await actor.StartTimerAsync("once", 50, -1);
-        await Eventually.TrueAsync(() => app.Probe.Count("timer", "t1", "once") == 1, Deadline, "the one-shot timer");
+        await Wait.UntilAsync(() => app.Probe.Count("timer", "t1", "once") == 1, "the one-shot timer", Deadline);
         await MarkerAsync(app, 300);
         Assert.Equal(1, app.Probe.Count("timer", "t1", "once"));
     }
@@ -44,16 +44,16 @@ public sealed class ActorTimerReminderTests
         var response = await http.PutAsJsonAsync("/v1.0/actors/CounterActor/t2/timers/iso",
             new { dueTime = "0h0m0s0ms", period = "R3/PT1S", callback = "OnTimerAsync", data = Convert.ToBase64String("iso"u8.ToArray()) });
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        await Eventually.TrueAsync(() => app.Probe.Count("timer", "t2", "iso") == 1, Deadline, "first tick");
+        await Wait.UntilAsync(() => app.Probe.Count("timer", "t2", "iso") == 1, "first tick", Deadline);
 
         // Timer ticks keep the actor active (they reset its idle time), so unregister and let it go idle.
         Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync("/v1.0/actors/CounterActor/t2/timers/iso")).StatusCode);
-        await Eventually.TrueAsync(() => app.Probe.Count("deactivate", "t2") == 1, Deadline, "idle deactivation");
+        await Wait.UntilAsync(() => app.Probe.Count("deactivate", "t2") == 1, "idle deactivation", Deadline);
 
         // A timer due after the actor goes idle never fires: deactivation drops it.
         await app.Counter("t2").StartTimerAsync("late", 1500, -1);
         var marker = MarkerAsync(app, 2200); // set with 'late': fires after it was due
-        await Eventually.TrueAsync(() => app.Probe.Count("deactivate", "t2") == 2, Deadline, "second idle deactivation");
+        await Wait.UntilAsync(() => app.Probe.Count("deactivate", "t2") == 2, "second idle deactivation", Deadline);
         await marker;
         Assert.Equal(0, app.Probe.Count("timer", "t2", "late"));
     }
@@ -70,8 +70,8 @@ public sealed class ActorTimerReminderTests
         // Every 200 ms for a TTL of 1 s: at most six ticks (fewer on a loaded machine), then it is removed.
         await actor.SetReminderAsync("ttl", 0, 200, repetitions: 0, ttlMilliseconds: 1000);
 
-        await Eventually.TrueAsync(() => Ticks(app, "r1", "twice") == 2, Deadline, "two ticks of 'twice'");
-        await Eventually.TrueAsync(() => Ticks(app, "r1", "ttl") >= 2, Deadline, "ticks of 'ttl'");
+        await Wait.UntilAsync(() => Ticks(app, "r1", "twice") == 2, "two ticks of 'twice'", Deadline);
+        await Wait.UntilAsync(() => Ticks(app, "r1", "ttl") >= 2, "ticks of 'ttl'", Deadline);
         await MarkerAsync(app, 900);
         Assert.Equal(2, Ticks(app, "r1", "twice"));
         var ttlTicks = Ticks(app, "r1", "ttl");
@@ -128,7 +128,7 @@ public sealed class ActorTimerReminderTests
 
         // Nothing hosts the type for a while; a new app instance loads the reminder from the store.
         await using var again = await ActorTestApp.StartAsync(host, idleTimeout: TimeSpan.FromSeconds(1));
-        await Eventually.TrueAsync(() => Ticks(again, "r3", "wake") == 1, Deadline, "reminder after restart");
+        await Wait.UntilAsync(() => Ticks(again, "r3", "wake") == 1, "reminder after restart", Deadline);
         Assert.Equal(1, again.Probe.Count("activate", "r3"));
         await MarkerAsync(again, 300);
         Assert.Equal(1, Ticks(again, "r3", "wake"));
@@ -143,7 +143,7 @@ public sealed class ActorTimerReminderTests
     {
         var id = "marker-" + Guid.NewGuid().ToString("N");
         await app.Counter(id).SetReminderAsync("marker", dueMs, -1, repetitions: 0, ttlMilliseconds: 0);
-        await Eventually.TrueAsync(() => Ticks(app, id, "marker") == 1, Deadline, $"the {dueMs} ms marker reminder");
+        await Wait.UntilAsync(() => Ticks(app, id, "marker") == 1, $"the {dueMs} ms marker reminder", Deadline);
     }
 
     private static int Ticks(ActorTestApp app, string id, string name) =>

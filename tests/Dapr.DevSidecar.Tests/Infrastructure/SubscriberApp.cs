@@ -64,24 +64,3 @@ public sealed class SubscriberApp : IAsyncDisposable
         await _app.DisposeAsync();
     }
 }
-
-/// <summary>Waiting for conditions with a deadline.</summary>
-public static class Eventually
-{
-    public static Task TrueAsync(Func<bool> condition, string what, int timeoutMs = 10_000) =>
-        TrueAsync(() => Task.FromResult(condition()), what, timeoutMs);
-
-    public static async Task TrueAsync(Func<Task<bool>> condition, string what, int timeoutMs = 10_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"timed out after {timeoutMs} ms waiting for: {what}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-}

@@ -159,7 +159,7 @@ public sealed class SidecarFidelityTests
             """));
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
 
-        await Eventually.TrueAsync(() => app.Requests.Count(r => r.Path == "/bulk") == 3, "three deliveries");
+        await Wait.UntilAsync(() => app.Requests.Count(r => r.Path == "/bulk") == 3, "three deliveries");
         var events = app.Requests.Where(r => r.Path == "/bulk").Select(r => JsonDocument.Parse(r.Body).RootElement).ToList();
         var json = events.Single(e => e.GetProperty("datacontenttype").GetString() == "application/json");
         Assert.Equal(1, json.GetProperty("data").GetProperty("n").GetInt32());

@@ -307,35 +307,3 @@ public sealed class ChatWorkload : IAsyncDisposable
         _hardStop.Dispose();
     }
 }
-
-/// <summary>Waiting for conditions with a deadline.</summary>
-public static class Wait
-{
-    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out after {timeout} waiting for {what}.");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out after {timeout} waiting for {what}.");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-}
