@@ -1,5 +1,6 @@
 using Chat.Domain;
 using Chat.ServiceDefaults;
+using Chat.Testing;
 using Chat.Unit.Tests.Fakes;
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;
@@ -77,7 +78,7 @@ public sealed class WorkerIdLeaseTests
 
         _dapr.FailWrite = null;
         _time.Advance(TimeSpan.FromSeconds(10)); // one renewal period: the loop tries again
-        Assert.True(SpinWait.SpinUntil(() => lease.WorkerId is not null, TimeSpan.FromSeconds(10)));
+        await Wait.UntilAsync(() => lease.WorkerId is not null, "a worker id leased once the store answers again");
 
         Assert.Equal(3, ids.Next().WorkerId);
         await lease.StopAsync(CancellationToken.None);
