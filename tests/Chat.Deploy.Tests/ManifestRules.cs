@@ -397,7 +397,7 @@ public static partial class ManifestRules
             .Select(File.ReadAllText));
     }
 
-    // Kestrel's Listen*(appPort) in C#; the Dapr JS SDK's DaprServer { serverPort: String(config.appPort) }.
+    // The Dapr JS SDK's DaprServer { serverPort: String(config.appPort) } (the bots app), or Kestrel's Listen*(appPort) in C#.
     [GeneratedRegex(@"Listen\w*\(\s*appPort\b|serverPort:\s*String\(\s*config\.appPort\b")]
     private static partial Regex ListensOnAppPortInCode();
 

@@ -189,7 +189,7 @@ public sealed class BotGrpcService(Bots bots) : BotService.BotServiceBase
         bots.DeleteAsync(context.GetChatUser(), request, context.CancellationToken);
 }
 
-/// <summary><c>chat.v1.BotInternalService</c>: only the bots app may call it (see <see cref="DirectoryHostingExtensions"/>).</summary>
+/// <summary><c>chat.v1.BotInternalService</c>: only the bots app may call it (see <see cref="DirectoryServices"/>).</summary>
 public sealed class BotInternalGrpcService(Bots bots) : BotInternalService.BotInternalServiceBase
 {
     public override Task<GetBotWebhooksResponse> GetBotWebhooks(GetBotWebhooksRequest request, ServerCallContext context) =>

@@ -180,11 +180,7 @@ public sealed class ChatSystem : ChatRun
         }
         builder.WebHost.ConfigureKestrel(k =>
         {
-            // Directory listens on APP_PORT by itself.
-            if (appId != DaprNames.Apps.Directory)
-            {
-                k.Listen(IPAddress.Loopback, port, l => l.Protocols = grpcApp ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2);
-            }
+            k.Listen(IPAddress.Loopback, port, l => l.Protocols = grpcApp ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2);
 
             if (clientPort != port)
             {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Chat.Integration.Tests.Infrastructure;
 using Chat.Integration.Tests.Reliability;
+using Chat.Testing;
 using Dapr.DevSidecar.Hosting;
 
 namespace Chat.Bench.Infrastructure;

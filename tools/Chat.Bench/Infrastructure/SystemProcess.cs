@@ -30,10 +30,10 @@ internal static class BuildOutputs
 /// </summary>
 internal sealed class SystemProcess : IAsyncDisposable
 {
-    private readonly ChatCluster _folder;
+    private readonly RunFolder _folder;
     private readonly Process _run;
 
-    private SystemProcess(ChatCluster folder, Process run, string gatewayUrl, int gatewayPid)
+    private SystemProcess(RunFolder folder, Process run, string gatewayUrl, int gatewayPid)
     {
         _folder = folder;
         _run = run;
@@ -47,21 +47,19 @@ internal sealed class SystemProcess : IAsyncDisposable
 
     public static async Task<SystemProcess> StartAsync(string? sqliteSynchronous = null)
     {
-        var files = System.IO.Directory.GetFiles(RepoPaths.Components("embedded"), "*.yaml").Select(Path.GetFileName).ToArray();
-        var folder = ChatCluster.WithComponents("embedded", files!);
-        if (sqliteSynchronous is not null)
-        {
-            SqliteFiles.SetSynchronous(folder.ComponentsPath, sqliteSynchronous);
-        }
-
         var routerPort = SidecarHost.FreePort();
         var gatewayPort = SidecarHost.FreePort();
         var presencePort = SidecarHost.FreePort();
         // The gateway's clients use a port of their own; its sidecar calls the app port (dapr.yaml: 5080 and 5090).
         var gatewayClientPort = SidecarHost.FreePort();
+        var folder = RunFolder.Create(ComponentSet.Embedded, redisEndpoint: null, gatewayOrigin: $"http://127.0.0.1:{gatewayClientPort.ToString(CultureInfo.InvariantCulture)}/", prefix: "chat-bench-");
+        if (sqliteSynchronous is not null)
+        {
+            SqliteFiles.SetSynchronous(folder.ComponentsPath, sqliteSynchronous);
+        }
         string App(string id, string project, string assembly, int port, bool grpc = false, int? clientPort = null) => $$"""
               - appID: {{id}}
-                appDirPath: {{folder.Folder}}
+                appDirPath: {{folder.Root}}
                 appPort: {{port}}
                 appProtocol: {{(grpc ? "grpc" : "http\n    appHealthCheckPath: /healthz")}}
                 command: ["dotnet", "{{BuildOutputs.Dll(project, assembly)}}"]
@@ -69,7 +67,7 @@ internal sealed class SystemProcess : IAsyncDisposable
                   ASPNETCORE_URLS: http://127.0.0.1:{{port}}{{(clientPort is { } c ? $";http://127.0.0.1:{c}" : "")}}
                   Kestrel__EndpointDefaults__Protocols: {{(grpc ? "Http2" : "Http1AndHttp2")}}
             """;
-        var runFile = Path.Combine(folder.Folder, "bench-run.yaml");
+        var runFile = Path.Combine(folder.Root, "bench-run.yaml");
         await File.WriteAllTextAsync(runFile, $$"""
             version: 1
             common:
@@ -85,7 +83,7 @@ internal sealed class SystemProcess : IAsyncDisposable
             {{App("gateway", "services/Chat.Gateway", "Chat.Gateway", gatewayPort, clientPort: gatewayClientPort)}}
             """);
         var run = ProcessTools.Start("dotnet", [BuildOutputs.Dll("tools/Dapr.DevSidecar", "dapr-dev-sidecar"), "run", "-f", runFile],
-            Path.Combine(folder.Folder, "run.log"), workingDirectory: folder.Folder);
+            Path.Combine(folder.Root, "run.log"), workingDirectory: folder.Root);
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -96,7 +94,7 @@ internal sealed class SystemProcess : IAsyncDisposable
                 {
                     if (run.HasExited || Stopwatch.GetTimestamp() > deadline)
                     {
-                        throw new InvalidOperationException($"the system did not start; see {Path.Combine(folder.Folder, "run.log")}:\n{ReadLog(folder.Folder)}");
+                        throw new InvalidOperationException($"the system did not start; see {Path.Combine(folder.Root, "run.log")}:\n{ReadLog(folder.Root)}");
                     }
 
                     await Task.Delay(200);
@@ -142,8 +140,8 @@ internal sealed class SystemProcess : IAsyncDisposable
         await ProcessTools.StopAsync(_run, TimeSpan.FromSeconds(15));
         _run.Dispose();
         // Keep the apps' log of the last run for a look afterwards.
-        File.Copy(Path.Combine(_folder.Folder, "run.log"), Path.Combine(Path.GetTempPath(), "chat-bench-run.log"), overwrite: true);
-        await _folder.DisposeAsync();
+        File.Copy(Path.Combine(_folder.Root, "run.log"), Path.Combine(Path.GetTempPath(), "chat-bench-run.log"), overwrite: true);
+        _folder.Delete();
     }
 }
 

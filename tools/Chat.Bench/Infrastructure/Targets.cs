@@ -41,9 +41,15 @@ public sealed class InProcessTarget : IChatTarget
 
     public static async Task<InProcessTarget> StartAsync(string? sqliteSynchronous = null)
     {
-        // The bench sends faster than a person: lift the per-user send limit.
-        var options = new ChatSystemOptions
+        if (sqliteSynchronous is not null)
         {
+            throw new ArgumentException("--sqlite-synchronous needs the system in processes of its own (--start-system, or the idle scenario): the in-process system runs on the repo's components as they are");
+        }
+
+        // The bench sends faster than a person: lift the per-user send limit.
+        var options = new ChatHarnessOptions
+        {
+            Apps = AllApps,
             Settings = new Dictionary<string, string?>
             {
                 ["Gateway:RateLimits:Send:Burst"] = "1000000",
@@ -51,9 +57,8 @@ public sealed class InProcessTarget : IChatTarget
                 ["Gateway:RateLimits:Receipt:Burst"] = "1000000",
                 ["Gateway:RateLimits:Receipt:PerSecond"] = "1000000",
             },
-            BeforeAppStart = sqliteSynchronous is null ? null : (_, system) => SqliteFiles.SetSynchronous(system.ResourcesPath, sqliteSynchronous),
         };
-        return new InProcessTarget(await ChatSystem.StartAsync(ComponentSet.Embedded, null, options, AllApps));
+        return new InProcessTarget(await ChatHarness.InProcessAsync(options));
     }
 
     public Task<TestUser> RegisterAsync() => System.RegisterAsync();

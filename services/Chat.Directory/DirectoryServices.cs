@@ -4,31 +4,21 @@ using Chat.Domain;
 using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
 using Chat.ServiceDefaults.RateLimiting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Chat.Directory;
 
-/// <summary>Setup of the directory app, shared by Program.cs and the in-process tests.</summary>
-public static class DirectoryHostingExtensions
+/// <summary>Service registration of the directory app.</summary>
+public static class DirectoryServices
 {
     /// <summary>
     /// Registers the directory's gRPC services with <see cref="ChatAuthInterceptor"/>, auth
-    /// (signing key from the Dapr secret store), the Dapr client and the state layer. Kestrel
-    /// serves h2c (HTTP/2 without TLS, what a sidecar with app protocol grpc speaks) on APP_PORT
-    /// when it is set.
+    /// (signing key from the Dapr secret store), the Dapr client and the state layer. Where it
+    /// listens, and with h2c, comes from configuration as for the other gRPC apps (dapr.yaml, the
+    /// Deployment).
     /// </summary>
     public static WebApplicationBuilder AddDirectoryServices(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        if (int.TryParse(configuration["APP_PORT"], out var appPort))
-        {
-            builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(appPort, l => l.Protocols = HttpProtocols.Http2));
-        }
-        else
-        {
-            builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2));
-        }
-
         var services = builder.Services;
         services.AddChatGrpcServer();
         services.AddChatAuthentication(configuration);
