@@ -1,5 +1,6 @@
 namespace Chat.Domain.Tests;
 
+[Trait("Category", "Unit")]
 [Trait("Area", "Domain")]
 public sealed class ConversationIdTests
 {

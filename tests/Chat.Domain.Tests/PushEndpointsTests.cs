@@ -4,6 +4,7 @@ using Chat.Domain;
 namespace Chat.Domain.Tests;
 
 /// <summary>Web Push endpoints: https, public hosts, allow-listed push services (no SSRF through the push relay).</summary>
+[Trait("Category", "Unit")]
 [Trait("Area", "Security")]
 public sealed class PushEndpointsTests
 {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 
 namespace Chat.Domain.Tests;
 
+[Trait("Category", "Unit")]
 [Trait("Area", "Domain")]
 public sealed class SnowflakeTests
 {

@@ -8,6 +8,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Chat.ServiceDefaults.Tests;
 
+[Trait("Category", "Unit")]
 [Trait("Area", "Conversations")]
 public sealed class ChatTokenServiceTests
 {

@@ -3,6 +3,7 @@ using Chat.ServiceDefaults.RateLimiting;
 namespace Chat.ServiceDefaults.Tests;
 
 /// <summary>The in-memory per-user limiter: lazy refill from timestamps, retry-after, and idle eviction.</summary>
+[Trait("Category", "Unit")]
 [Trait("Area", "Security")]
 public sealed class TokenBucketsTests
 {

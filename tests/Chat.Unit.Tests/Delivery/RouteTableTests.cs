@@ -1,0 +1,104 @@
+using Chat.Contracts.V1;
+using Chat.Core.Routing;
+using Chat.Delivery;
+using Chat.Domain;
+using Chat.Unit.Tests.Fakes;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Chat.Unit.Tests.Delivery;
+
+/// <summary>Delivery's route table (who is connected where) and its one-publish-per-gateway fan-out.</summary>
+[Trait("Category", "Unit")]
+[Trait("Area", "House")]
+public sealed class RouteTableTests
+{
+    private readonly FakeTimeProvider _time = FakeDaprClient.Noon();
+    private readonly FakeDaprClient _dapr;
+    private readonly FanOut _fanOut;
+
+    public RouteTableTests()
+    {
+        _dapr = FakeDaprClient.WithPresenceStore(_time);
+        _fanOut = new FanOut(_dapr, _time);
+    }
+
+    private Task RoutesAsync(string user, params string[] gateways) =>
+        _dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.Routes(user),
+            new UserRoutes(user, gateways.Select((g, i) => new UserConnection($"{user}-c{i}", $"d{i}", g, _time.GetUtcNow())).ToList()));
+
+    [Fact]
+    public async Task Users_are_grouped_by_live_gateway_and_the_rest_are_offline()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        await _dapr.LeaseGatewayAsync("gw-2");
+        await RoutesAsync("ann", "gw-1");
+        await RoutesAsync("carl", "gw-1", "gw-2"); // two devices on two instances
+        await RoutesAsync("dora", "gw-dead");     // no lease: that gateway died
+        // eve has no routes at all
+
+        var table = await _fanOut.ResolveAsync(["ann", "carl", "dora", "eve", "ann"], CancellationToken.None);
+
+        Assert.Equal(["ann", "carl"], table.UsersByGateway["gw-1"]);
+        Assert.Equal(["carl"], table.UsersByGateway["gw-2"]);
+        Assert.False(table.UsersByGateway.ContainsKey("gw-dead"));
+        Assert.Equal(["dora", "eve"], table.Offline);
+    }
+
+    [Fact]
+    public async Task Two_devices_on_one_gateway_put_the_user_there_once()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        await RoutesAsync("ann", "gw-1", "gw-1");
+
+        var table = await _fanOut.ResolveAsync(["ann"], CancellationToken.None);
+
+        Assert.Equal(["ann"], table.UsersByGateway["gw-1"]);
+    }
+
+    [Fact]
+    public async Task A_lease_read_is_trusted_for_a_second_then_read_again()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1", ttlSeconds: 1);
+        await RoutesAsync("ann", "gw-1");
+        Assert.Contains("gw-1", (await _fanOut.ResolveAsync(["ann"], CancellationToken.None)).UsersByGateway.Keys);
+
+        // The lease is gone from the store, but the cached read still counts within LeaseCacheTime.
+        await _dapr.DeleteStateAsync(DaprNames.StateStores.Presence, RouteKeys.GatewayLease("gw-1"));
+        _time.Advance(FanOut.LeaseCacheTime / 2);
+        Assert.Contains("gw-1", (await _fanOut.ResolveAsync(["ann"], CancellationToken.None)).UsersByGateway.Keys);
+
+        _time.Advance(FanOut.LeaseCacheTime);
+        Assert.Equal(["ann"], (await _fanOut.ResolveAsync(["ann"], CancellationToken.None)).Offline);
+    }
+
+    [Fact]
+    public async Task Several_events_cost_one_publish_per_gateway_each_carrying_only_its_users()
+    {
+        var table = new RouteTable(new Dictionary<string, List<string>>
+        {
+            ["gw-1"] = ["ann", "carl"],
+            ["gw-2"] = ["dora"],
+        }, []);
+        var first = new Chat.Contracts.V1.Delivery { TypingChanged = new TypingChanged { ConversationId = "c1", UserId = "x" } };
+        var second = new Chat.Contracts.V1.Delivery { TypingChanged = new TypingChanged { ConversationId = "c2", UserId = "y" } };
+
+        await _fanOut.PublishManyAsync(table, [(first, ["ann", "dora"]), (second, ["carl", "carl", "eve"])], CancellationToken.None);
+
+        var gw1 = Assert.Single(_dapr.Events<DeliveryBatch>(DaprNames.Topics.Deliveries("gw-1")));
+        Assert.Equal(["ann"], gw1.Deliveries[0].UserIds);
+        Assert.Equal(["carl"], gw1.Deliveries[1].UserIds);
+        var gw2 = Assert.Single(_dapr.Events<DeliveryBatch>(DaprNames.Topics.Deliveries("gw-2")));
+        Assert.Equal("c1", Assert.Single(gw2.Deliveries).TypingChanged.ConversationId);
+        Assert.Equal(2, _dapr.Published.Count);
+    }
+
+    [Fact]
+    public async Task A_gateway_with_nothing_for_its_users_gets_no_publish()
+    {
+        var table = new RouteTable(new Dictionary<string, List<string>> { ["gw-1"] = ["ann"], ["gw-2"] = ["dora"] }, []);
+
+        await _fanOut.PublishManyAsync(table, [(new Chat.Contracts.V1.Delivery { TypingChanged = new TypingChanged() }, ["ann"])], CancellationToken.None);
+
+        Assert.Equal([DaprNames.Topics.Deliveries("gw-1")], _dapr.Published.Select(p => p.Topic));
+    }
+}

@@ -1,0 +1,80 @@
+using Chat.Core;
+using Chat.Domain;
+using Chat.Router;
+using Chat.ServiceDefaults;
+using Dapr.Actors;
+using Dapr.Actors.Runtime;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Chat.Unit.Tests.Fakes;
+
+/// <summary>
+/// The router's actors over one fake sidecar: each <see cref="ActivateAsync"/> is a fresh
+/// activation (as after a crash or a move to another host), sharing the store.
+/// </summary>
+public sealed class RouterHarness : IAsyncDisposable
+{
+    private readonly WorkerIdLease _lease;
+
+    private RouterHarness(bool transactional, bool etags, FakeDaprClient? dapr, FakeTimeProvider? time)
+    {
+        // Starts at the real time: the actor stamps messages with the system clock, the other services use this one.
+        Time = time ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
+        Dapr = dapr ?? new FakeDaprClient(Time)
+            .WithStore(DaprNames.StateStores.Messages, transactional ? FakeDaprClient.FullStore : etags ? ["ETAG", "TTL"] : ["TTL"])
+            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore)
+            .WithStore(DaprNames.StateStores.Actors, FakeDaprClient.FullStore);
+        _lease = new WorkerIdLease(Dapr, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:WorkerId"] = "7" }).Build(),
+            Options.Create(new WorkerIdLeaseOptions()), Time, NullLogger<WorkerIdLease>.Instance);
+        Ids = new LeasedSnowflakeIds(_lease);
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public FakeDaprClient Dapr { get; }
+
+    public LeasedSnowflakeIds Ids { get; }
+
+    public RouterFaults Faults { get; } = new();
+
+    /// <summary>Reminders of the last activation.</summary>
+    public FakeTimerManager Timers { get; private set; } = new();
+
+    /// <summary>
+    /// A router over a new fake sidecar, or over <paramref name="dapr"/> shared with other apps under test. The messages
+    /// store is transactional, or has ETags only, or (<paramref name="etags"/> false) neither, as Cassandra.
+    /// </summary>
+    public static async Task<RouterHarness> StartAsync(bool transactional = true, FakeDaprClient? dapr = null, FakeTimeProvider? time = null, bool etags = true)
+    {
+        var harness = new RouterHarness(transactional, etags, dapr, time);
+        await harness._lease.StartAsync(CancellationToken.None);
+        return harness;
+    }
+
+    /// <summary>A new activation of the conversation's actor (OnActivateAsync run).</summary>
+    public async Task<ConversationActor> ActivateAsync(string conversationId)
+    {
+        Timers = new FakeTimerManager();
+        var host = ActorHost.CreateForTest<ConversationActor>(DaprNames.Actors.Conversation,
+            new ActorTestOptions { ActorId = new ActorId(conversationId), TimerManager = Timers });
+        // One capability cache per activation, as each process has its own.
+        var actor = new ConversationActor(host, Dapr, new DaprComponentCapabilities(Dapr), Ids, Faults, NullLogger<ConversationActor>.Instance);
+        await ActorRuntimeSteps.ActivateAsync(actor);
+        return actor;
+    }
+
+    public Task<StoredMessage?> StoredAsync(string conversationId, ulong seq) =>
+        Dapr.GetStateAsync<StoredMessage?>(DaprNames.StateStores.Messages, MessageKeys.Message(conversationId, seq));
+
+    public Task<ConversationMeta?> MetaAsync(string conversationId) =>
+        Dapr.GetStateAsync<ConversationMeta?>(DaprNames.StateStores.Messages, MessageKeys.Meta(conversationId));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lease.StopAsync(CancellationToken.None);
+        _lease.Dispose();
+    }
+}

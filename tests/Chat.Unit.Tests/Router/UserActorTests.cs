@@ -1,0 +1,99 @@
+using Chat.Core.Routing;
+using Chat.Domain;
+using Chat.Router;
+using Chat.Unit.Tests.Fakes;
+using Dapr.Actors;
+using Dapr.Actors.Runtime;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Chat.Unit.Tests.Router;
+
+/// <summary>The user actor's connections and the route mirror delivery reads.</summary>
+[Trait("Category", "Unit")]
+[Trait("Area", "House")]
+public sealed class UserActorTests
+{
+    private readonly FakeTimeProvider _time = FakeDaprClient.Noon();
+    private readonly FakeDaprClient _dapr;
+    private readonly Dictionary<string, byte[]> _actorState = new(StringComparer.Ordinal);
+
+    public UserActorTests()
+    {
+        _dapr = FakeDaprClient.WithPresenceStore(_time);
+    }
+
+    private async Task<UserActor> ActivateAsync(string userId)
+    {
+        var host = ActorHost.CreateForTest<UserActor>(DaprNames.Actors.User, new ActorTestOptions { ActorId = new ActorId(userId) });
+        var actor = new UserActor(host, _dapr);
+        ActorRuntimeSteps.UseStateManager(actor, new InMemoryActorStateManager(_actorState));
+        await ActorRuntimeSteps.ActivateAsync(actor);
+        return actor;
+    }
+
+    private Task<UserRoutes?> MirrorAsync(string userId) =>
+        _dapr.GetStateAsync<UserRoutes?>(DaprNames.StateStores.Presence, RouteKeys.Routes(userId));
+
+    private UserConnection Conn(string id, string gateway, string device = "d1") => new(id, device, gateway, _time.GetUtcNow());
+
+    [Fact]
+    public async Task Connections_are_mirrored_to_the_routes_key_and_the_last_disconnect_removes_it()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        var actor = await ActivateAsync("ann");
+
+        await actor.ConnectAsync(Conn("c1", "gw-1"));
+        var routes = await actor.ConnectAsync(Conn("c2", "gw-1", "d2"));
+
+        Assert.Equal(["c1", "c2"], routes.Connections.Select(c => c.ConnectionId));
+        Assert.Equal(["c1", "c2"], (await MirrorAsync("ann"))!.Connections.Select(c => c.ConnectionId));
+
+        await actor.DisconnectAsync(new DisconnectRequest("c1"));
+        Assert.Equal(["c2"], (await MirrorAsync("ann"))!.Connections.Select(c => c.ConnectionId));
+
+        var none = await actor.DisconnectAsync(new DisconnectRequest("c2"));
+        Assert.Empty(none.Connections);
+        Assert.Null(await MirrorAsync("ann"));
+    }
+
+    [Fact]
+    public async Task A_reconnect_with_the_same_connection_id_replaces_the_old_entry()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        await _dapr.LeaseGatewayAsync("gw-2");
+        var actor = await ActivateAsync("ann");
+        await actor.ConnectAsync(Conn("c1", "gw-1"));
+
+        var routes = await actor.ConnectAsync(Conn("c1", "gw-2"));
+
+        Assert.Equal("gw-2", Assert.Single(routes.Connections).GatewayInstanceId);
+    }
+
+    [Fact]
+    public async Task Connections_on_gateways_whose_lease_lapsed_are_dropped_when_routes_are_read()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        var actor = await ActivateAsync("ann");
+        await actor.ConnectAsync(Conn("c1", "gw-1"));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await _dapr.LeaseGatewayAsync("gw-2");
+        await actor.ConnectAsync(Conn("c2", "gw-2"));
+
+        _time.Advance(TimeSpan.FromSeconds(6)); // gw-1's lease (10 s) lapsed, gw-2's has 4 s left
+        var routes = await actor.GetRoutesAsync();
+
+        Assert.Equal(["c2"], routes.Connections.Select(c => c.ConnectionId));
+        Assert.Equal(["c2"], (await MirrorAsync("ann"))!.Connections.Select(c => c.ConnectionId));
+    }
+
+    [Fact]
+    public async Task A_new_activation_restores_the_connections_from_actor_state()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        await (await ActivateAsync("ann")).ConnectAsync(Conn("c1", "gw-1"));
+
+        var routes = await (await ActivateAsync("ann")).GetRoutesAsync();
+
+        Assert.Equal("c1", Assert.Single(routes.Connections).ConnectionId);
+    }
+}
