@@ -115,22 +115,7 @@ internal static class RunFile
                 throw Bad(file, $"{at}.appDirPath", $"directory '{dir}' does not exist");
             }
 
-            // Two entries with one app id are two instances of it, as two `dapr run` of one app-id
-            // would be; they need ports of their own.
             var appId = Scalar(app, "appID") ?? Path.GetFileName(dir.TrimEnd(Path.DirectorySeparatorChar));
-            foreach (var (field, port) in new[] { ("appPort", Scalar(app, "appPort")), ("daprHTTPPort", Scalar(app, "daprHTTPPort")), ("daprGRPCPort", Scalar(app, "daprGRPCPort")) })
-            {
-                if (port is not null && result.Any(r => r.AppId == appId && port == field switch
-                    {
-                        "appPort" => r.AppPort?.ToString(CultureInfo.InvariantCulture),
-                        "daprHTTPPort" => r.DaprHttpPort.ToString(CultureInfo.InvariantCulture),
-                        _ => r.DaprGrpcPort.ToString(CultureInfo.InvariantCulture),
-                    }))
-                {
-                    throw Bad(file, $"{at}.{field}", $"another instance of app '{appId}' already uses {field} {port}");
-                }
-            }
-
             var protocol = Scalar(app, "appProtocol") ?? Scalar(common, "appProtocol") ?? "http";
             if (protocol is not ("http" or "grpc"))
             {
@@ -173,6 +158,22 @@ internal static class RunFile
                 Int(file, $"{at}.daprGRPCPort", Scalar(app, "daprGRPCPort"), 1, 65535) ?? 0,
                 Scalar(app, "appHealthCheckPath") ?? Scalar(common, "appHealthCheckPath") ?? "/healthz",
                 replicas));
+
+            // Two entries with one app id are two instances of it, as two `dapr run` of one app-id
+            // would be; they need ports of their own.
+            var added = result[^1];
+            foreach (var (field, port, of) in new (string, int?, Func<RunFileApp, int?>)[]
+            {
+                ("appPort", added.AppPort, r => r.AppPort),
+                ("daprHTTPPort", added.DaprHttpPort, r => r.DaprHttpPort),
+                ("daprGRPCPort", added.DaprGrpcPort, r => r.DaprGrpcPort),
+            })
+            {
+                if (port is > 0 && result.SkipLast(1).Any(r => r.AppId == appId && of(r) == port))
+                {
+                    throw Bad(file, $"{at}.{field}", $"another instance of app '{appId}' already uses {field} {port}");
+                }
+            }
         }
 
         return (result, warnings);
