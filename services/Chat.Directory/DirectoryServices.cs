@@ -41,6 +41,9 @@ public static class DirectoryServices
         services.AddSingleton<DirectoryCore>();
         services.AddSingleton<Accounts>();
         services.AddSingleton<GroupEvents>();
+        // Membership changes are pushed to the conversation actors in router.
+        services.AddChatActorProxies(configuration);
+        services.AddSingleton<GroupMembersPush>();
         services.AddSingleton<Groups>();
         services.AddSingleton<Bots>();
         return builder;

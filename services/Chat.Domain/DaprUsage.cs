@@ -40,7 +40,8 @@ public static class DaprUsage
             Subscribes: [DaprNames.Topics.DeliveriesPrefix + "{instanceId}"],
             Bindings: [DaprNames.Bindings.Media], // attachment blobs behind /media
             SecretStores: [DaprNames.Secrets.Store], // JWT signing key
-            Invokes: [DaprNames.Apps.Messaging, DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Actors.User],
+            // ConversationActor: the hub's SendMessage appends straight to the conversation (no messaging hop).
+            Invokes: [DaprNames.Apps.Messaging, DaprNames.Apps.Directory, DaprNames.Apps.Presence, DaprNames.Actors.User, DaprNames.Actors.Conversation],
             HostsActors: None),
         new(DaprNames.Apps.Messaging,
             StateStores: [DaprNames.StateStores.Messages],
@@ -56,7 +57,7 @@ public static class DaprUsage
             Subscribes: None,
             Bindings: None,
             SecretStores: [DaprNames.Secrets.Store],
-            Invokes: None,
+            Invokes: [DaprNames.Actors.Conversation], // GroupMembersPush: a group's new members, before the change returns
             HostsActors: None),
         new(DaprNames.Apps.Presence,
             StateStores: [DaprNames.StateStores.Presence],
@@ -74,7 +75,7 @@ public static class DaprUsage
             Subscribes: None,
             Bindings: None,
             SecretStores: None,
-            Invokes: None,
+            Invokes: [DaprNames.Apps.Directory], // ConversationActor: a conversation's members, on first need
             HostsActors: [DaprNames.Actors.Conversation, DaprNames.Actors.User]),
         new(DaprNames.Apps.Delivery,
             // messages-store: PushNotifier reads cursors and headers, thumbnails are recorded; presence-store: who is online where.

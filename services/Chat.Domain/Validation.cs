@@ -2,11 +2,16 @@ using System.Text;
 
 namespace Chat.Domain;
 
-/// <summary>Whether bad input is malformed (InvalidArgument) or refused by the current state (FailedPrecondition).</summary>
+/// <summary>
+/// Whether bad input is malformed (InvalidArgument) or refused by the current state (FailedPrecondition);
+/// a refusal decided away from the gRPC edge (the conversation actor) may also be PermissionDenied or NotFound.
+/// </summary>
 public enum ValidationKind
 {
     InvalidArgument,
     FailedPrecondition,
+    PermissionDenied,
+    NotFound,
 }
 
 /// <summary>A rule a request broke: a stable machine code and a message for people.</summary>

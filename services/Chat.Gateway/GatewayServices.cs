@@ -1,4 +1,5 @@
 using Chat.Contracts.V1;
+using Chat.Core;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
 using Chat.Gateway.Media;
@@ -60,6 +61,10 @@ public static class GatewayServices
         builder.Services.AddCodedHubErrors();
 
         builder.Services.AddChatActorProxies(config);
+        // Sends go straight to the conversation's actor; acks carry signed attachment URLs (download lifetime of Messaging:Media).
+        builder.Services.Configure<MediaOptions>(config.GetSection(MediaOptions.SectionName));
+        builder.Services.AddSingleton<MediaSigner>();
+        builder.Services.AddSingleton<MessageSender>();
         // Backend gRPC services are reached through this app's sidecar (gRPC proxying).
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Messaging, i => new MessagingService.MessagingServiceClient(i));
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryService.DirectoryServiceClient(i));

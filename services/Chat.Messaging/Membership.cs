@@ -6,11 +6,10 @@ using Microsoft.Extensions.Caching.Memory;
 namespace Chat.Messaging;
 
 /// <summary>
-/// Who belongs where, asked of directory's internal service through Dapr. A direct conversation's
-/// members follow from its id and never change, so once directory confirms it exists it is kept
-/// (until idle): a 1:1 send costs no directory call. Groups are asked every time: their members
-/// change, and a member added a moment ago must get the next message live (caching them needs
-/// invalidation by membership events, which messaging does not receive yet).
+/// Who belongs where, for reads (history, sync, receipts, lifecycle), asked of directory's internal
+/// service through Dapr. A direct conversation's members follow from its id and never change, so
+/// once directory confirms it exists it is kept (until idle). Groups are asked every time: their
+/// members change. Sends do not come here: the conversation's actor checks its senders itself.
 /// </summary>
 public sealed class Membership(DirectoryInternalService.DirectoryInternalServiceClient directory) : IDisposable
 {
@@ -64,20 +63,6 @@ public sealed class Membership(DirectoryInternalService.DirectoryInternalService
         }
 
         return (response.Kind, response.MemberIds, response.Title);
-    }
-
-    /// <summary>Creates the direct conversation if needed and returns its id (no call once it is known to exist).</summary>
-    public async Task<string> EnsureDirectAsync(string userId, string peerId, CancellationToken ct)
-    {
-        var id = ConversationId.Direct(userId, peerId).Value;
-        if (_cache.TryGetValue(id, out Known? _))
-        {
-            return id;
-        }
-
-        var response = await directory.EnsureDirectConversationAsync(new EnsureDirectConversationRequest { UserId = userId, PeerUserId = peerId }, cancellationToken: ct);
-        Remember(response.ConversationId, new Known(ConversationKind.Direct, [userId, peerId], ""));
-        return response.ConversationId;
     }
 
     private void Remember(string conversationId, Known known)

@@ -25,7 +25,7 @@ public sealed class LifecycleOptions
 /// Edits, deletes and reactions: input and membership are checked here, the rules that depend on
 /// the log by the conversation's actor (see <see cref="Lifecycle.Check"/>), which appends the entry.
 /// </summary>
-public sealed class MessageLifecycle(Membership membership, MessageStore store, IActorProxyFactory actors, IOptionsMonitor<LifecycleOptions> options)
+public sealed class MessageLifecycle(Membership membership, IActorProxyFactory actors, IOptionsMonitor<LifecycleOptions> options)
 {
     /// <summary>Appends an entry of <paramref name="kind"/> for the caller; throws the coded status of a broken rule.</summary>
     public async Task<LifecycleResult> ApplyAsync(
@@ -58,21 +58,6 @@ public sealed class MessageLifecycle(Membership membership, MessageStore store, 
         }
 
         return result;
-    }
-
-    /// <summary>A reply must quote a message (not a lifecycle entry) of the same conversation that is not deleted.</summary>
-    public async Task RequireReplyTargetAsync(string conversationId, ulong replyToSeq, CancellationToken ct)
-    {
-        if (replyToSeq == 0)
-        {
-            return;
-        }
-
-        if (await store.GetMessageAsync(conversationId, replyToSeq, ct) is not { EntryKind: 0, Deleted: false })
-        {
-            throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidReplyTo,
-                $"reply_to_seq {replyToSeq} is not a message of this conversation (or it was deleted).");
-        }
     }
 
     private static StatusCode StatusOf(string code) => code switch

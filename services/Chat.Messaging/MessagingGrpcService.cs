@@ -2,8 +2,6 @@ using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Core;
 using Chat.ServiceDefaults.Auth;
-using Dapr.Actors;
-using Dapr.Actors.Client;
 using Dapr.Client;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -13,60 +11,21 @@ namespace Chat.Messaging;
 /// <summary>
 /// The chat.v1 MessagingService. Every call acts for the user in the caller's access token;
 /// membership comes from directory (over Dapr gRPC proxying), ordering and dedup from the
-/// conversation's actor in router.
+/// conversation's actor in router, which also checks a sender's membership itself (<see cref="MessageSender"/>).
 /// </summary>
 public sealed partial class MessagingGrpcService(
     MessageStore store,
     Membership membership,
-    IActorProxyFactory actors,
+    MessageSender sender,
     DaprClient dapr,
     ReceiptPrivacy privacy,
     TimeProvider time,
     MessageLifecycle lifecycle,
     MediaService media) : MessagingService.MessagingServiceBase
 {
-    public override async Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context)
-    {
-        var user = context.GetChatUser();
-        var content = request.Content ?? new MessageContent();
-        Check(ChatValidation.ClientMsgId(request.ClientMsgId));
-        var attachment = content.Attachment is { MediaId.Length: > 0 } upload
-            ? await media.ResolveAsync(user.UserId, upload.MediaId, context.CancellationToken)
-            : content.Attachment.ToStored();
-        Check(ChatValidation.Content(content.Text, attachment?.Uri, attachment?.ContentType, attachment?.FileName));
-
-        string conversationId;
-        IReadOnlyList<string> members;
-        switch (request.TargetCase)
-        {
-            case SendMessageRequest.TargetOneofCase.PeerUserId:
-                Check(ChatValidation.Id(request.PeerUserId, "peer_user_id"));
-                if (request.PeerUserId == user.UserId)
-                {
-                    throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "You cannot start a direct conversation with yourself.");
-                }
-
-                conversationId = await membership.EnsureDirectAsync(user.UserId, request.PeerUserId, context.CancellationToken);
-                members = [user.UserId, request.PeerUserId];
-                break;
-            case SendMessageRequest.TargetOneofCase.ConversationId:
-                (_, members) = await membership.RequireMemberAsync(request.ConversationId, user.UserId, context.CancellationToken);
-                conversationId = request.ConversationId;
-                break;
-            default:
-                throw ChatStatus.Create(StatusCode.InvalidArgument, ErrorCodes.InvalidArgument, "Set conversation_id or peer_user_id.");
-        }
-
-        await lifecycle.RequireReplyTargetAsync(conversationId, content.ReplyToSeq, context.CancellationToken);
-        var proxy = actors.Create(new ActorId(conversationId), DaprNames.Actors.Conversation);
-        var result = await proxy.InvokeMethodAsync<AppendMessageRequest, AppendMessageResult>(
-            ConversationActorMethods.Append,
-            new AppendMessageRequest(user.UserId, user.DeviceId, request.ClientMsgId, content.Text, attachment,
-                content.ReplyToSeq, content.Opaque, members, SenderConnection(context)),
-            context.CancellationToken);
-
-        return new SendMessageResponse { Message = media.Sign(result.Message.ToContract()), Duplicate = result.Duplicate };
-    }
+    /// <summary>The same send as the gateway's hub: one call to the conversation's actor, which checks membership itself.</summary>
+    public override Task<SendMessageResponse> SendMessage(SendMessageRequest request, ServerCallContext context) =>
+        sender.SendAsync(context.GetChatUser(), request, SenderConnection(context), context.CancellationToken);
 
     public override async Task<GetHistoryResponse> GetHistory(GetHistoryRequest request, ServerCallContext context)
     {

@@ -1,4 +1,5 @@
 using Chat.Contracts.V1;
+using Chat.Core;
 using Chat.Domain;
 using Chat.ServiceDefaults;
 using Chat.ServiceDefaults.Auth;
@@ -23,7 +24,9 @@ public static class MessagingServices
         builder.Services.Configure<LifecycleOptions>(builder.Configuration.GetSection(LifecycleOptions.SectionName));
         builder.Services.AddSingleton<MessageLifecycle>();
         builder.Services.Configure<MediaOptions>(builder.Configuration.GetSection(MediaOptions.SectionName));
+        builder.Services.AddSingleton<MediaSigner>();
         builder.Services.AddSingleton<MediaService>();
+        builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddChatActorProxies(builder.Configuration);
         builder.Services.AddDaprGrpcClient(builder.Configuration, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));
         return builder;

@@ -20,7 +20,7 @@ public sealed partial class ConversationActor
     public async Task<LifecycleResult> ApplyLifecycleAsync(LifecycleRequest request)
     {
         var append = new AppendMessageRequest(request.SenderId, request.SenderDeviceId, request.ClientMsgId, request.Text, null, 0, false,
-            request.MemberIds, request.SenderConnectionId, request.EntryKind, request.TargetSeq);
+            request.SenderConnectionId, request.EntryKind, request.TargetSeq);
         await FlushPendingDedupAsync();
         if (await FindDuplicateAsync(append) is { } original)
         {
@@ -49,7 +49,7 @@ public sealed partial class ConversationActor
         _lifecycleWrites = entry => [Lifecycle.Apply(target!, entry), .. erased];
         try
         {
-            var result = await AppendAsync(append);
+            var result = await AppendCheckedAsync(append, request.MemberIds);
             return new LifecycleResult(result.Message, result.Duplicate);
         }
         finally

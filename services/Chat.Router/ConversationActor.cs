@@ -22,7 +22,8 @@ namespace Chat.Router;
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
 /// </summary>
 public sealed partial class ConversationActor(
-    ActorHost host, DaprClient dapr, DaprComponentCapabilities components, LeasedSnowflakeIds ids, RouterFaults faults, ILogger<ConversationActor> log)
+    ActorHost host, DaprClient dapr, DaprComponentCapabilities components, LeasedSnowflakeIds ids, RouterFaults faults,
+    DirectoryInternalService.DirectoryInternalServiceClient directory, TimeProvider time, ILogger<ConversationActor> log)
     : Actor(host), IConversationActor, IRemindable
 {
     /// <summary>The outbox reminder: fires while the conversation is active or anything is unpublished.</summary>
@@ -36,7 +37,7 @@ public sealed partial class ConversationActor(
     private readonly ILogger _logger = log;
     private readonly List<StoredMessage> _pendingDedup = [];
 
-    // Messages appended in this activation and not yet published, with the members messaging sent:
+    // Messages appended in this activation and not yet published, with the members the actor holds:
     // published from memory, so neither the message nor the membership is read again.
     private readonly Dictionary<ulong, (StoredMessage Message, IReadOnlyList<string> MemberIds, string SenderConnectionId)> _unpublished = [];
     private ConversationMeta _meta = new(0, 0, 0, null);
@@ -54,6 +55,14 @@ public sealed partial class ConversationActor(
     }
 
     public async Task<AppendMessageResult> AppendAsync(AppendMessageRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (checkedRequest, members, refused) = await CheckSendAsync(request);
+        return refused is not null ? AppendMessageResult.Refuse(refused) : await AppendCheckedAsync(checkedRequest, members!);
+    }
+
+    /// <summary>Appends an entry the caller has checked, for <paramref name="members"/> (who get it live).</summary>
+    private async Task<AppendMessageResult> AppendCheckedAsync(AppendMessageRequest request, IReadOnlyList<string> members)
     {
         var transactional = await components.HasAsync(DaprNames.StateStores.Messages, "TRANSACTIONAL");
         await FlushPendingDedupAsync();
@@ -127,7 +136,7 @@ public sealed partial class ConversationActor(
         }
 
         _meta = _meta.After(message);
-        _unpublished[message.Seq] = (message, request.MemberIds, request.SenderConnectionId);
+        _unpublished[message.Seq] = (message, members, request.SenderConnectionId);
         if (transactional)
         {
             _savedMeta = _meta;

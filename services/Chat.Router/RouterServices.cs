@@ -1,3 +1,4 @@
+using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -7,7 +8,7 @@ namespace Chat.Router;
 /// <summary>Service registration of the router app (Dapr actors over HTTP).</summary>
 public static class RouterServices
 {
-    /// <summary>Registers the actors, the Dapr client and the Snowflake generator.</summary>
+    /// <summary>Registers the actors, the Dapr client, directory's internal client and the Snowflake generator.</summary>
     public static IHostApplicationBuilder AddRouterServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddChatDaprClient(builder.Configuration);
@@ -19,6 +20,8 @@ public static class RouterServices
         builder.Services.AddSingleton<LeasedSnowflakeIds>();
         builder.Services.AddSingleton<RouterFaults>();
         var config = builder.Configuration;
+        // ConversationActor asks directory who belongs to a conversation (first need per activation).
+        builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));
         builder.Services.AddActors(options =>
         {
             // Explicit, so several apps can share one process in tests (env vars are process-wide).

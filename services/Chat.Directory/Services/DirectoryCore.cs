@@ -89,7 +89,11 @@ public sealed class DirectoryCore(IDirectoryState state, IOptionsMonitor<ChatLim
     /// Members of a conversation: the two users of an ensured direct conversation, or a
     /// group's members; null when there is no such conversation.
     /// </summary>
-    public async Task<(ConversationKind Kind, IReadOnlyList<string> Members, string Title)?> GetMembersAsync(ConversationId id, CancellationToken ct)
+    public async Task<(ConversationKind Kind, IReadOnlyList<string> Members, string Title)?> GetMembersAsync(ConversationId id, CancellationToken ct) =>
+        await GetVersionedMembersAsync(id, ct) is { } found ? (found.Kind, found.Members, found.Title) : null;
+
+    /// <summary><see cref="GetMembersAsync"/> with the group's <see cref="GroupRecord.Version"/> (0 for direct).</summary>
+    public async Task<(ConversationKind Kind, IReadOnlyList<string> Members, string Title, ulong Version)?> GetVersionedMembersAsync(ConversationId id, CancellationToken ct)
     {
         if (id.Type == ConversationType.Direct)
         {
@@ -100,11 +104,11 @@ public sealed class DirectoryCore(IDirectoryState state, IOptionsMonitor<ChatLim
             }
 
             var (a, b) = id.DirectMembers();
-            return (ConversationKind.Direct, [a, b], "");
+            return (ConversationKind.Direct, [a, b], "", 0);
         }
 
         var group = (await state.GetAsync<GroupRecord>(DirectoryKeys.Group(id.GroupId), ct)).Value;
-        return group is null ? null : (ConversationKind.Group, group.Members.Select(m => m.UserId).ToList(), group.Title);
+        return group is null ? null : (ConversationKind.Group, group.Members.Select(m => m.UserId).ToList(), group.Title, group.Version);
     }
 
     /// <summary>Members of a conversation the caller belongs to: NotFound or PermissionDenied otherwise.</summary>

@@ -15,12 +15,13 @@ public sealed class DirectoryInternalGrpcService(DirectoryCore core) : Directory
     public override async Task<GetMembersResponse> GetMembers(GetMembersRequest request, ServerCallContext context)
     {
         var id = ParseConversation(request.ConversationId);
-        var members = await core.GetMembersAsync(id, context.CancellationToken);
+        var members = await core.GetVersionedMembersAsync(id, context.CancellationToken);
         var response = new GetMembersResponse { Kind = Kind(id), Exists = members is not null };
         if (members is { } m)
         {
             response.MemberIds.AddRange(m.Members);
             response.Title = m.Title;
+            response.Version = m.Version;
         }
 
         return response;

@@ -10,9 +10,10 @@ namespace Chat.Directory.Services;
 /// Group membership and roles. A group's whole membership is one key, changed only by
 /// ETag-guarded read-modify-write (<see cref="DirectoryStateExtensions.MutateAsync{T,TResult}"/>),
 /// so concurrent changes never pass the cap or lose a member: every rule is checked again
-/// on the value that is actually written over.
+/// on the value that is actually written over. Every write grows the group's version; a change
+/// of members is pushed to the conversation actor before it returns (<see cref="GroupMembersPush"/>).
 /// </summary>
-public sealed class Groups(DirectoryCore core, GroupEvents events)
+public sealed class Groups(DirectoryCore core, GroupEvents events, GroupMembersPush push)
 {
     public async Task<Group> CreateAsync(ChatUser caller, CreateGroupRequest request, CancellationToken ct)
     {
@@ -30,6 +31,7 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             Title = request.Title,
             OwnerId = caller.UserId,
             CreatedAt = now,
+            Version = 1,
             Members = [new MemberRecord { UserId = caller.UserId, Role = (int)GroupRole.Owner, JoinedAt = now },
                 .. members.Select(id => new MemberRecord { UserId = id, Role = (int)GroupRole.Member, JoinedAt = now })],
         };
@@ -75,9 +77,12 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             ChatStatus.ThrowIfInvalid(ChatValidation.GroupSize(group.Members.Count, toAdd.Count, core.GroupMemberCap));
             var now = core.Now;
             group.Members.AddRange(toAdd.Select(id => new MemberRecord { UserId = id, Role = (int)GroupRole.Member, JoinedAt = now }));
+            group.Version++;
             return new(group, (group, toAdd));
         }, ct);
 
+        // Also when nothing was left to add: a repeat of a call whose push failed pushes again.
+        await push.PushAsync(group!, ct);
         await core.AddToIndexesAsync(added.Select(id => (id, "")), ConversationId.Group(request.GroupId).Value, ct);
         if (added.Count > 0)
         {
@@ -96,7 +101,7 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             return await LeaveAsync(caller, request.GroupId, ct);
         }
 
-        var group = await core.State.MutateAsync<GroupRecord, GroupRecord>(DirectoryKeys.Group(request.GroupId), group =>
+        var group = await PushAgainIfGoneAsync(request.GroupId, ct, () => core.State.MutateAsync<GroupRecord, GroupRecord>(DirectoryKeys.Group(request.GroupId), group =>
         {
             if (group is null)
             {
@@ -111,9 +116,11 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             }
 
             group.Members.Remove(target);
+            group.Version++;
             return new(group, group);
-        }, ct);
+        }, ct));
 
+        await push.PushAsync(group, ct);
         await core.RemoveFromIndexAsync(request.UserId, ConversationId.Group(request.GroupId).Value, ct);
         await events.PublishAsync(group, GroupChangeKind.MemberRemoved, caller.UserId, [request.UserId], [request.UserId], ct: ct);
         return core.ToGroup(group);
@@ -168,6 +175,7 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             }
 
             target.Role = (int)request.Role;
+            group.Version++;
             return new(group, (group, DirectoryCore.ToMember(target)));
         }, ct);
 
@@ -197,6 +205,7 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             }
 
             group.Title = request.Title;
+            group.Version++;
             return new(group, (true, group));
         }, ct);
 
@@ -211,7 +220,7 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
     public async Task<Group> LeaveAsync(ChatUser caller, string groupId, CancellationToken ct)
     {
         ChatStatus.ThrowIfInvalid(ChatValidation.Id(groupId, "Group id"));
-        var group = await core.State.MutateAsync<GroupRecord, GroupRecord>(DirectoryKeys.Group(groupId), group =>
+        var group = await PushAgainIfGoneAsync(groupId, ct, () => core.State.MutateAsync<GroupRecord, GroupRecord>(DirectoryKeys.Group(groupId), group =>
         {
             if (group is null)
             {
@@ -232,9 +241,11 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
                 group.OwnerId = heir?.UserId ?? "";
             }
 
+            group.Version++;
             return new(group, group);
-        }, ct);
+        }, ct));
 
+        await push.PushAsync(group, ct);
         await core.RemoveFromIndexAsync(caller.UserId, ConversationId.Group(groupId).Value, ct);
         await events.PublishAsync(group, GroupChangeKind.MemberLeft, caller.UserId, [caller.UserId], [caller.UserId], ct: ct);
         return core.ToGroup(group);
@@ -280,6 +291,27 @@ public sealed class Groups(DirectoryCore core, GroupEvents events)
             var shown = string.Join(", ", denied.Take(10)) + (denied.Count > 10 ? $" and {denied.Count - 10} more" : "");
             throw ChatStatus.PermissionDenied(
                 $"Their privacy settings do not let you add them to groups: {shown}. Nobody was added.", ErrorCodes.GroupAddDenied);
+        }
+    }
+
+    /// <summary>
+    /// Runs a removal; when it finds the user gone already (perhaps by an earlier call whose push
+    /// failed, now repeated), pushes the stored members again before answering not_member as before.
+    /// </summary>
+    private async Task<GroupRecord> PushAgainIfGoneAsync(string groupId, CancellationToken ct, Func<Task<GroupRecord>> remove)
+    {
+        try
+        {
+            return await remove();
+        }
+        catch (RpcException ex) when (ex.ErrorCode() == ErrorCodes.NotMember)
+        {
+            if ((await core.State.GetAsync<GroupRecord>(DirectoryKeys.Group(groupId), ct)).Value is { } current)
+            {
+                await push.PushAsync(current, ct);
+            }
+
+            throw;
         }
     }
 

@@ -128,6 +128,9 @@ public sealed class GroupRecord
     public string OwnerId { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>Grows with every stored change (0 for groups stored before versions): orders the member lists pushed to the conversation actor.</summary>
+    public ulong Version { get; set; }
+
     /// <summary>Members in join order.</summary>
     public List<MemberRecord> Members { get; set; } = [];
 

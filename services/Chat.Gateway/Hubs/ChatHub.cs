@@ -1,4 +1,5 @@
 using Chat.Contracts.V1;
+using Chat.Core;
 using Chat.Core.Routing;
 using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
@@ -18,6 +19,7 @@ namespace Chat.Gateway.Hubs;
 [Authorize(AuthenticationSchemes = ChatBearerDefaults.Scheme)]
 public sealed partial class ChatHub(
     MessagingService.MessagingServiceClient messaging,
+    MessageSender sender,
     IActorProxyFactory actors,
     GatewayInstance instance,
     LocalConnections connections,
@@ -104,10 +106,9 @@ public sealed partial class ChatHub(
             request.PeerUserId = args.PeerUserId;
         }
 
+        // Straight to the conversation's actor, which checks membership itself (no messaging hop).
         // The sending connection has the message through the ack: delivery leaves out this connection only.
-        var headers = Headers();
-        headers.Add(ChatHeaders.ConnectionId, Context.ConnectionId);
-        var response = await Call(() => messaging.SendMessageAsync(request, headers).ResponseAsync);
+        var response = await Call(() => sender.SendAsync(user, request, Context.ConnectionId, Context.ConnectionAborted));
         var accepted = new MessageAcceptedDto(request.ClientMsgId, response.Message.ToDto(), response.Duplicate);
         await Clients.Caller.MessageAccepted(accepted);
         return accepted;

@@ -54,6 +54,7 @@ public sealed class ChatAuthOptions
         DaprNames.Apps.Messaging,
         DaprNames.Apps.Delivery,
         DaprNames.Apps.Presence,
+        DaprNames.Apps.Router, // ConversationActor: members of the conversations it stores messages for
     };
 
     /// <summary>

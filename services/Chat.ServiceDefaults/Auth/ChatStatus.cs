@@ -16,11 +16,17 @@ public static class ChatStatus
     /// <summary>Trailer of RESOURCE_EXHAUSTED answers: milliseconds before a retry can pass.</summary>
     public const string RetryAfterTrailer = "retry-after-ms";
 
-    /// <summary>InvalidArgument or FailedPrecondition (by <see cref="ValidationError.Kind"/>) with the error's message and code.</summary>
+    /// <summary>The status of <see cref="ValidationError.Kind"/> (InvalidArgument unless it says otherwise) with the error's message and code.</summary>
     public static RpcException From(ValidationError error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var status = error.Kind == ValidationKind.FailedPrecondition ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument;
+        var status = error.Kind switch
+        {
+            ValidationKind.FailedPrecondition => StatusCode.FailedPrecondition,
+            ValidationKind.PermissionDenied => StatusCode.PermissionDenied,
+            ValidationKind.NotFound => StatusCode.NotFound,
+            _ => StatusCode.InvalidArgument,
+        };
         return Create(status, error.Code, error.Message);
     }
 

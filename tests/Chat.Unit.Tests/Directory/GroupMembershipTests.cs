@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Chat.Contracts.V1;
+using Chat.Core;
 using Chat.Directory.Services;
 using Chat.Directory.State;
 using Chat.Domain;
@@ -19,13 +21,15 @@ public sealed class GroupMembershipTests
     private readonly Groups _groups;
     private readonly DirectoryInternalGrpcService _internal;
     private readonly ChatLimits _limits = new() { GroupMemberCap = 4 };
+    private readonly ActorCallRecorder _actors = new();
 
     public GroupMembershipTests()
     {
         var time = FakeDaprClient.Noon();
         _dapr = new FakeDaprClient(time).WithStore(DaprNames.StateStores.Directory, FakeDaprClient.FullStore);
         _core = new DirectoryCore(new DaprDirectoryState(_dapr), new StaticOptionsMonitor<ChatLimits>(_limits), time);
-        _groups = new Groups(_core, new GroupEvents(_dapr, time, NullLogger<GroupEvents>.Instance));
+        _groups = new Groups(_core, new GroupEvents(_dapr, time, NullLogger<GroupEvents>.Instance),
+            new GroupMembersPush(_actors.Factory(), NullLogger<GroupMembersPush>.Instance));
         _internal = new DirectoryInternalGrpcService(_core);
     }
 
@@ -140,6 +144,46 @@ public sealed class GroupMembershipTests
         var byUser = rules.Rules.ToDictionary(r => r.UserId);
         Assert.True(byUser["ann"].IsContact);
         Assert.False(byUser["eve"].IsContact);
+    }
+
+    /// <summary>The member lists pushed to the group's conversation actor, in order.</summary>
+    private List<ConversationMembers> Pushed(string groupId) =>
+        _actors.Calls.Where(c => c.ActorType == DaprNames.Actors.Conversation && c.ActorId == ConversationId.Group(groupId).Value && c.Method == ConversationActorMethods.SetMembers)
+            .Select(c => JsonSerializer.Deserialize<ConversationMembers>(c.Body, JsonSerializerOptions.Web)!).ToList();
+
+    [Fact]
+    public async Task Every_change_of_members_is_pushed_to_the_conversation_actor_with_a_growing_version_before_it_returns()
+    {
+        await UsersAsync("ann", "carl", "dora", "fred");
+        var group = await GroupAsync("ann", "carl", "dora");
+
+        await _groups.AddMembersAsync(As("ann"), new AddMembersRequest { GroupId = group, UserIds = { "fred" } }, CancellationToken.None);
+        await _groups.RemoveMemberAsync(As("ann"), new RemoveMemberRequest { GroupId = group, UserId = "carl" }, CancellationToken.None);
+        await _groups.LeaveAsync(As("dora"), group, CancellationToken.None);
+
+        var pushed = Pushed(group);
+        Assert.Equal([["ann", "carl", "dora", "fred"], ["ann", "dora", "fred"], ["ann", "fred"]], pushed.Select(p => p.MemberIds.ToArray()));
+        Assert.True(pushed[0].Version < pushed[1].Version && pushed[1].Version < pushed[2].Version);
+        Assert.Equal(pushed[^1].Version, (await MembersAsync(group)).Version);
+    }
+
+    [Fact]
+    public async Task A_push_that_fails_fails_the_change_and_repeating_the_call_pushes_again()
+    {
+        await UsersAsync("ann", "carl", "dora");
+        var group = await GroupAsync("ann", "carl", "dora");
+        _actors.Failing = true;
+
+        var failed = await Assert.ThrowsAsync<RpcException>(() =>
+            _groups.RemoveMemberAsync(As("ann"), new RemoveMemberRequest { GroupId = group, UserId = "carl" }, CancellationToken.None));
+        _actors.Failing = false;
+        var repeated = await Assert.ThrowsAsync<RpcException>(() =>
+            _groups.RemoveMemberAsync(As("ann"), new RemoveMemberRequest { GroupId = group, UserId = "carl" }, CancellationToken.None));
+
+        Assert.Equal((StatusCode.Unavailable, ErrorCodes.Unavailable), (failed.StatusCode, failed.ErrorCode()));
+        Assert.Equal(["ann", "dora"], (await MembersAsync(group)).MemberIds); // the change itself is stored
+        Assert.Equal((StatusCode.NotFound, ErrorCodes.NotMember), (repeated.StatusCode, repeated.ErrorCode()));
+        Assert.Equal(["ann", "dora"], Assert.Single(Pushed(group)).MemberIds);
     }
 
     [Fact]

@@ -180,3 +180,56 @@ public static class ActorRuntimeSteps
     public static void UseStateManager(Actor actor, IActorStateManager manager) =>
         typeof(Actor).GetProperty(nameof(Actor.StateManager))!.SetValue(actor, manager);
 }
+
+/// <summary>
+/// The sidecar's actor API as an actor proxy reaches it over HTTP (<c>PUT /v1.0/actors/{type}/{id}/method/{method}</c>
+/// with a JSON body): records each call and answers 200, or 500 while <see cref="Failing"/>.
+/// </summary>
+public sealed class ActorCallRecorder : HttpMessageHandler
+{
+    private readonly List<(string ActorType, string ActorId, string Method, string Body)> _calls = [];
+
+    /// <summary>While true, every call fails as an unreachable actor host would.</summary>
+    public bool Failing { get; set; }
+
+    public IReadOnlyList<(string ActorType, string ActorId, string Method, string Body)> Calls
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _calls];
+            }
+        }
+    }
+
+    /// <summary>A proxy factory whose calls end here.</summary>
+    public Dapr.Actors.Client.ActorProxyFactory Factory() =>
+        new(new Dapr.Actors.Client.ActorProxyOptions { HttpEndpoint = "http://127.0.0.1:1" }, this);
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        // /v1.0/actors/{type}/{id}/method/{method}
+        var parts = request.RequestUri!.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts is not ["v1.0", "actors", var type, var id, "method", var method] || request.Method != HttpMethod.Put)
+        {
+            return new HttpResponseMessage(System.Net.HttpStatusCode.NotFound);
+        }
+
+        if (Failing)
+        {
+            return new HttpResponseMessage(System.Net.HttpStatusCode.InternalServerError)
+            {
+                Content = new StringContent("{\"errorCode\":\"ERR_ACTOR_INVOKE_METHOD\",\"message\":\"the actor host is unreachable\"}"),
+            };
+        }
+
+        var body = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
+        lock (_calls)
+        {
+            _calls.Add((type, Uri.UnescapeDataString(id), method, body));
+        }
+
+        return new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent("") };
+    }
+}

@@ -17,6 +17,7 @@ public sealed class FakeDirectory : CallInvoker
     private readonly Dictionary<string, LastSeenVisibility> _lastSeen = new(StringComparer.Ordinal);
     private readonly HashSet<string> _hidesReceipts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unknownUsers = new(StringComparer.Ordinal);
 
     public DirectoryInternalService.DirectoryInternalServiceClient Client => new(this);
 
@@ -51,7 +52,31 @@ public sealed class FakeDirectory : CallInvoker
 
     public void SetRole(string conversationId, string userId, GroupRole role) => _conversations[conversationId].Roles[userId] = role;
 
-    public void Remove(string conversationId, string userId) => _conversations[conversationId].Roles.Remove(userId);
+    /// <summary>Removes a member and returns the group's new version, as directory's stored change would.</summary>
+    public ulong Remove(string conversationId, string userId)
+    {
+        var c = _conversations[conversationId];
+        c.Roles.Remove(userId);
+        return ++c.Version;
+    }
+
+    /// <summary>Adds a member and returns the group's new version.</summary>
+    public ulong Add(string conversationId, string userId)
+    {
+        var c = _conversations[conversationId];
+        c.Roles[userId] = GroupRole.Member;
+        return ++c.Version;
+    }
+
+    /// <summary>The group's members as directory pushes them to the conversation actor.</summary>
+    public Chat.Core.ConversationMembers Members(string conversationId)
+    {
+        var c = _conversations[conversationId];
+        return new Chat.Core.ConversationMembers(c.Version, [.. c.Roles.Keys]);
+    }
+
+    /// <summary>EnsureDirectConversation with this peer answers NotFound, as directory does for a user who does not exist.</summary>
+    public void Unknown(string userId) => _unknownUsers.Add(userId);
 
     public void SetLastSeen(string userId, LastSeenVisibility visibility) => _lastSeen[userId] = visibility;
 
@@ -76,9 +101,14 @@ public sealed class FakeDirectory : CallInvoker
         {
             case GetMembersRequest r:
                 return _conversations.TryGetValue(r.ConversationId, out var c)
-                    ? new GetMembersResponse { Exists = true, Kind = c.Kind, Title = c.Title, MemberIds = { c.Roles.Keys } }
+                    ? new GetMembersResponse { Exists = true, Kind = c.Kind, Title = c.Title, MemberIds = { c.Roles.Keys }, Version = c.Version }
                     : new GetMembersResponse { Exists = false };
             case EnsureDirectConversationRequest r:
+                if (_unknownUsers.Contains(r.PeerUserId))
+                {
+                    throw new RpcException(new Status(StatusCode.NotFound, $"No such user: {r.PeerUserId}."), new Metadata { { "chat-error-code", ErrorCodes.NotFound } });
+                }
+
                 var existed = _conversations.ContainsKey(ConversationId.Direct(r.UserId, r.PeerUserId).Value);
                 return new EnsureDirectConversationResponse { ConversationId = Direct(r.UserId, r.PeerUserId), Created = !existed };
             case GetUserConversationsRequest r:
@@ -133,5 +163,8 @@ public sealed class FakeDirectory : CallInvoker
     public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
         throw new RpcException(new Status(StatusCode.Unimplemented, "DirectoryInternalService has no streaming methods"));
 
-    private sealed record Conversation(string Id, ConversationKind Kind, string Title, Dictionary<string, GroupRole> Roles);
+    private sealed record Conversation(string Id, ConversationKind Kind, string Title, Dictionary<string, GroupRole> Roles)
+    {
+        public ulong Version { get; set; } = 1;
+    }
 }

@@ -25,11 +25,13 @@ public sealed class MessagingHarness : IAsyncDisposable
         Store = new MessageStore(Dapr, Time);
         Membership = new Membership(Directory.Client);
         Privacy = new ReceiptPrivacy(Directory.Client, Time, Options.Create(new ReceiptPrivacyOptions()));
-        var media = new MediaService(Dapr, Calls.Tokens, new StaticOptionsMonitor<MediaOptions>(new MediaOptions()), Time);
+        var mediaOptions = new StaticOptionsMonitor<MediaOptions>(new MediaOptions());
+        var signer = new MediaSigner(Calls.Tokens, mediaOptions, Time);
+        var media = new MediaService(Dapr, Calls.Tokens, mediaOptions, Time, signer);
         // Sync and receipts never reach an actor through a proxy; sends are appended through the actor directly.
         var actors = new ActorProxyFactory();
-        Lifecycle = new MessageLifecycle(Membership, Store, actors, new StaticOptionsMonitor<LifecycleOptions>(new LifecycleOptions()));
-        Service = new MessagingGrpcService(Store, Membership, actors, Dapr, Privacy, Time, Lifecycle, media);
+        Lifecycle = new MessageLifecycle(Membership, actors, new StaticOptionsMonitor<LifecycleOptions>(new LifecycleOptions()));
+        Service = new MessagingGrpcService(Store, Membership, new MessageSender(actors, signer), Dapr, Privacy, Time, Lifecycle, media);
     }
 
     public RouterHarness Router { get; }
@@ -38,7 +40,8 @@ public sealed class MessagingHarness : IAsyncDisposable
 
     public FakeDaprClient Dapr => Router.Dapr;
 
-    public FakeDirectory Directory { get; } = new();
+    /// <summary>Directory, shared with the router's actors as in the running system.</summary>
+    public FakeDirectory Directory => Router.Directory;
 
     public GrpcCalls Calls { get; }
 
@@ -63,18 +66,18 @@ public sealed class MessagingHarness : IAsyncDisposable
         return actor;
     }
 
-    public static async Task<MessagingHarness> StartAsync() => new(await RouterHarness.StartAsync());
+    public static async Task<MessagingHarness> StartAsync() => new(await RouterHarness.StartAsync(directory: new FakeDirectory()));
 
     /// <summary>Appends <paramref name="count"/> messages from <paramref name="sender"/> through the conversation's actor.</summary>
     public async Task<IReadOnlyList<StoredMessage>> SendAsync(string conversationId, string sender, int count = 1)
     {
         var actor = await ActorAsync(conversationId);
-        var (_, members) = await Membership.GetMembersAsync(conversationId, CancellationToken.None);
         var sent = new List<StoredMessage>();
         for (var i = 0; i < count; i++)
         {
             var id = $"client-{++_clientMsgIds:D6}";
-            sent.Add((await actor.AppendAsync(new AppendMessageRequest(sender, "d1", id, $"{sender} says {id}", null, 0, false, members))).Message);
+            var result = await actor.AppendAsync(new AppendMessageRequest(sender, "d1", id, $"{sender} says {id}", null, 0, false));
+            sent.Add(result.Refused is null ? result.Message : throw new InvalidOperationException($"{sender} may not send in {conversationId}: {result.Refused}"));
         }
 
         return sent;

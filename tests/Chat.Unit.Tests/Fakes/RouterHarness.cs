@@ -19,7 +19,7 @@ public sealed class RouterHarness : IAsyncDisposable
 {
     private readonly WorkerIdLease _lease;
 
-    private RouterHarness(bool transactional, bool etags, FakeDaprClient? dapr, FakeTimeProvider? time)
+    private RouterHarness(bool transactional, bool etags, FakeDaprClient? dapr, FakeTimeProvider? time, FakeDirectory? directory)
     {
         // Starts at the real time: the actor stamps messages with the system clock, the other services use this one.
         Time = time ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -30,7 +30,20 @@ public sealed class RouterHarness : IAsyncDisposable
         _lease = new WorkerIdLease(Dapr, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:WorkerId"] = "7" }).Build(),
             Options.Create(new WorkerIdLeaseOptions()), Time, NullLogger<WorkerIdLease>.Instance);
         Ids = new LeasedSnowflakeIds(_lease);
+        if (directory is null)
+        {
+            // The conversations the router tests send in; tests change or add others.
+            directory = new FakeDirectory();
+            directory.Direct("ann", "carl");
+            directory.Direct("ann", "bot1");
+            directory.Group("g1", "ann", "carl", "dora");
+        }
+
+        Directory = directory;
     }
+
+    /// <summary>Directory as the actors ask it for members.</summary>
+    public FakeDirectory Directory { get; }
 
     public FakeTimeProvider Time { get; }
 
@@ -46,10 +59,12 @@ public sealed class RouterHarness : IAsyncDisposable
     /// <summary>
     /// A router over a new fake sidecar, or over <paramref name="dapr"/> shared with other apps under test. The messages
     /// store is transactional, or has ETags only, or (<paramref name="etags"/> false) neither, as Cassandra.
+    /// Members come from <paramref name="directory"/>, or from one that knows dm:ann:carl, dm:ann:bot1 and grp:g1 (ann, carl, dora).
     /// </summary>
-    public static async Task<RouterHarness> StartAsync(bool transactional = true, FakeDaprClient? dapr = null, FakeTimeProvider? time = null, bool etags = true)
+    public static async Task<RouterHarness> StartAsync(bool transactional = true, FakeDaprClient? dapr = null, FakeTimeProvider? time = null, bool etags = true,
+        FakeDirectory? directory = null)
     {
-        var harness = new RouterHarness(transactional, etags, dapr, time);
+        var harness = new RouterHarness(transactional, etags, dapr, time, directory);
         await harness._lease.StartAsync(CancellationToken.None);
         return harness;
     }
@@ -61,7 +76,7 @@ public sealed class RouterHarness : IAsyncDisposable
         var host = ActorHost.CreateForTest<ConversationActor>(DaprNames.Actors.Conversation,
             new ActorTestOptions { ActorId = new ActorId(conversationId), TimerManager = Timers });
         // One capability cache per activation, as each process has its own.
-        var actor = new ConversationActor(host, Dapr, new DaprComponentCapabilities(Dapr), Ids, Faults, NullLogger<ConversationActor>.Instance);
+        var actor = new ConversationActor(host, Dapr, new DaprComponentCapabilities(Dapr), Ids, Faults, Directory.Client, Time, NullLogger<ConversationActor>.Instance);
         await ActorRuntimeSteps.ActivateAsync(actor);
         return actor;
     }

@@ -7,7 +7,7 @@ using Grpc.Core;
 
 namespace Chat.Unit.Tests.Messaging;
 
-/// <summary>History paging, and the input checks messaging makes before a lifecycle change or reply reaches the actor.</summary>
+/// <summary>History paging, the input checks messaging makes before a lifecycle change reaches the actor, and the actor's reply check.</summary>
 [Trait("Category", "Unit")]
 [Trait("Area", "House")]
 public sealed class HistoryAndLifecycleInputTests : IAsyncLifetime
@@ -84,11 +84,13 @@ public sealed class HistoryAndLifecycleInputTests : IAsyncLifetime
         await actor.ApplyLifecycleAsync(new LifecycleRequest("carl", "d1", "client-edit-1", (int)MessageKind.Edit, 1, "edited", TimeSpan.FromHours(1), false, ["ann", "carl"]));
         await actor.ApplyLifecycleAsync(new LifecycleRequest("carl", "d1", "client-del-02", (int)MessageKind.Delete, 2, "", TimeSpan.FromHours(1), false, ["ann", "carl"]));
 
-        await _m.Lifecycle.RequireReplyTargetAsync(_dm, 1, CancellationToken.None); // edited, still a message
-        var toEntry = await Assert.ThrowsAsync<RpcException>(() => _m.Lifecycle.RequireReplyTargetAsync(_dm, 8, CancellationToken.None));
-        var toDeleted = await Assert.ThrowsAsync<RpcException>(() => _m.Lifecycle.RequireReplyTargetAsync(_dm, 2, CancellationToken.None));
-        var toMissing = await Assert.ThrowsAsync<RpcException>(() => _m.Lifecycle.RequireReplyTargetAsync(_dm, 99, CancellationToken.None));
+        AppendMessageRequest Reply(ulong seq) => new("ann", "d1", $"client-reply-{seq:D2}", "a reply", null, seq, false);
 
-        Assert.All([toEntry, toDeleted, toMissing], e => Assert.Equal(ErrorCodes.InvalidReplyTo, e.ErrorCode()));
+        var toEdited = await actor.AppendAsync(Reply(1)); // edited, still a message
+        var refused = new[] { await actor.AppendAsync(Reply(8)), await actor.AppendAsync(Reply(2)), await actor.AppendAsync(Reply(99)) }; // an entry, deleted, missing
+
+        Assert.Null(toEdited.Refused);
+        Assert.Equal(1ul, toEdited.Message.ReplyToSeq);
+        Assert.All(refused, r => Assert.Equal((ErrorCodes.InvalidReplyTo, ValidationKind.InvalidArgument), (r.Refused?.Code, r.Refused!.Kind)));
     }
 }

@@ -84,19 +84,6 @@ public sealed class MembershipAndPrivacyTests : IDisposable
     }
 
     [Fact]
-    public async Task EnsureDirect_creates_once_and_then_answers_from_memory()
-    {
-        var first = await _membership.EnsureDirectAsync("ann", "carl", CancellationToken.None);
-        var second = await _membership.EnsureDirectAsync("carl", "ann", CancellationToken.None);
-
-        Assert.Equal(ConversationId.Direct("ann", "carl").Value, first);
-        Assert.Equal(first, second);
-        Assert.Equal(1, _directory.Calls("EnsureDirectConversation"));
-        Assert.Equal(["ann", "carl"], (await _membership.RequireMemberAsync(first, "ann", CancellationToken.None)).Members);
-        Assert.Equal(0, _directory.Calls("GetMembers"));
-    }
-
-    [Fact]
     public async Task Receipt_privacy_is_asked_in_bulk_and_trusted_for_its_ttl()
     {
         var privacy = new ReceiptPrivacy(_directory.Client, _time, Options.Create(new ReceiptPrivacyOptions { CacheTtl = TimeSpan.FromSeconds(10) }));

@@ -16,7 +16,7 @@ public sealed class ConversationActorLifecycleTests
     private static readonly TimeSpan Window = TimeSpan.FromHours(1);
 
     private static AppendMessageRequest Send(string clientMsgId, string text, string sender = "ann") =>
-        new(sender, "d1", clientMsgId, text, null, 0, false, Members, "conn-1");
+        new(sender, "d1", clientMsgId, text, null, 0, false, "conn-1");
 
     private static LifecycleRequest Change(MessageKind kind, ulong target, string clientMsgId, string text = "", string sender = "ann", bool admin = false) =>
         new(sender, "d1", clientMsgId, (int)kind, target, text, Window, admin, Members);

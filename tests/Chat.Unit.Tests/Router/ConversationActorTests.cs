@@ -13,8 +13,8 @@ public sealed class ConversationActorTests
 {
     private static readonly string Dm = ConversationId.Direct("ann", "carl").Value;
 
-    private static AppendMessageRequest Send(string clientMsgId, string text = "hi", string sender = "ann", params string[] members) =>
-        new(sender, "d1", clientMsgId, text, null, 0, false, members.Length == 0 ? ["ann", "carl"] : members, "conn-1");
+    private static AppendMessageRequest Send(string clientMsgId, string text = "hi", string sender = "ann") =>
+        new(sender, "d1", clientMsgId, text, null, 0, false, "conn-1");
 
     [Theory]
     [InlineData(true)]
@@ -89,8 +89,8 @@ public sealed class ConversationActorTests
         var group = ConversationId.Group("g1").Value;
         var actor = await router.ActivateAsync(group);
 
-        await actor.AppendAsync(Send("client-0001", "one", "ann", "ann", "carl", "dora"));
-        await actor.AppendAsync(Send("client-0002", "two", "ann", "ann", "carl", "dora"));
+        await actor.AppendAsync(Send("client-0001", "one", "ann"));
+        await actor.AppendAsync(Send("client-0002", "two", "ann"));
 
         var events = router.Dapr.Events<MessageCreated>(DaprNames.Topics.MessageCreated);
         Assert.Equal([1ul, 2ul], events.Select(e => e.Message.Seq));
@@ -110,8 +110,8 @@ public sealed class ConversationActorTests
         await using var router = await RouterHarness.StartAsync();
         var actor = await router.ActivateAsync(ConversationId.Direct("ann", "bot1").Value);
 
-        await actor.AppendAsync(Send("client-0001", "to the bot", "ann", "ann", "bot1"));
-        await actor.AppendAsync(Send("client-0002", "from the bot", "bot1", "ann", "bot1"));
+        await actor.AppendAsync(Send("client-0001", "to the bot", "ann"));
+        await actor.AppendAsync(Send("client-0002", "from the bot", "bot1"));
 
         var forBots = router.Dapr.Events<MessageCreated>(DaprNames.Topics.BotMessageCreated);
         Assert.Equal(["to the bot"], forBots.Select(e => e.Message.Content.Text));

@@ -17,7 +17,7 @@ public sealed class ConversationActorWithoutFirstWriteTests
     private static readonly string Dm = ConversationId.Direct("ann", "carl").Value;
 
     private static AppendMessageRequest Send(string clientMsgId, string text) =>
-        new("ann", "d1", clientMsgId, text, null, 0, false, ["ann", "carl"], "conn-1");
+        new("ann", "d1", clientMsgId, text, null, 0, false, "conn-1");
 
     [Fact]
     public async Task The_fake_store_really_overwrites_so_the_head_is_what_protects_a_seq()
