@@ -96,10 +96,29 @@ public sealed class GroupHubTests(ClientApiSystem fx) : IClassFixture<ClientApiS
         // Later, through Sync: the client names the group it holds and learns it was removed.
         var sync = await c.Member.Connection.InvokeAsync<SyncResultDto>("Sync", new SyncArgs([new SyncCursorDto(c.ConversationId, 0, ack.Message.Seq)]));
         Assert.True(Assert.Single(sync.Deltas, d => d.ConversationId == c.ConversationId).Removed);
-        // Messaging reads group membership fresh (it caches direct conversations only): refused at once.
+        // The conversation actor took directory's push before RemoveMember returned: refused at once.
         var refused = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() =>
             c.Member.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(c.ConversationId, null, Guid.NewGuid().ToString(), "still here?")));
         Assert.Contains($"HubException: {ErrorCodes.NotMember}: ", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Right_after_RemoveMember_returns_the_removed_member_cannot_send_and_right_after_AddMembers_the_added_one_gets_the_next_message()
+    {
+        var c = await CrewAsync();
+        // The group's actor holds its members once it has stored a message.
+        await c.Member.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(c.ConversationId, null, Guid.NewGuid().ToString(), "before"));
+
+        await c.Admin.Connection.InvokeAsync<GroupDto>("RemoveMember", c.ConversationId, c.Member.User.UserId);
+        await Refused(ErrorCodes.NotMember, () =>
+            c.Member.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(c.ConversationId, null, Guid.NewGuid().ToString(), "after removal")));
+
+        await c.Admin.Connection.InvokeAsync<AddMembersResultDto>("AddMembers", c.ConversationId["grp:".Length..], new[] { c.Outsider.User.UserId });
+        var next = await c.Owner.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(c.ConversationId, null, Guid.NewGuid().ToString(), "welcome"));
+        var received = await c.Outsider.WaitForAsync<MessageDto>(m => m.ConversationId == c.ConversationId);
+        Assert.Equal((next.Message.MsgId, "welcome"), (received.MsgId, received.Text));
+        // And the newcomer may send at once too.
+        await c.Outsider.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(c.ConversationId, null, Guid.NewGuid().ToString(), "thanks"));
     }
 
     [Fact]

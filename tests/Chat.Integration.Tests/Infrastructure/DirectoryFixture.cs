@@ -9,7 +9,7 @@ namespace Chat.Integration.Tests.Infrastructure;
 
 /// <summary>
 /// The directory app behind its dev sidecar (components/embedded: SQLite state, local-file
-/// secrets), called through a "gateway" sidecar (public service) and a "messaging" sidecar
+/// secrets), with router hosting the conversation actors its group changes are pushed to, called through a "gateway" sidecar (public service) and a "messaging" sidecar
 /// (internal service) by gRPC proxying, with Dapr API tokens on every hop.
 /// </summary>
 public sealed class DirectoryFixture : IAsyncLifetime
@@ -39,7 +39,8 @@ public sealed class DirectoryFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        System = await ChatHarness.InProcessAsync(new() { Apps = [DaprNames.Apps.Directory] });
+        // Router too: directory pushes every change of a group's members to the group's conversation actor.
+        System = await ChatHarness.InProcessAsync(new() { Apps = [DaprNames.Apps.Directory, DaprNames.Apps.Router] });
         DirectorySidecar = System.SidecarOf(DaprNames.Apps.Directory);
         Gateway = await System.StartSidecarAsync(DaprNames.Apps.Gateway, apiToken: GatewayToken);
         Messaging = await System.StartSidecarAsync(DaprNames.Apps.Messaging, apiToken: MessagingToken);
