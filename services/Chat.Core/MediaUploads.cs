@@ -1,7 +1,5 @@
 using Chat.Contracts.V1;
-using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
-using Dapr.Client;
 using Microsoft.Extensions.Options;
 
 namespace Chat.Core;
@@ -39,20 +37,6 @@ public static class MediaUploads
 
     /// <summary>The gateway's blob endpoint, relative to the gateway's origin.</summary>
     public const string EndpointPath = "/media/";
-
-    /// <summary>The stored form of an attachment naming a media id, or the refusal: it must be an upload of the sender's.</summary>
-    public static async Task<(StoredAttachment? Attachment, ValidationError? Refused)> ResolveAsync(DaprClient dapr, string senderId, string mediaId, CancellationToken ct)
-    {
-        var record = mediaId.Length is > 0 and <= 64 && mediaId.All(char.IsAsciiHexDigitLower)
-            ? await dapr.GetStateAsync<MediaRecord?>(DaprNames.StateStores.Messages, MessageKeys.Media(mediaId), cancellationToken: ct)
-            : null;
-        if (record is null || record.OwnerId != senderId)
-        {
-            return (null, new ValidationError(ErrorCodes.InvalidMedia, $"media_id '{(mediaId.Length > 64 ? mediaId[..64] : mediaId)}' is not an upload of yours (CreateUpload first)."));
-        }
-
-        return (new StoredAttachment(UriPrefix + record.MediaId, record.ContentType, record.SizeBytes, record.FileName), null);
-    }
 
     /// <summary>A URL of the blob endpoint carrying <paramref name="token"/>.</summary>
     public static string Url(string id, string token) => $"{EndpointPath}{id}?token={Uri.EscapeDataString(token)}";

@@ -2,6 +2,7 @@ using Chat.Contracts.V1;
 using Chat.Core;
 using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
+using Dapr.Client;
 using Grpc.Core;
 
 namespace Chat.Router;
@@ -67,7 +68,7 @@ public sealed partial class ConversationActor
         var attachment = request.Attachment;
         if (request.MediaId.Length > 0)
         {
-            (attachment, var badMedia) = await MediaUploads.ResolveAsync(dapr, request.SenderId, request.MediaId, CancellationToken.None);
+            (attachment, var badMedia) = await ResolveUploadAsync(request.SenderId, request.MediaId);
             if (badMedia is not null)
             {
                 return (request, null, badMedia);
@@ -93,6 +94,20 @@ public sealed partial class ConversationActor
         }
 
         return (request with { Attachment = attachment, MediaId = "", CreateDirect = false }, members, null);
+    }
+
+    /// <summary>The stored form of an attachment naming a media id (CreateUpload's record), or the refusal: it must be an upload of the sender's.</summary>
+    private async Task<(StoredAttachment? Attachment, ValidationError? Refused)> ResolveUploadAsync(string senderId, string mediaId)
+    {
+        var record = mediaId.Length is > 0 and <= 64 && mediaId.All(char.IsAsciiHexDigitLower)
+            ? await dapr.GetStateAsync<MediaRecord?>(DaprNames.StateStores.Messages, MessageKeys.Media(mediaId))
+            : null;
+        if (record is null || record.OwnerId != senderId)
+        {
+            return (null, new ValidationError(ErrorCodes.InvalidMedia, $"media_id '{(mediaId.Length > 64 ? mediaId[..64] : mediaId)}' is not an upload of yours (CreateUpload first)."));
+        }
+
+        return (new StoredAttachment(MediaUploads.UriPrefix + record.MediaId, record.ContentType, record.SizeBytes, record.FileName), null);
     }
 
     /// <summary>The members if <paramref name="senderId"/> is one; otherwise not_member (the same whether the conversation exists or not).</summary>
