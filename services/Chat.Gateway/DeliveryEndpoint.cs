@@ -56,7 +56,8 @@ public static class DeliveryEndpoint
     {
         foreach (var delivery in batch.Deliveries)
         {
-            var excluded = delivery.ExcludeConnectionIds.ToHashSet(StringComparer.Ordinal);
+            // Usually none or the one sending connection: a scan, no set per event.
+            var excluded = delivery.ExcludeConnectionIds;
             var targets = new ConnectionIdList();
             foreach (var userId in delivery.UserIds)
             {
