@@ -44,7 +44,7 @@ public sealed class HarnessTests
             }
 
             // The run fields: data under the run's folder, the redis-server of the run, the run's gateway, the test's values.
-            Assert.All(copy.Values.SelectMany(c => c.RawMetadata).Where(m => m.Name is "connectionString" or "rootPath"), m => Assert.StartsWith(run.DataPath + "/", m.Value, StringComparison.Ordinal));
+            Assert.All(copy.Values.SelectMany(c => c.RawMetadata).Where(m => m.Name is "connectionString" or "rootPath"), m => Assert.StartsWith(run.DataPath + "/", m.Value!.StartsWith("file:", StringComparison.Ordinal) ? m.Value[5..] : m.Value, StringComparison.Ordinal));
             Assert.All(copy.Values.SelectMany(c => c.RawMetadata).Where(m => m.Name == "redisHost"), m => Assert.Equal("127.0.0.1:1234", m.Value));
             Assert.Equal("http://127.0.0.1:4321/dev/push-sink/webpush", Value(copy[DaprNames.Bindings.WebPush], "url"));
             Assert.Equal("http://127.0.0.1:1/fcm", Value(copy[DaprNames.Bindings.Fcm], "url"));

@@ -34,7 +34,7 @@ public sealed record ComponentChange(string Component)
 /// <c>components/</c> holds <c>components/{set}</c> of the repo as it is, and <c>data/</c> the run's
 /// own SQLite files and media. Only these fields of the copied YAML change, all here:
 /// <list type="bullet">
-/// <item>paths relative to the sidecar's working directory (<c>"data/…"</c>, <c>"components/…"</c>) become
+/// <item>paths relative to the sidecar's working directory (<c>"data/…"</c>, <c>"file:data/…"</c>, <c>"components/…"</c>) become
 /// absolute: data/ is this run's, components/ the repo's (as a sidecar started in this folder would read them);</item>
 /// <item><c>redisHost</c>: this run's redis-server instead of 127.0.0.1:6379;</item>
 /// <item>URLs on the gateway's client port of dapr.yaml (127.0.0.1:5080, the development push sink): this run's first gateway;</item>
@@ -110,6 +110,7 @@ public sealed partial class RunFolder
 
             yaml = yaml
                 .Replace("\"data/", $"\"{run.DataPath}/", StringComparison.Ordinal)
+                .Replace("\"file:data/", $"\"file:{run.DataPath}/", StringComparison.Ordinal)
                 .Replace("\"components/", $"\"{RepoPaths.Root}/components/", StringComparison.Ordinal)
                 .Replace("\"" + DevGatewayOrigin, "\"" + gatewayOrigin.TrimEnd('/') + "/", StringComparison.Ordinal);
             if (HasField(yaml, "redisHost"))

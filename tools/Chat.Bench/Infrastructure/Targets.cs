@@ -66,38 +66,37 @@ public sealed class InProcessTarget : IChatTarget
     public ValueTask DisposeAsync() => System.DisposeAsync();
 }
 
-/// <summary>Rewrites the state.sqlite components of a folder to open their files with <c>_pragma=synchronous(mode)</c>.</summary>
-internal static class SqliteFiles
+/// <summary>
+/// Rewrites the state.sqlite components of a folder to open their files with <c>_pragma=synchronous(mode)</c>
+/// (replacing the component's own choice, e.g. the embedded set's <c>normal</c>), to measure what the per-commit fsync costs.
+/// </summary>
+internal static partial class SqliteFiles
 {
     public static void SetSynchronous(string componentsFolder, string mode)
     {
         foreach (var file in System.IO.Directory.GetFiles(componentsFolder, "*.yaml"))
         {
             var yaml = File.ReadAllText(file);
-            if (!yaml.Contains("state.sqlite", StringComparison.Ordinal) || yaml.Contains("_pragma=synchronous", StringComparison.Ordinal))
+            if (!yaml.Contains("state.sqlite", StringComparison.Ordinal))
             {
                 continue;
             }
 
-            var lines = yaml.Split('\n');
-            for (var i = 0; i < lines.Length - 1; i++)
+            File.WriteAllText(file, ConnectionString().Replace(yaml, m =>
             {
-                if (lines[i].Contains("name: connectionString", StringComparison.Ordinal))
-                {
-                    var v = lines[i + 1];
-                    var start = v.IndexOf('"', StringComparison.Ordinal);
-                    var end = v.LastIndexOf('"');
-                    if (start >= 0 && end > start)
-                    {
-                        var path = v[(start + 1)..end];
-                        lines[i + 1] = string.Concat(v.AsSpan(0, start + 1), $"file:{path}?_pragma=synchronous({mode})", v.AsSpan(end));
-                    }
-                }
-            }
-
-            File.WriteAllText(file, string.Join('\n', lines));
+                var value = m.Groups["path"].Value;
+                value = value.StartsWith("file:", StringComparison.Ordinal) ? value[5..] : value;
+                var q = value.IndexOf('?', StringComparison.Ordinal);
+                var options = q < 0 ? [] : value[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries)
+                    .Where(o => !o.StartsWith("_pragma=synchronous(", StringComparison.OrdinalIgnoreCase));
+                var path = q < 0 ? value : value[..q];
+                return $"{m.Groups["head"].Value}\"file:{path}?{string.Join('&', options.Append($"_pragma=synchronous({mode})"))}\"";
+            }));
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<head>- name: connectionString\s*\n\s*value: )""(?<path>[^""]*)""")]
+    private static partial System.Text.RegularExpressions.Regex ConnectionString();
 }
 
 /// <summary>
