@@ -39,6 +39,7 @@ public static class GatewayServices
         builder.Services.AddHealthChecks().AddCheck<DeliveryReadinessCheck>("deliveries-subscribed", tags: [ServiceDefaultsExtensions.ReadyTag]);
         builder.AddGatewayPresence();
         builder.AddPushSink();
+        builder.DropUnreadLogScopes();
 
         builder.Services.AddAuthentication(ChatBearerDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ChatBearerHandler>(ChatBearerDefaults.Scheme, _ => { });
@@ -65,6 +66,22 @@ public static class GatewayServices
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryService.DirectoryServiceClient(i));
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new BotService.BotServiceClient(i));
         return builder;
+    }
+
+    /// <summary>
+    /// Log scopes are read only by the OTLP log exporter and a console logger set to include them.
+    /// Without either, each scope (request, connection, hub) is still captured, and kept for the
+    /// life of every WebSocket: about 5 objects per idle connection, for no reader.
+    /// </summary>
+    private static void DropUnreadLogScopes(this IHostApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        if (string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"])
+            && !config.GetValue("Logging:Console:IncludeScopes", false)
+            && !config.GetValue("Logging:Console:FormatterOptions:IncludeScopes", false))
+        {
+            builder.Services.Configure<LoggerFilterOptions>(o => o.CaptureScopes = false);
+        }
     }
 
     public static WebApplication MapGatewayServices(this WebApplication app)

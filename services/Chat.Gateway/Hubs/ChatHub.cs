@@ -15,7 +15,9 @@ namespace Chat.Gateway.Hubs;
 /// through Dapr with the caller's own access token, so services authorize the user themselves.
 /// Errors reach the client as hub errors <c>"{code}: {message}"</c> and never close the connection.
 /// </summary>
-[Authorize(AuthenticationSchemes = ChatBearerDefaults.Scheme)]
+// ChatBearer is the default scheme: naming it here made the authorization step authenticate a
+// second time and keep a second ticket for the life of every connection.
+[Authorize]
 public sealed partial class ChatHub(
     MessagingService.MessagingServiceClient messaging,
     IActorProxyFactory actors,
@@ -24,8 +26,6 @@ public sealed partial class ChatHub(
     ChatTokenService tokens,
     ILogger<ChatHub> log) : Hub<IChatClient>
 {
-    private const string TokenItem = "access_token";
-
     private readonly ILogger _logger = log;
 
     public override async Task OnConnectedAsync()
@@ -37,7 +37,6 @@ public sealed partial class ChatHub(
             throw HubErrors.Create(ErrorCodes.Unavailable, "This gateway is still starting; reconnect in a moment.");
         }
 
-        Context.Items[TokenItem] = ChatBearerHandler.ReadToken(Context.GetHttpContext()!.Request);
         connections.Add(new LocalConnection(Context.ConnectionId, user.UserId, user.DeviceId));
         await UserActor(user.UserId).InvokeMethodAsync<UserConnection, UserRoutes>(UserActorMethods.Connect,
             new UserConnection(Context.ConnectionId, user.DeviceId, instance.Id, DateTimeOffset.UtcNow));
@@ -198,13 +197,14 @@ public sealed partial class ChatHub(
     [RateLimit(HubRatePolicies.Token)]
     public void UpdateAccessToken(string accessToken)
     {
-        var user = tokens.Validate(accessToken ?? "");
+        accessToken ??= "";
+        var user = tokens.Validate(accessToken);
         if (user is null || user.UserId != CurrentUser().UserId)
         {
             throw HubErrors.Create(ErrorCodes.Unauthenticated, "The token is invalid, expired, or belongs to another user.");
         }
 
-        Context.Items[TokenItem] = accessToken;
+        Context.Features.Set(new RefreshedAccessToken(accessToken));
     }
 
     private ChatUser CurrentUser() => ChatBearerHandler.ToChatUser(Context.User)
@@ -212,8 +212,14 @@ public sealed partial class ChatHub(
 
     private Metadata Headers() => new()
     {
-        { "authorization", "Bearer " + (Context.Items.TryGetValue(TokenItem, out var t) ? t as string : null) },
+        { "authorization", "Bearer " + AccessToken() },
     };
+
+    // The connect request (kept by the connection) already holds the token: nothing is copied per
+    // connection unless the client refreshes it. A connection's invocations run one at a time
+    // (SignalR's default), so the feature is never read while UpdateAccessToken sets it.
+    private string? AccessToken() =>
+        Context.Features.Get<RefreshedAccessToken>()?.Token ?? ChatBearerHandler.ReadToken(Context.GetHttpContext()!.Request);
 
     private ActorProxy UserActor(string userId) => actors.Create(new ActorId(userId), DaprNames.Actors.User);
 
@@ -240,3 +246,6 @@ public sealed partial class ChatHub(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backend call failed with {Status}")]
     private partial void LogBackendFailed(Exception ex, StatusCode status);
 }
+
+/// <summary>The access token a connection sent through UpdateAccessToken, which replaces the one it connected with.</summary>
+internal sealed record RefreshedAccessToken(string Token);
