@@ -65,7 +65,7 @@ public static partial class EventHandlers
             var table = await fanOut.ResolveAsync(events.SelectMany(e => e.Members).ToList(), ct);
             await fanOut.PublishManyAsync(table, events.Select(e => (new Chat.Contracts.V1.Delivery
             {
-                MessageCreated = e.Event,
+                MessageCreated = WithoutMembers(e.Event),
                 // The sending connection has the ack; the sender's other tabs and devices still get it.
                 ExcludeConnectionIds = { e.Event.SenderConnectionId.Length > 0 ? [e.Event.SenderConnectionId] : [] },
             }, e.Members)).ToList(), ct);
@@ -88,6 +88,15 @@ public static partial class EventHandlers
         }
 
         return new BulkSubscribeAppResponse(statuses);
+    }
+
+    // A gateway needs only its own users (the batch's user_ids), not the group's member list a
+    // second time: for a large group that list was most of each delivery's bytes.
+    private static MessageCreated WithoutMembers(MessageCreated evt)
+    {
+        var copy = evt.Clone();
+        copy.MemberIds.Clear();
+        return copy;
     }
 
     private static Task<IResult> OnReceiptUpdatedAsync(HttpRequest request, FanOut fanOut, Recipients recipients, ILoggerFactory logs) =>

@@ -28,35 +28,60 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time)
     /// <summary>Reads where each user is connected, keeping only gateway instances with a live lease.</summary>
     public async Task<RouteTable> ResolveAsync(IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
-        var distinct = userIds.Distinct(StringComparer.Ordinal).ToList();
-        var routes = distinct.Count == 0
-            ? []
-            : await dapr.GetBulkStateAsync<UserRoutes?>(DaprNames.StateStores.Presence, distinct.Select(RouteKeys.Routes).ToList(), parallelism: null, cancellationToken: ct);
-        var byUser = routes.Where(r => r.Value is not null).ToDictionary(r => r.Value!.UserId, r => r.Value!, StringComparer.Ordinal);
-        var gateways = byUser.Values.SelectMany(r => r.Connections).Select(c => c.GatewayInstanceId).Distinct(StringComparer.Ordinal).ToList();
-        var live = await LiveAsync(gateways, ct);
+        // One bulk read of the routes; each is read only for its gateway ids (RouteGateways).
+        var userOfKey = new Dictionary<string, string>(userIds.Count, StringComparer.Ordinal);
+        var distinct = new List<string>(userIds.Count);
+        foreach (var userId in userIds)
+        {
+            if (userOfKey.TryAdd(RouteKeys.Routes(userId), userId))
+            {
+                distinct.Add(userId);
+            }
+        }
 
+        var items = distinct.Count == 0
+            ? []
+            : await dapr.GetBulkStateAsync(DaprNames.StateStores.Presence, [.. userOfKey.Keys], parallelism: null, cancellationToken: ct);
+        var known = new List<string>();
+        var gatewaysOf = new Dictionary<string, List<string>>(items.Count, StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            var gateways = new List<string>(1);
+            if (!string.IsNullOrEmpty(item.Value) && userOfKey.TryGetValue(item.Key, out var userId)
+                && RouteGateways.TryRead(item.Value, known, gateways) && gateways.Count > 0)
+            {
+                gatewaysOf[userId] = gateways;
+            }
+        }
+
+        var live = await LiveAsync(known, ct);
         var usersByGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var offline = new List<string>();
         foreach (var userId in distinct)
         {
-            var liveGateways = byUser.TryGetValue(userId, out var r)
-                ? r.Connections.Select(c => c.GatewayInstanceId).Where(live.Contains).Distinct(StringComparer.Ordinal).ToList()
-                : [];
-            if (liveGateways.Count == 0)
+            var any = false;
+            if (gatewaysOf.TryGetValue(userId, out var gateways))
             {
-                offline.Add(userId);
-                continue;
+                foreach (var gateway in gateways)
+                {
+                    if (!live.Contains(gateway))
+                    {
+                        continue;
+                    }
+
+                    if (!usersByGateway.TryGetValue(gateway, out var list))
+                    {
+                        usersByGateway[gateway] = list = [];
+                    }
+
+                    list.Add(userId);
+                    any = true;
+                }
             }
 
-            foreach (var gateway in liveGateways)
+            if (!any)
             {
-                if (!usersByGateway.TryGetValue(gateway, out var list))
-                {
-                    usersByGateway[gateway] = list = [];
-                }
-
-                list.Add(userId);
+                offline.Add(userId);
             }
         }
 

@@ -56,8 +56,9 @@ public static class DeliveryEndpoint
     {
         foreach (var delivery in batch.Deliveries)
         {
-            var excluded = delivery.ExcludeConnectionIds.ToHashSet(StringComparer.Ordinal);
-            var targets = new List<string>();
+            // Usually none or the one sending connection: a scan, no set per event.
+            var excluded = delivery.ExcludeConnectionIds;
+            var targets = new ConnectionIdList();
             foreach (var userId in delivery.UserIds)
             {
                 foreach (var c in connections.Of(userId))
@@ -84,7 +85,8 @@ public static class DeliveryEndpoint
 
             // Few targets (1:1): one send per connection, since SignalR's Clients(list) scans every
             // connection of the hub. Many (a group): Clients(list) serializes the event once per
-            // protocol for all of them instead of once per connection.
+            // protocol for all of them instead of once per connection; the scan asks the list's
+            // Contains for each connection of the hub, a hash lookup here.
             await (targets.Count >= ManyTargets
                 ? Push(hub.Clients.Clients(targets), delivery)
                 : Task.WhenAll(targets.Select(target => Push(hub.Clients.Client(target), delivery))));

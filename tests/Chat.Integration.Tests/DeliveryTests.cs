@@ -94,7 +94,7 @@ public sealed class DeliveryTests(RedisServerFixture redis)
     }
 
     [Fact]
-    public async Task Each_member_of_a_group_of_100_receives_the_message_exactly_once()
+    public async Task Each_member_of_a_group_of_100_and_the_senders_other_device_receive_the_message_exactly_once()
     {
         await using var system = await StartAsync(ComponentSet.Embedded);
         var owner = await system.RegisterAsync();
@@ -104,14 +104,17 @@ public sealed class DeliveryTests(RedisServerFixture redis)
         try
         {
             await using var ownerHub = await HubClient.ConnectAsync(system.GatewayUrl, owner);
+            await using var ownerTablet = await HubClient.ConnectAsync(system.GatewayUrl, owner with { AccessToken = await system.LoginAsync(owner, "tablet") });
             var ack = await ownerHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(group, null, Guid.NewGuid().ToString(), "all hands"));
-            await Task.WhenAll(hubs.Select(h => h.WaitForAsync<MessageDto>(m => m.MsgId == ack.Message.MsgId)));
+            await Task.WhenAll(hubs.Append(ownerTablet).Select(h => h.WaitForAsync<MessageDto>(m => m.MsgId == ack.Message.MsgId)));
 
             // A second message through the same path: once every member has it, a duplicate of the
             // first would have been delivered before it.
             var marker = await ownerHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(group, null, Guid.NewGuid().ToString(), "marker"));
             await Task.WhenAll(hubs.Select(h => h.WaitForAsync<MessageDto>(m => m.MsgId == marker.Message.MsgId)));
             Assert.All(hubs, h => Assert.Single(h.Received.OfType<MessageDto>(), m => m.MsgId == ack.Message.MsgId));
+            // The sending connection has the ack instead; the sender's other device got the message.
+            Assert.DoesNotContain(ownerHub.Received.OfType<MessageDto>(), m => m.MsgId == ack.Message.MsgId);
         }
         finally
         {

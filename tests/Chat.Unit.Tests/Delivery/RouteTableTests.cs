@@ -45,6 +45,19 @@ public sealed class RouteTableTests
     }
 
     [Fact]
+    public async Task A_member_whose_stored_routes_are_unreadable_counts_as_offline()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        await RoutesAsync("ann", "gw-1");
+        await _dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.Routes("bob"), "not a routes document");
+
+        var table = await _fanOut.ResolveAsync(["ann", "bob"], CancellationToken.None);
+
+        Assert.Equal(["ann"], table.UsersByGateway["gw-1"]);
+        Assert.Equal(["bob"], table.Offline);
+    }
+
+    [Fact]
     public async Task Two_devices_on_one_gateway_put_the_user_there_once()
     {
         await _dapr.LeaseGatewayAsync("gw-1");
