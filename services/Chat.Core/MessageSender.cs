@@ -57,7 +57,7 @@ public sealed class MessageSender(IActorProxyFactory actors, MediaSigner media)
             var proxy = actors.Create(new ActorId(conversationId), DaprNames.Actors.Conversation);
             result = await proxy.InvokeMethodAsync<AppendMessageRequest, AppendMessageResult>(ConversationActorMethods.Append, append, ct);
         }
-        catch (Exception ex) when (ex is DaprException or HttpRequestException or TimeoutException or ActorMethodInvocationException && !ct.IsCancellationRequested)
+        catch (Exception ex) when (ActorCallFailure.IsFailure(ex) && !ct.IsCancellationRequested)
         {
             // The actor or the sidecar failed (not a refusal: those are answers): retry with the same client_msg_id.
             throw new RpcException(new Status(StatusCode.Unavailable, "The conversation is briefly unavailable; retry with the same client_msg_id.", ex));

@@ -113,10 +113,11 @@ public sealed partial class ConversationActor
     /// <summary>The members if <paramref name="senderId"/> is one; otherwise not_member (the same whether the conversation exists or not).</summary>
     private async Task<(IReadOnlyList<string>? Members, ValidationError? Refused)> MembersForAsync(string senderId, bool createDirect)
     {
-        var notMember = new ValidationError(ErrorCodes.NotMember, $"You are not a member of {ConversationId}.", ValidationKind.PermissionDenied);
+        // Built only on a refusal: the common send is a member's.
+        ValidationError NotMember() => new(ErrorCodes.NotMember, $"You are not a member of {ConversationId}.", ValidationKind.PermissionDenied);
         if (!Chat.Domain.ConversationId.TryParse(ConversationId, out var id))
         {
-            return (null, notMember);
+            return (null, NotMember());
         }
 
         if (id.Type == ConversationType.Direct)
@@ -124,7 +125,7 @@ public sealed partial class ConversationActor
             var (a, b) = id.DirectMembers();
             if (senderId != a && senderId != b)
             {
-                return (null, notMember);
+                return (null, NotMember());
             }
 
             if (!_directConfirmed)
@@ -144,7 +145,7 @@ public sealed partial class ConversationActor
                 }
                 else if (!(await directory.GetMembersAsync(new GetMembersRequest { ConversationId = ConversationId })).Exists)
                 {
-                    return (null, notMember);
+                    return (null, NotMember());
                 }
 
                 _directConfirmed = true;
@@ -158,12 +159,12 @@ public sealed partial class ConversationActor
             var found = await directory.GetMembersAsync(new GetMembersRequest { ConversationId = ConversationId });
             if (!found.Exists)
             {
-                return (null, notMember);
+                return (null, NotMember());
             }
 
             HoldGroup(new ConversationMembers(found.Version, [.. found.MemberIds]));
         }
 
-        return _groupMembers.Contains(senderId) ? (_group!.MemberIds, null) : (null, notMember);
+        return _groupMembers.Contains(senderId) ? (_group!.MemberIds, null) : (null, NotMember());
     }
 }

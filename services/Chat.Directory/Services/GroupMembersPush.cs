@@ -35,7 +35,7 @@ public sealed partial class GroupMembersPush(IActorProxyFactory actors, ILogger<
                     .InvokeMethodAsync(ConversationActorMethods.SetMembers, members, ct);
                 return;
             }
-            catch (Exception ex) when (ex is DaprException or HttpRequestException or TimeoutException or ActorMethodInvocationException && !ct.IsCancellationRequested)
+            catch (Exception ex) when (ActorCallFailure.IsFailure(ex) && !ct.IsCancellationRequested)
             {
                 if (attempt >= Attempts)
                 {
