@@ -1,6 +1,7 @@
 using Chat.Contracts.V1;
 using Chat.Delivery.Media;
 using Chat.Delivery.Push;
+using Chat.Core.Routing;
 using Chat.Domain;
 using Chat.ServiceDefaults;
 using Dapr.Client;

@@ -1,5 +1,6 @@
 using Chat.Contracts.V1;
 using Chat.Core;
+using Chat.Core.Routing;
 using Chat.Domain;
 using Dapr;
 using System.Text.Json;
@@ -37,12 +38,12 @@ public static partial class EventHandlers
     {
         var log = logs.CreateLogger("Chat.Delivery");
         var statuses = new List<BulkSubscribeAppResponseEntry>(bulk.Entries.Count);
-        var events = new List<(string EntryId, MessageCreated Event, IReadOnlyCollection<string> Members)>(bulk.Entries.Count);
+        var events = new List<(string EntryId, MessageCreated Event)>(bulk.Entries.Count);
         foreach (var entry in bulk.Entries)
         {
             if (ProtoPubSub.TryParseCloudEvent<MessageCreated>(entry.Event, out var evt))
             {
-                events.Add((entry.EntryId, evt, evt.MemberIds));
+                events.Add((entry.EntryId, evt));
             }
             else
             {
@@ -53,32 +54,7 @@ public static partial class EventHandlers
 
         try
         {
-            for (var i = 0; i < events.Count; i++)
-            {
-                if (events[i].Members.Count == 0)
-                {
-                    events[i] = events[i] with { Members = await recipients.MembersAsync(events[i].Event.Message.ConversationId, ct) };
-                }
-            }
-
-            // The sender is included: their other devices show the message too.
-            var table = await fanOut.ResolveAsync(events.SelectMany(e => e.Members).ToList(), ct);
-            await fanOut.PublishManyAsync(table, events.Select(e => (new Chat.Contracts.V1.Delivery
-            {
-                MessageCreated = WithoutMembers(e.Event),
-                // The sending connection has the ack; the sender's other tabs and devices still get it.
-                ExcludeConnectionIds = { e.Event.SenderConnectionId.Length > 0 ? [e.Event.SenderConnectionId] : [] },
-            }, e.Members)).ToList(), ct);
-            var offlineUsers = table.Offline.ToHashSet(StringComparer.Ordinal);
-            foreach (var (_, evt, members) in events)
-            {
-                var offlineRecipients = members.Where(u => u != evt.Message.SenderId && offlineUsers.Contains(u)).Distinct(StringComparer.Ordinal).ToList();
-                if (offlineRecipients.Count > 0)
-                {
-                    await offline.NotifyAsync(evt, offlineRecipients, ct);
-                }
-            }
-
+            await DeliverAsync(events.Select(e => e.Event).ToList(), fanOut, recipients, offline, ct);
             statuses.AddRange(events.Select(e => new BulkSubscribeAppResponseEntry(e.EntryId, BulkSubscribeAppResponseStatus.SUCCESS)));
         }
         catch (Exception ex) when (ex is RpcException or DaprException or HttpRequestException or TimeoutException)
@@ -90,13 +66,32 @@ public static partial class EventHandlers
         return new BulkSubscribeAppResponse(statuses);
     }
 
-    // A gateway needs only its own users (the batch's user_ids), not the group's member list a
-    // second time: for a large group that list was most of each delivery's bytes.
-    private static MessageCreated WithoutMembers(MessageCreated evt)
+    /// <summary>
+    /// New messages: to the members' gateways (the members from the event, else from directory),
+    /// then a push to the recipients with no live connection. An event marked live_delivered was
+    /// delivered to the gateways by the router already (small conversations): only the push to the
+    /// users it names is left. Throws what is worth a retry.
+    /// </summary>
+    public static async Task DeliverAsync(IReadOnlyList<MessageCreated> events, FanOut fanOut, Recipients recipients, IOfflineNotifier offline, CancellationToken ct)
     {
-        var copy = evt.Clone();
-        copy.MemberIds.Clear();
-        return copy;
+        var toDeliver = new List<(MessageCreated Event, IReadOnlyCollection<string> Members)>(events.Count);
+        foreach (var evt in events.Where(e => !e.LiveDelivered))
+        {
+            toDeliver.Add((evt, evt.MemberIds.Count > 0 ? evt.MemberIds : await recipients.MembersAsync(evt.Message.ConversationId, ct)));
+        }
+
+        var offlineOfDelivered = await fanOut.DeliverMessagesAsync(toDeliver, ct);
+        var next = 0;
+        foreach (var evt in events)
+        {
+            var offlineRecipients = evt.LiveDelivered
+                ? evt.OfflineUserIds.Where(u => u != evt.Message.SenderId).Distinct(StringComparer.Ordinal).ToList()
+                : offlineOfDelivered[next++];
+            if (offlineRecipients.Count > 0)
+            {
+                await offline.NotifyAsync(evt, offlineRecipients, ct);
+            }
+        }
     }
 
     private static Task<IResult> OnReceiptUpdatedAsync(HttpRequest request, FanOut fanOut, Recipients recipients, ILoggerFactory logs) =>

@@ -1,5 +1,6 @@
 using Chat.Contracts.V1;
 using Chat.Core.Presence;
+using Chat.Core.Routing;
 using Chat.Domain;
 using Dapr.Client;
 

@@ -70,8 +70,10 @@ public static class DaprUsage
         new(DaprNames.Apps.Router,
             // messages-store: ConversationActor appends; presence-store: the routing mirror;
             // actor-store (besides actor state): a conversation's head where messages-store has no first-write.
+            // presence-store also: routes and gateway leases, for the live delivery of small conversations' messages.
             StateStores: [DaprNames.StateStores.Messages, DaprNames.StateStores.Presence, DaprNames.StateStores.Actors],
-            Publishes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.BotMessageCreated],
+            // deliveries.*: ConversationActor delivers small conversations' messages to the gateways itself.
+            Publishes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.BotMessageCreated, DaprNames.Topics.DeliveriesPrefix + "{instanceId}"],
             Subscribes: None,
             Bindings: None,
             SecretStores: None,

@@ -1,11 +1,13 @@
 using Chat.Contracts.V1;
 using Chat.Domain;
 using Chat.Core;
+using Chat.Core.Routing;
 using Dapr.Actors.Runtime;
 using Dapr;
 using System.Text.Json;
 using Chat.ServiceDefaults;
 using Dapr.Client;
+using Grpc.Core;
 
 namespace Chat.Router;
 
@@ -20,16 +22,28 @@ namespace Chat.Router;
 /// first, and repaired on activation if the process dies in between; a store without first-write
 /// gets its seqs taken through the head in the actor store first (see ConversationActor.Sequencer.cs). The publish follows the
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
+/// In conversations of at most <see cref="LiveDeliveryMaxMembers"/> members the publish is the
+/// live delivery itself: the actor publishes the gateways' batches and leaves only the offline
+/// members' push to delivery.
 /// </summary>
 public sealed partial class ConversationActor(
     ActorHost host, DaprClient dapr, DaprComponentCapabilities components, LeasedSnowflakeIds ids, RouterFaults faults,
-    DirectoryInternalService.DirectoryInternalServiceClient directory, TimeProvider time, ILogger<ConversationActor> log)
+    DirectoryInternalService.DirectoryInternalServiceClient directory, FanOut fanOut, TimeProvider time, ILogger<ConversationActor> log)
     : Actor(host), IConversationActor, IRemindable
 {
     /// <summary>The outbox reminder: fires while the conversation is active or anything is unpublished.</summary>
     public const string OutboxReminder = "outbox";
 
     private static readonly TimeSpan OutboxPeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Conversations with at most this many members (every direct chat, small groups) have their
+    /// messages delivered to the gateways by the actor: one pub/sub hop, delivery's CPU and its bulk
+    /// wait less per message. Larger groups go through delivery, whose bulk subscription serves many
+    /// messages with one route read and one publish per gateway, and the actor's turn (which holds
+    /// the conversation's next send) stays one publish long however big the group.
+    /// </summary>
+    public const int LiveDeliveryMaxMembers = 32;
 
     // Only another activation appending at the same moment takes a seq first; give up (the send fails and is retried) after this many.
     private const int MaxSeqsTakenElsewhere = 50;
@@ -260,7 +274,7 @@ public sealed partial class ConversationActor(
                         : ConversationKind.Direct;
                     var created = new MessageCreated { Message = message.ToContract(), Kind = kind, SenderConnectionId = connection };
                     created.MemberIds.AddRange(members);
-                    await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
+                    await HandOnAsync(created);
                     if (HasBotRecipient(members, message.SenderId))
                     {
                         await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.BotMessageCreated, created);
@@ -277,6 +291,43 @@ public sealed partial class ConversationActor(
             LogPublishFailed(ex, ConversationId, _meta.PublishedSeq + 1);
             await EnsureOutboxReminderAsync();
         }
+    }
+
+    /// <summary>
+    /// Hands one message on. With its members known and few: straight to the gateways of the
+    /// connected ones (as delivery would), then to delivery, marked live_delivered, only if someone
+    /// has no connection (their push). Otherwise, or if the route read or a gateway publish fails,
+    /// the whole event to delivery, which does both (a gateway that got its batch may get the
+    /// message twice; clients drop the copy by msg_id). Throws if that publish fails: the outbox retries.
+    /// </summary>
+    private async Task HandOnAsync(MessageCreated created)
+    {
+        if (created.MemberIds.Count is > 0 and <= LiveDeliveryMaxMembers)
+        {
+            IReadOnlyList<string> offline;
+            try
+            {
+                offline = (await fanOut.DeliverMessagesAsync([(created, created.MemberIds)], CancellationToken.None))[0];
+            }
+            catch (Exception ex) when (ex is DaprException or HttpRequestException or RpcException or TimeoutException)
+            {
+                LogLiveDeliveryFailed(ex, ConversationId, created.Message.Seq);
+                await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
+                return;
+            }
+
+            if (offline.Count > 0)
+            {
+                var forPush = created.Clone();
+                forPush.LiveDelivered = true;
+                forPush.OfflineUserIds.AddRange(offline);
+                await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, forPush);
+            }
+
+            return;
+        }
+
+        await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
     }
 
     /// <summary>Bots never trigger bots; after a crash (members unknown) the bots app could not route it anyway.</summary>
@@ -330,6 +381,9 @@ public sealed partial class ConversationActor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: recovered messages up to seq {Seq} written before a crash")]
     private partial void LogRepaired(string conversationId, ulong seq);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: live delivery of seq {Seq} failed; handing it to delivery")]
+    private partial void LogLiveDeliveryFailed(Exception ex, string conversationId, ulong seq);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: publishing seq {Seq} failed; the outbox reminder will retry")]
     private partial void LogPublishFailed(Exception ex, string conversationId, ulong seq);

@@ -1,4 +1,5 @@
 using Chat.Contracts.V1;
+using Chat.Core.Routing;
 using Chat.Domain;
 using Chat.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -8,7 +9,7 @@ namespace Chat.Router;
 /// <summary>Service registration of the router app (Dapr actors over HTTP).</summary>
 public static class RouterServices
 {
-    /// <summary>Registers the actors, the Dapr client, directory's internal client and the Snowflake generator.</summary>
+    /// <summary>Registers the actors, the Dapr client, directory's internal client, the Snowflake generator and the fan-out to gateways.</summary>
     public static IHostApplicationBuilder AddRouterServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddChatDaprClient(builder.Configuration);
@@ -19,6 +20,8 @@ public static class RouterServices
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerIdLease>());
         builder.Services.AddSingleton<LeasedSnowflakeIds>();
         builder.Services.AddSingleton<RouterFaults>();
+        // ConversationActor delivers small conversations' messages to the gateways itself; one lease cache for all of them.
+        builder.Services.AddSingleton<FanOut>();
         var config = builder.Configuration;
         // ConversationActor asks directory who belongs to a conversation (first need per activation).
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));

@@ -89,10 +89,10 @@ public sealed class WebPushInBrowserTests(ITestOutputHelper output) : IAsyncLife
         // Bob closes the chat (the page leaves; his service worker stays registered) and Alice writes.
         await bob.Page.GotoAsync("about:blank");
         var connections = _rig.System.AppOf(DaprNames.Apps.Gateway).Services.GetRequiredService<LocalConnections>();
-        var fanOut = _rig.System.AppOf(DaprNames.Apps.Delivery).Services.GetRequiredService<Chat.Delivery.FanOut>();
+        var fanOut = _rig.System.AppOf(DaprNames.Apps.Router).Services.GetRequiredService<Chat.Core.Routing.FanOut>();
         await Wait.UntilAsync(() => !connections.Of(bobId).Any(), "bob is offline");
-        // Offline for delivery too: the route goes a moment after the connection.
-        await Wait.UntilAsync(async () => (await fanOut.ResolveAsync([bobId], default)).Offline.Contains(bobId), "delivery sees bob offline");
+        // Offline for the router (which delivers direct messages) too: the route goes a moment after the connection.
+        await Wait.UntilAsync(async () => (await fanOut.ResolveAsync([bobId], default)).Offline.Contains(bobId), "the router sees bob offline");
         var alice = await _rig.System.RegisterAsync();
         var sent = await alice.SendToPeerAsync(bobUser, "are you coming tonight?");
         await Wait.UntilAsync(() => _rig.WebPush.To(subscriptionId).Any(), "the push reaches the Web Push service");

@@ -39,8 +39,9 @@ public static class UserActorMethods
 
 /// <summary>
 /// Keys in the presence store (keyPrefix "name", shared by gateway, router, delivery and
-/// presence): the routing mirror that delivery bulk-reads for a whole group at once, and the
-/// gateway leases that tell live instances from dead ones.
+/// presence): the routing mirror that the fan-out (delivery; the router for small conversations)
+/// bulk-reads for a whole group at once, and the gateway leases that tell live instances from
+/// dead ones.
 /// </summary>
 public static class RouteKeys
 {

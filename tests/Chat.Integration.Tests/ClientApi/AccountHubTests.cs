@@ -63,9 +63,9 @@ public sealed class AccountHubTests(ClientApiSystem fx) : IClassFixture<ClientAp
                 new RegisterDeviceArgs("webpush", "browser", Subscription: new WebPushSubscriptionDto(browser.Endpoint, browser.P256dh, browser.Auth)));
         }
 
-        // Bob's disconnect is processed by the server after the client closes: wait until delivery sees him offline.
-        var fanOut = rig.System.AppOf(DaprNames.Apps.Delivery).Services.GetRequiredService<Chat.Delivery.FanOut>();
-        await Wait.UntilAsync(async () => (await fanOut.ResolveAsync([bob.UserId], default)).Offline.Contains(bob.UserId), "delivery to see bob offline", TimeSpan.FromSeconds(15));
+        // Bob's disconnect is processed by the server after the client closes: wait until the router, which delivers direct messages, sees him offline.
+        var fanOut = rig.System.AppOf(DaprNames.Apps.Router).Services.GetRequiredService<Chat.Core.Routing.FanOut>();
+        await Wait.UntilAsync(async () => (await fanOut.ResolveAsync([bob.UserId], default)).Offline.Contains(bob.UserId), "the router (which delivers direct messages) to see bob offline", TimeSpan.FromSeconds(15));
 
         await Chat.Integration.Tests.Infrastructure.ChatClients.SendToPeerAsync(alice, bob, "while you were away");
         await Wait.UntilAsync(() => rig.WebPush.To(subscriptionId).Any(), "a web push to bob's browser", TimeSpan.FromSeconds(15));

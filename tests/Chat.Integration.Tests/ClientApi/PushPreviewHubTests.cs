@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Chat.Delivery;
+using Chat.Core.Routing;
 using Chat.Delivery.Push;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
@@ -116,11 +116,11 @@ public sealed class PushPreviewHubTests : IAsyncLifetime
         return devices;
     }
 
-    /// <summary>Waits until delivery sees <paramref name="bob"/> with no connection, then Alice sends through her hub client and the push is processed.</summary>
+    /// <summary>Waits until the router (which delivers direct messages) sees <paramref name="bob"/> with no connection, then Alice sends through her hub client and the push is processed.</summary>
     private async Task<MessageAcceptedDto> SendWhileOfflineAsync(HubClient alice, TestUser bob, string? conversationId, string text)
     {
-        var fanOut = _rig.System.AppOf(DaprNames.Apps.Delivery).Services.GetRequiredService<FanOut>();
-        await Wait.UntilAsync(async () => (await fanOut.ResolveAsync([bob.UserId], default)).Offline.Contains(bob.UserId), "delivery sees bob offline");
+        var fanOut = _rig.System.AppOf(DaprNames.Apps.Router).Services.GetRequiredService<FanOut>();
+        await Wait.UntilAsync(async () => (await fanOut.ResolveAsync([bob.UserId], default)).Offline.Contains(bob.UserId), "the router sees bob offline");
         var processed = _rig.Stats.Processed;
         var sent = await alice.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage",
             new SendMessageArgs(conversationId, conversationId is null ? bob.UserId : null, Guid.NewGuid().ToString("N"), text));

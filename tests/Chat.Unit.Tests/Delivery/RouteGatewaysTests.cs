@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Chat.Core.Routing;
-using Chat.Delivery;
 
 namespace Chat.Unit.Tests.Delivery;
 

@@ -1,6 +1,5 @@
 using Chat.Contracts.V1;
 using Chat.Core.Routing;
-using Chat.Delivery;
 using Chat.Domain;
 using Chat.Unit.Tests.Fakes;
 using Microsoft.Extensions.Time.Testing;

@@ -51,6 +51,9 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
             new Chat.Core.Routing.GatewayLease(gateway, time.GetUtcNow()),
             metadata: new Dictionary<string, string> { ["ttlInSeconds"] = ttlSeconds.ToString(CultureInfo.InvariantCulture) });
 
+    /// <summary>Called before each bulk read (store); an exception it returns is thrown instead of reading.</summary>
+    public Func<string, Exception?>? FailBulkRead { get; set; }
+
     /// <summary>Called before each publish (pubsub, topic); an exception it returns is thrown instead of publishing.</summary>
     public Func<string, string, Exception?>? FailPublish { get; set; }
 
@@ -131,6 +134,11 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
     public override Task<IReadOnlyList<BulkStateItem<TValue>>> GetBulkStateAsync<TValue>(string storeName, IReadOnlyList<string> keys, int? parallelism,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
+        if (FailBulkRead?.Invoke(storeName) is { } injected)
+        {
+            return Task.FromException<IReadOnlyList<BulkStateItem<TValue>>>(injected);
+        }
+
         lock (_gate)
         {
             // Like daprd: one item per key asked, with no value for missing keys.
@@ -146,6 +154,11 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
     public override Task<IReadOnlyList<BulkStateItem>> GetBulkStateAsync(string storeName, IReadOnlyList<string> keys, int? parallelism,
         IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default)
     {
+        if (FailBulkRead?.Invoke(storeName) is { } injected)
+        {
+            return Task.FromException<IReadOnlyList<BulkStateItem>>(injected);
+        }
+
         lock (_gate)
         {
             IReadOnlyList<BulkStateItem> items = keys.Select(k =>

@@ -1,4 +1,5 @@
 using Chat.Core;
+using Chat.Core.Routing;
 using Chat.Domain;
 using Chat.Router;
 using Chat.ServiceDefaults;
@@ -30,6 +31,7 @@ public sealed class RouterHarness : IAsyncDisposable
         _lease = new WorkerIdLease(Dapr, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:WorkerId"] = "7" }).Build(),
             Options.Create(new WorkerIdLeaseOptions()), Time, NullLogger<WorkerIdLease>.Instance);
         Ids = new LeasedSnowflakeIds(_lease);
+        FanOut = new FanOut(Dapr, Time);
         if (directory is null)
         {
             // The conversations the router tests send in; tests change or add others.
@@ -52,6 +54,9 @@ public sealed class RouterHarness : IAsyncDisposable
     public LeasedSnowflakeIds Ids { get; }
 
     public RouterFaults Faults { get; } = new();
+
+    /// <summary>The router process's fan-out to gateways (one lease cache for every activation).</summary>
+    public FanOut FanOut { get; }
 
     /// <summary>Reminders of the last activation.</summary>
     public FakeTimerManager Timers { get; private set; } = new();
@@ -76,7 +81,7 @@ public sealed class RouterHarness : IAsyncDisposable
         var host = ActorHost.CreateForTest<ConversationActor>(DaprNames.Actors.Conversation,
             new ActorTestOptions { ActorId = new ActorId(conversationId), TimerManager = Timers });
         // One capability cache per activation, as each process has its own.
-        var actor = new ConversationActor(host, Dapr, new DaprComponentCapabilities(Dapr), Ids, Faults, Directory.Client, Time, NullLogger<ConversationActor>.Instance);
+        var actor = new ConversationActor(host, Dapr, new DaprComponentCapabilities(Dapr), Ids, Faults, Directory.Client, FanOut, Time, NullLogger<ConversationActor>.Instance);
         await ActorRuntimeSteps.ActivateAsync(actor);
         return actor;
     }

@@ -1,10 +1,8 @@
 using Chat.Contracts.V1;
-using Chat.Core;
-using Chat.Core.Routing;
 using Chat.Domain;
 using Dapr.Client;
 
-namespace Chat.Delivery;
+namespace Chat.Core.Routing;
 
 /// <summary>Who of a set of users is connected where, from one bulk read of routes and one of leases.</summary>
 public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersByGateway, IReadOnlyList<string> Offline);
@@ -12,7 +10,8 @@ public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersB
 /// <summary>
 /// Hybrid fan-out: users with a live connection get the event through their gateway instance's
 /// topic, batched (one publish per gateway instance, whatever the group size); the others are
-/// returned as offline, for push and later sync.
+/// returned as offline, for push and later sync. Used by delivery for every event and by the
+/// router's ConversationActor for the messages of small conversations (one pub/sub hop less).
 /// </summary>
 public sealed class FanOut(DaprClient dapr, TimeProvider time)
 {
@@ -139,6 +138,39 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time)
 
             return batch.Deliveries.Count == 0 ? Task.CompletedTask : dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.Deliveries(kv.Key), batch, ct);
         }));
+
+    /// <summary>
+    /// Live delivery of new messages, each to its members (the sender included: their other
+    /// devices show it too): one route read for all, one batch per gateway instance. Returns, per
+    /// message in order, its recipients other than the sender who have no live connection (for push).
+    /// </summary>
+    public async Task<IReadOnlyList<IReadOnlyList<string>>> DeliverMessagesAsync(
+        IReadOnlyList<(MessageCreated Event, IReadOnlyCollection<string> Members)> messages, CancellationToken ct)
+    {
+        var table = await ResolveAsync(messages.SelectMany(m => m.Members).ToList(), ct);
+        await PublishManyAsync(table, messages.Select(m => (LiveDelivery(m.Event), m.Members)).ToList(), ct);
+        var offline = table.Offline.ToHashSet(StringComparer.Ordinal);
+        return messages.Select(m => (IReadOnlyList<string>)m.Members
+            .Where(u => u != m.Event.Message.SenderId && offline.Contains(u)).Distinct(StringComparer.Ordinal).ToList()).ToList();
+    }
+
+    /// <summary>
+    /// What a gateway gets of a new message: the message without the member list (a gateway needs
+    /// only its own users, the batch's user_ids; for a large group the list was most of each
+    /// delivery's bytes), and the sending connection left out (it has the ack; the sender's other
+    /// tabs and devices still get it).
+    /// </summary>
+    public static Chat.Contracts.V1.Delivery LiveDelivery(MessageCreated evt)
+    {
+        var created = new MessageCreated { Message = evt.Message, Kind = evt.Kind, SenderConnectionId = evt.SenderConnectionId };
+        var delivery = new Chat.Contracts.V1.Delivery { MessageCreated = created };
+        if (evt.SenderConnectionId.Length > 0)
+        {
+            delivery.ExcludeConnectionIds.Add(evt.SenderConnectionId);
+        }
+
+        return delivery;
+    }
 
     /// <summary>Publishes one batch per gateway instance carrying <paramref name="build"/>'s event for its users.</summary>
     public Task PublishAsync(RouteTable table, Func<Chat.Contracts.V1.Delivery> build, CancellationToken ct) =>

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
-namespace Chat.Delivery;
+namespace Chat.Core.Routing;
 
 /// <summary>
 /// Reads only the gateway instance ids out of a stored <see cref="Chat.Core.Routing.UserRoutes"/>
