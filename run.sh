@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 export DOTNET_NOLOGO=1
+# The dev sidecar process gets the gen0 budget that dapr.yaml gives every app (see there).
+export DOTNET_GCgen0size=${DOTNET_GCgen0size-0x2000000}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 sidecar_project=tools/Dapr.DevSidecar/Dapr.DevSidecar.csproj

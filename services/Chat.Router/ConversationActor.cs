@@ -16,9 +16,10 @@ namespace Chat.Router;
 /// is always last + 1. The message key is the commit point (first-write: a seq is never
 /// overwritten). Where the messages store is transactional (the metadata API says so), one
 /// transaction writes the message, its dedup entry, the header and the sender's cursor: one
-/// commit per send. A repeated client_msg_id is found by reading its dedup key first: first-write
-/// inside a transaction is not enforced by every store (components-contrib's redis applies it to
-/// single saves only). Elsewhere (Cassandra) the writes are ordered, message
+/// commit per send. A repeated client_msg_id is refused by that transaction's first-write of its
+/// dedup key where the store enforces first-write inside transactions (SQLite, PostgreSQL): only
+/// then is the original read. Elsewhere (components-contrib's redis applies first-write to single
+/// saves only) its dedup key is read before each append. Elsewhere (Cassandra) the writes are ordered, message
 /// first, and repaired on activation if the process dies in between; a store without first-write
 /// gets its seqs taken through the head in the actor store first (see ConversationActor.Sequencer.cs). The publish follows the
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
@@ -80,7 +81,8 @@ public sealed partial class ConversationActor(
     {
         var transactional = await components.HasAsync(DaprNames.StateStores.Messages, "TRANSACTIONAL");
         await FlushPendingDedupAsync();
-        if (await FindDuplicateAsync(request) is { } original)
+        if (!await components.EnforcesFirstWriteInTransactionsAsync(DaprNames.StateStores.Messages)
+            && await FindDuplicateAsync(request) is { } original)
         {
             return new AppendMessageResult(original, Duplicate: true);
         }

@@ -35,29 +35,50 @@ public static class DaprClientExtensions
 /// </summary>
 public sealed class DaprComponentCapabilities(DaprClient dapr)
 {
-    private Task<IReadOnlyDictionary<string, IReadOnlySet<string>>>? _known;
+    /// <summary>
+    /// State store types whose transactions refuse a first-write save of an existing key, as a
+    /// single save does (components-contrib's sqlite and postgresql run each operation of a
+    /// transaction through their single-save code). Redis applies first-write to single saves
+    /// only, and other types are not known to: they are not listed.
+    /// </summary>
+    private static readonly HashSet<string> FirstWriteInTransactionTypes = new(["state.sqlite", "state.postgresql"], StringComparer.OrdinalIgnoreCase);
+
+    private Task<IReadOnlyDictionary<string, Component>>? _known;
 
     /// <summary>True when the component <paramref name="name"/> reports <paramref name="capability"/>.</summary>
-    public async Task<bool> HasAsync(string name, string capability, CancellationToken cancellationToken = default)
+    public async Task<bool> HasAsync(string name, string capability, CancellationToken cancellationToken = default) =>
+        await FindAsync(name, cancellationToken) is { } component && component.Capabilities.Contains(capability);
+
+    /// <summary>
+    /// True when the state store <paramref name="name"/> is transactional and its transactions
+    /// enforce first-write (by its component type; see <see cref="FirstWriteInTransactionTypes"/>).
+    /// </summary>
+    public async Task<bool> EnforcesFirstWriteInTransactionsAsync(string name, CancellationToken cancellationToken = default) =>
+        await FindAsync(name, cancellationToken) is { } component
+        && component.Capabilities.Contains("TRANSACTIONAL") && FirstWriteInTransactionTypes.Contains(component.Type);
+
+    private async Task<Component?> FindAsync(string name, CancellationToken cancellationToken)
     {
         var known = _known ??= LoadAsync(cancellationToken);
         try
         {
-            return (await known).TryGetValue(name, out var caps) && caps.Contains(capability);
+            return (await known).GetValueOrDefault(name);
         }
         catch (Exception ex) when (ex is DaprException or HttpRequestException or OperationCanceledException)
         {
             _known = null;
-            return false;
+            return null;
         }
     }
 
-    private async Task<IReadOnlyDictionary<string, IReadOnlySet<string>>> LoadAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, Component>> LoadAsync(CancellationToken cancellationToken)
     {
         var metadata = await dapr.GetMetadataAsync(cancellationToken);
         return metadata.Components.ToDictionary(
             c => c.Name,
-            c => (IReadOnlySet<string>)new HashSet<string>(c.Capabilities ?? [], StringComparer.OrdinalIgnoreCase),
+            c => new Component(c.Type ?? "", new HashSet<string>(c.Capabilities ?? [], StringComparer.OrdinalIgnoreCase)),
             StringComparer.Ordinal);
     }
+
+    private sealed record Component(string Type, IReadOnlySet<string> Capabilities);
 }

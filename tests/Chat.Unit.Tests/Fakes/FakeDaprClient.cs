@@ -23,6 +23,8 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Store, string Key), Entry> _state = [];
     private readonly Dictionary<string, HashSet<string>> _capabilities = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _types = new(StringComparer.Ordinal);
+    private readonly List<(string Store, string Key)> _reads = [];
     private readonly List<PublishedEvent> _published = [];
     private long _version;
 
@@ -76,6 +78,25 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
         return this;
     }
 
+    /// <summary>Sets the component type the metadata API reports for a declared store (state.in-memory unless set).</summary>
+    public FakeDaprClient WithStoreType(string name, string type)
+    {
+        _types[name] = type;
+        return this;
+    }
+
+    /// <summary>Every single-key state read so far (GetState), in order.</summary>
+    public IReadOnlyList<(string Store, string Key)> Reads
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _reads];
+            }
+        }
+    }
+
     /// <summary>Every event published so far, in order.</summary>
     public IReadOnlyList<PublishedEvent> Published
     {
@@ -117,6 +138,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
     {
         lock (_gate)
         {
+            _reads.Add((storeName, key));
             return Task.FromResult(Deserialize<TValue>(Live((storeName, key))));
         }
     }
@@ -379,7 +401,7 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
 
     public override Task<DaprMetadata> GetMetadataAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(new DaprMetadata("unit", [], new Dictionary<string, string>(),
-            _capabilities.Select(c => new DaprComponentsMetadata(c.Key, "state.in-memory", "v1", [.. c.Value])).ToList()));
+            _capabilities.Select(c => new DaprComponentsMetadata(c.Key, _types.GetValueOrDefault(c.Key, "state.in-memory"), "v1", [.. c.Value])).ToList()));
 
     // Service invocation: the services call each other through gRPC proxying (a CallInvoker, see FakeDirectory), not these.
     private const string ObsoleteInSdk = "Obsolete in the Dapr SDK; the services use gRPC proxying.";

@@ -57,6 +57,40 @@ public sealed class ConversationActorTests
         Assert.Equal(1ul, (await router.MetaAsync(Dm))!.LastSeq);
     }
 
+    [Theory]
+    [InlineData("state.sqlite", false)]
+    [InlineData("state.postgresql", false)]
+    [InlineData("state.redis", true)]
+    public async Task The_dedup_key_is_read_before_an_append_only_where_transactions_do_not_enforce_first_write(string storeType, bool readsFirst)
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var dapr = new FakeDaprClient(time)
+            .WithStore(DaprNames.StateStores.Messages, FakeDaprClient.FullStore).WithStoreType(DaprNames.StateStores.Messages, storeType)
+            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore)
+            .WithStore(DaprNames.StateStores.Actors, FakeDaprClient.FullStore);
+        await using var router = await RouterHarness.StartAsync(dapr: dapr, time: time);
+        var actor = await router.ActivateAsync(Dm);
+        var dedupKey = MessageKeys.Dedup(Dm, "ann", "client-0001");
+
+        var first = await actor.AppendAsync(Send("client-0001", "first"));
+        Assert.Equal(readsFirst, router.Dapr.Reads.Contains((DaprNames.StateStores.Messages, dedupKey)));
+
+        // Either way a retry gets the original, and nothing new is stored or published, in this activation and the next.
+        var again = await actor.AppendAsync(Send("client-0001", "a retry"));
+        var later = await (await router.ActivateAsync(Dm)).AppendAsync(Send("client-0001", "a later retry"));
+        foreach (var retry in new[] { again, later })
+        {
+            Assert.True(retry.Duplicate);
+            Assert.Equal(first.Message.MsgId, retry.Message.MsgId);
+            Assert.Equal("first", retry.Message.Text);
+        }
+
+        // (The new activation publishes seq 1 again: its header did not yet say it was published.)
+        Assert.All(router.Dapr.Events<MessageCreated>(DaprNames.Topics.MessageCreated), e => Assert.Equal(1ul, e.Message.Seq));
+        Assert.Equal(1ul, (await router.MetaAsync(Dm))!.LastSeq);
+        Assert.Null(await router.StoredAsync(Dm, 2));
+    }
+
     [Fact]
     public async Task Dedup_survives_a_new_activation()
     {

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Dapr.Client.Autogen.Grpc.v1;
 using Dapr.DevSidecar.Hosting;
 using Dapr.DevSidecar.State;
@@ -18,24 +19,19 @@ public partial class DaprGrpcService(SidecarContext sidecar, StateApi state, ISe
 {
     public const string ServiceName = "dapr.proto.runtime.v1.Dapr";
 
-    private static readonly HashSet<string> BoundMethods = new(StringComparer.Ordinal);
+    // Collected once: every gRPC request asks (GrpcFallbackMiddleware), so no lock on the way.
+    private static readonly Lazy<FrozenSet<string>> BoundMethods = new(() =>
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        BindService(new NameCollector(names), null);
+        return names.ToFrozenSet(StringComparer.Ordinal);
+    });
 
     /// <summary>The RPC names this sidecar implements.</summary>
-    public static IReadOnlySet<string> Implemented
-    {
-        get
-        {
-            lock (BoundMethods)
-            {
-                if (BoundMethods.Count == 0)
-                {
-                    BindService(new NameCollector(BoundMethods), null);
-                }
+    public static IReadOnlySet<string> Implemented => BoundMethods.Value;
 
-                return BoundMethods;
-            }
-        }
-    }
+    /// <summary>Whether this sidecar implements the RPC <paramref name="method"/> (no string made per request).</summary>
+    public static bool IsImplemented(ReadOnlySpan<char> method) => BoundMethods.Value.GetAlternateLookup<ReadOnlySpan<char>>().Contains(method);
 
     protected SidecarContext Sidecar { get; } = sidecar;
 

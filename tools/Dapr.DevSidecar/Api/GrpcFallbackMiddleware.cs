@@ -18,7 +18,7 @@ public sealed class GrpcFallbackMiddleware(RequestDelegate next)
         var path = context.Request.Path.Value ?? "";
         if (IsGrpc(context.Request))
         {
-            if (path.StartsWith(Prefix, StringComparison.Ordinal) && !DaprGrpcService.Implemented.Contains(path[Prefix.Length..]))
+            if (path.StartsWith(Prefix, StringComparison.Ordinal) && !DaprGrpcService.IsImplemented(path.AsSpan(Prefix.Length)))
             {
                 return Unimplemented(context, DaprGrpcService.ServiceName, path[Prefix.Length..]);
             }
