@@ -45,8 +45,7 @@ public sealed class MessageCreatedDeliveryTests
     private async Task OnlineAsync(string user, string gateway)
     {
         await _dapr.LeaseGatewayAsync(gateway);
-        await _dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.Routes(user),
-            new UserRoutes(user, [new UserConnection(user + "-c", "d1", gateway, _time.GetUtcNow())]));
+        await _dapr.SaveRoutesAsync(user, gateway);
     }
 
     [Fact]

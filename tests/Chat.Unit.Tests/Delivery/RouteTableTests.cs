@@ -21,18 +21,14 @@ public sealed class RouteTableTests
         _fanOut = new FanOut(_dapr, _time);
     }
 
-    private Task RoutesAsync(string user, params string[] gateways) =>
-        _dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.Routes(user),
-            new UserRoutes(user, gateways.Select((g, i) => new UserConnection($"{user}-c{i}", $"d{i}", g, _time.GetUtcNow())).ToList()));
-
     [Fact]
     public async Task Users_are_grouped_by_live_gateway_and_the_rest_are_offline()
     {
         await _dapr.LeaseGatewayAsync("gw-1");
         await _dapr.LeaseGatewayAsync("gw-2");
-        await RoutesAsync("ann", "gw-1");
-        await RoutesAsync("carl", "gw-1", "gw-2"); // two devices on two instances
-        await RoutesAsync("dora", "gw-dead");     // no lease: that gateway died
+        await _dapr.SaveRoutesAsync("ann", "gw-1");
+        await _dapr.SaveRoutesAsync("carl", "gw-1", "gw-2"); // two devices on two instances
+        await _dapr.SaveRoutesAsync("dora", "gw-dead");     // no lease: that gateway died
         // eve has no routes at all
 
         var table = await _fanOut.ResolveAsync(["ann", "carl", "dora", "eve", "ann"], CancellationToken.None);
@@ -47,7 +43,7 @@ public sealed class RouteTableTests
     public async Task A_member_whose_stored_routes_are_unreadable_counts_as_offline()
     {
         await _dapr.LeaseGatewayAsync("gw-1");
-        await RoutesAsync("ann", "gw-1");
+        await _dapr.SaveRoutesAsync("ann", "gw-1");
         await _dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.Routes("bob"), "not a routes document");
 
         var table = await _fanOut.ResolveAsync(["ann", "bob"], CancellationToken.None);
@@ -60,7 +56,7 @@ public sealed class RouteTableTests
     public async Task Two_devices_on_one_gateway_put_the_user_there_once()
     {
         await _dapr.LeaseGatewayAsync("gw-1");
-        await RoutesAsync("ann", "gw-1", "gw-1");
+        await _dapr.SaveRoutesAsync("ann", "gw-1", "gw-1");
 
         var table = await _fanOut.ResolveAsync(["ann"], CancellationToken.None);
 
@@ -71,7 +67,7 @@ public sealed class RouteTableTests
     public async Task A_lease_read_is_trusted_for_a_second_then_read_again()
     {
         await _dapr.LeaseGatewayAsync("gw-1", ttlSeconds: 1);
-        await RoutesAsync("ann", "gw-1");
+        await _dapr.SaveRoutesAsync("ann", "gw-1");
         Assert.Contains("gw-1", (await _fanOut.ResolveAsync(["ann"], CancellationToken.None)).UsersByGateway.Keys);
 
         // The lease is gone from the store, but the cached read still counts within LeaseCacheTime.

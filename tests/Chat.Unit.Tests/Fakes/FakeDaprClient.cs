@@ -53,6 +53,11 @@ public sealed class FakeDaprClient(TimeProvider time) : DaprClient
             new Chat.Core.Routing.GatewayLease(gateway, time.GetUtcNow()),
             metadata: new Dictionary<string, string> { ["ttlInSeconds"] = ttlSeconds.ToString(CultureInfo.InvariantCulture) });
 
+    /// <summary>Writes <paramref name="user"/>'s routes in the presence store (as their UserActor mirrors them): one connection per gateway given.</summary>
+    public Task SaveRoutesAsync(string user, params string[] gateways) =>
+        SaveStateAsync(Chat.Domain.DaprNames.StateStores.Presence, Chat.Core.Routing.RouteKeys.Routes(user),
+            new Chat.Core.Routing.UserRoutes(user, gateways.Select((g, i) => new Chat.Core.Routing.UserConnection($"{user}-c{i}", $"d{i}", g, time.GetUtcNow())).ToList()));
+
     /// <summary>Called before each bulk read (store); an exception it returns is thrown instead of reading.</summary>
     public Func<string, Exception?>? FailBulkRead { get; set; }
 

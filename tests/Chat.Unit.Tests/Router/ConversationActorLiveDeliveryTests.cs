@@ -20,10 +20,6 @@ public sealed class ConversationActorLiveDeliveryTests
     private static AppendMessageRequest Send(string clientMsgId, string text = "hi", string sender = "ann") =>
         new(sender, "d1", clientMsgId, text, null, 0, false, "conn-1");
 
-    private static Task RoutesAsync(RouterHarness router, string user, params string[] gateways) =>
-        router.Dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.Routes(user),
-            new UserRoutes(user, gateways.Select((g, i) => new UserConnection($"{user}-c{i}", $"d{i}", g, router.Time.GetUtcNow())).ToList()));
-
     private static async Task<RouterHarness> OnlineAsync(params (string User, string Gateway)[] routes)
     {
         var router = await RouterHarness.StartAsync();
@@ -34,7 +30,7 @@ public sealed class ConversationActorLiveDeliveryTests
 
         foreach (var (user, gateway) in routes)
         {
-            await RoutesAsync(router, user, gateway);
+            await router.Dapr.SaveRoutesAsync(user, gateway);
         }
 
         return router;

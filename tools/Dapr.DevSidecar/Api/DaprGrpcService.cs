@@ -27,9 +27,6 @@ public partial class DaprGrpcService(SidecarContext sidecar, StateApi state, ISe
         return names.ToFrozenSet(StringComparer.Ordinal);
     });
 
-    /// <summary>The RPC names this sidecar implements.</summary>
-    public static IReadOnlySet<string> Implemented => BoundMethods.Value;
-
     /// <summary>Whether this sidecar implements the RPC <paramref name="method"/> (no string made per request).</summary>
     public static bool IsImplemented(ReadOnlySpan<char> method) => BoundMethods.Value.GetAlternateLookup<ReadOnlySpan<char>>().Contains(method);
 
