@@ -5,10 +5,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dapr.DevSidecar.Tests;
 
-/// <summary>state.sqlite applies the <c>_pragma=name(value)</c> options of a <c>file:</c> connection string, as daprd does.</summary>
+/// <summary>
+/// state.sqlite applies the <c>_pragma=name(value)</c> options of a <c>file:</c> connection string, as
+/// daprd does. In WAL mode it checkpoints off the commit path (a commit never waits for the WAL to be
+/// copied into the database file) unless the connection string sets <c>wal_autocheckpoint</c>.
+/// </summary>
 [Trait("Area", "DevSidecar")]
 public sealed class SqlitePragmaTests : IDisposable
 {
+    private const long Written = 4 << 20;
+
     private readonly string _dir = System.IO.Directory.CreateTempSubdirectory("devsidecar-pragma-").FullName;
 
     private static ComponentDefinition Sqlite(string connectionString) => new()
@@ -49,6 +55,48 @@ public sealed class SqlitePragmaTests : IDisposable
         Assert.Equal("components/store.yaml", ex.File);
         Assert.Equal("spec.metadata[connectionString]", ex.Field);
         Assert.Contains(hint, ex.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_background_checkpoint_moves_committed_frames_into_the_database_file()
+    {
+        var file = Path.Combine(_dir, "background.db");
+        await using var store = new SqliteStateStore(Sqlite(file), TimeProvider.System, NullLogger.Instance);
+
+        await WriteAsync(store);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((store.Checkpoints == 0 || new FileInfo(file).Length < Written) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(store.Checkpoints > 0, "no background checkpoint ran");
+        Assert.True(new FileInfo(file).Length >= Written, $"the database file holds {new FileInfo(file).Length} bytes after the checkpoint");
+        Assert.Equal(600, (await store.GetManyAsync([.. Enumerable.Range(0, 600).Select(i => $"k{i}")], CancellationToken.None)).Count);
+    }
+
+    [Fact]
+    public async Task An_explicit_wal_autocheckpoint_keeps_sqlites_checkpoint_inside_the_commit()
+    {
+        var file = Path.Combine(_dir, "inline.db");
+        await using var store = new SqliteStateStore(Sqlite($"file:{file}?_pragma=wal_autocheckpoint(100)"), TimeProvider.System, NullLogger.Instance);
+
+        await WriteAsync(store);
+
+        // SQLite checkpointed before the commit returned, and nothing is left to the background.
+        Assert.True(new FileInfo(file).Length >= Written, $"the database file holds {new FileInfo(file).Length} bytes right after the commit");
+        Assert.Equal(0, store.Checkpoints);
+    }
+
+    /// <summary>One transaction of about 6 MB: far past SQLite's 1,000-page automatic checkpoint.</summary>
+    private static Task WriteAsync(SqliteStateStore store)
+    {
+        var value = new byte[8000];
+        Random.Shared.NextBytes(value);
+        return store.ExecuteTransactionAsync(
+            [.. Enumerable.Range(0, 600).Select(i => new StateUpsert($"k{i}", value, null, StateConcurrency.LastWrite, null))],
+            CancellationToken.None);
     }
 
     public void Dispose()

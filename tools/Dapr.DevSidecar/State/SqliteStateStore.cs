@@ -22,6 +22,9 @@ public sealed partial class SqliteStateStore : IStateStore
 {
     private const string TimeFormat = "yyyy-MM-dd HH:mm:ss.fff";
 
+    /// <summary>How long after a commit its WAL frames are checkpointed (in the background).</summary>
+    private static readonly TimeSpan CheckpointAfter = TimeSpan.FromMilliseconds(500);
+
     private readonly string _connectionString;
     private readonly string _table;
     private readonly int _busyTimeoutMs;
@@ -84,8 +87,12 @@ public sealed partial class SqliteStateStore : IStateStore
         }
 
         _connectionString = builder.ToString();
-        _pragmas = string.Concat(ParsePragmas(connection, def.SourceFile).Select(p => $"PRAGMA {p.Name} = {p.Value};"));
-        _writes = SqliteGroupCommit.For($"{_connectionString}|{_busyTimeoutMs}|{_pragmas}", Open);
+        var pragmas = ParsePragmas(connection, def.SourceFile);
+        _pragmas = string.Concat(pragmas.Select(p => $"PRAGMA {p.Name} = {p.Value};"));
+        var wal = !isMemory && !def.GetBool("disableWAL");
+        // Checkpoints off the commit path, unless the connection string sets SQLite's own (_pragma=wal_autocheckpoint(N)).
+        TimeSpan? checkpointAfter = wal && !pragmas.Any(p => p.Name == "wal_autocheckpoint") ? CheckpointAfter : null;
+        _writes = SqliteGroupCommit.For($"{_connectionString}|{_busyTimeoutMs}|{_pragmas}|{checkpointAfter}", Open, checkpointAfter, log);
         _readers = new SqliteReaders(Open, _table);
         _statements = new SqliteStatements(_table);
         try
@@ -97,7 +104,7 @@ public sealed partial class SqliteStateStore : IStateStore
             }
 
             using var conn = Open();
-            if (!isMemory && !def.GetBool("disableWAL"))
+            if (wal)
             {
                 Exec(conn, "PRAGMA journal_mode=WAL;");
             }
@@ -126,6 +133,9 @@ public sealed partial class SqliteStateStore : IStateStore
 
     /// <summary>Commits of this store's database file by this process (shared by concurrent writers).</summary>
     internal long Commits => _writes.Commits;
+
+    /// <summary>WAL checkpoints of this store's database file run off the commit path by this process.</summary>
+    internal long Checkpoints => _writes.Checkpoints;
 
     public StateStoreFeatures Features => StateStoreFeatures.ETag | StateStoreFeatures.Transactional | StateStoreFeatures.Ttl;
 
