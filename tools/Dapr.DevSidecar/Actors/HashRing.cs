@@ -47,6 +47,12 @@ public sealed class HashRing<THost> where THost : class
             return null;
         }
 
+        if (Hosts.Count == 1)
+        {
+            // Every key is that host's: no hash per actor call.
+            return _owners[0];
+        }
+
         var index = Array.BinarySearch(_points, Hash(key));
         if (index < 0)
         {

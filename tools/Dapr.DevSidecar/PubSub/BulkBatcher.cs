@@ -4,10 +4,11 @@ namespace Dapr.DevSidecar.PubSub;
 
 /// <summary>
 /// Collects items into batches as daprd's default bulk subscriber does: a batch is flushed when it
-/// holds <c>maxCount</c> items, or <c>maxAwait</c> after its first item arrived, whichever comes first;
-/// items already queued when a batch starts are taken at once. One batch is delivered at a time.
-/// The await window is a one-shot timer armed by the first item of a batch (not a periodic tick),
-/// so a small window is kept to the timer's precision and an idle subscription costs nothing.
+/// holds <c>maxCount</c> items, or at the next tick of a <c>maxAwait</c> ticker that restarts at every
+/// flush, whichever comes first; items already queued when a batch starts are taken at once. One
+/// batch is delivered at a time. So a lone item waits between zero and <c>maxAwait</c> (on average
+/// half), as with daprd. The ticker is not run: the first item of a batch arms a one-shot timer for
+/// the tick it would meet, so an idle subscription costs nothing.
 /// </summary>
 internal sealed class BulkBatcher<T> : IAsyncDisposable
     where T : class
@@ -18,12 +19,17 @@ internal sealed class BulkBatcher<T> : IAsyncDisposable
     private readonly Func<T[], CancellationToken, Task> _flush;
     private readonly Action<T> _abandon;
     private readonly ITimer _timer;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<T> _batch;
     private readonly Task _loop;
 
     // The number of the batch being filled; a timer signal of an earlier batch is ignored.
     private long _generation;
+
+    // When the (virtual) ticker last restarted: at the start, and at every flush.
+    private long _tickerStart;
+    private long _flushed;
 
     /// <param name="maxCount">Flush when a batch holds this many items.</param>
     /// <param name="maxAwait">Flush this long after a batch's first item, if it is not full by then.</param>
@@ -37,6 +43,8 @@ internal sealed class BulkBatcher<T> : IAsyncDisposable
         _flush = flush;
         _abandon = abandon;
         _batch = new List<T>(Math.Min(maxCount, 1024));
+        _time = time;
+        _tickerStart = time.GetTimestamp();
         _timer = time.CreateTimer(static s => ((BulkBatcher<T>)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
@@ -69,7 +77,7 @@ internal sealed class BulkBatcher<T> : IAsyncDisposable
                     _batch.Add(signal.Item);
                     if (_batch.Count == 1)
                     {
-                        _timer.Change(_maxAwait, Timeout.InfiniteTimeSpan);
+                        _timer.Change(UntilNextTick(), Timeout.InfiniteTimeSpan);
                     }
 
                     if (_batch.Count >= _maxCount)
@@ -85,6 +93,14 @@ internal sealed class BulkBatcher<T> : IAsyncDisposable
         }
     }
 
+    /// <summary>The time from now to the ticker's next tick (ticks fall every maxAwait since its last restart).</summary>
+    private TimeSpan UntilNextTick()
+    {
+        var sinceStart = _time.GetElapsedTime(_tickerStart);
+        var intoWindow = TimeSpan.FromTicks(sinceStart.Ticks % _maxAwait.Ticks);
+        return _maxAwait - intoWindow;
+    }
+
     private async Task FlushAsync(CancellationToken ct)
     {
         _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -92,7 +108,13 @@ internal sealed class BulkBatcher<T> : IAsyncDisposable
         var items = _batch.ToArray();
         _batch.Clear();
         await _flush(items, ct);
+        // daprd resets its ticker once the batch is handled: what queued meanwhile gets a whole window.
+        _tickerStart = _time.GetTimestamp();
+        Interlocked.Increment(ref _flushed);
     }
+
+    /// <summary>Batches handed to the flush callback and returned from it (the ticker has restarted for each).</summary>
+    internal long Flushed => Interlocked.Read(ref _flushed);
 
     public async ValueTask DisposeAsync()
     {
