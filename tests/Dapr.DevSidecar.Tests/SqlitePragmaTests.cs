@@ -77,6 +77,61 @@ public sealed class SqlitePragmaTests : IDisposable
     }
 
     [Fact]
+    public async Task A_wal_that_a_background_checkpoint_could_not_finish_restarts_at_the_next_commit()
+    {
+        // Under steady load some commit lands while every background checkpoint runs, so none copies
+        // every frame and SQLite never writes the WAL from its beginning again: it grew by gigabytes.
+        // Here a reader's snapshot plays those commits: it keeps the checkpoint from the last frames.
+        var file = Path.Combine(_dir, "steady.db");
+        await using var store = new SqliteStateStore(Sqlite(file), TimeProvider.System, NullLogger.Instance);
+        var value = new byte[2000];
+        // One commit past the WAL length from which the loop restarts the WAL (two pages per row).
+        var big = new byte[6000];
+        Random.Shared.NextBytes(big);
+        await store.ExecuteTransactionAsync(
+            [.. Enumerable.Range(0, (int)SqliteGroupCommit.RestartAfterFrames / 2).Select(i => new StateUpsert($"big{i}", big, null, StateConcurrency.LastWrite, null))],
+            CancellationToken.None);
+
+        await store.SetAsync(new StateUpsert("a", value, null, StateConcurrency.LastWrite, null), CancellationToken.None);
+
+        await using (var reader = new SqliteConnection($"Data Source={file};Pooling=false"))
+        {
+            await reader.OpenAsync();
+            await using var snapshot = reader.BeginTransaction(deferred: true);
+            await using var read = reader.CreateCommand();
+            read.Transaction = snapshot;
+            read.CommandText = "SELECT count(*) FROM sqlite_master;";
+            await read.ExecuteScalarAsync();
+
+            await store.SetAsync(new StateUpsert("b", value, null, StateConcurrency.LastWrite, null), CancellationToken.None);
+            var before = store.Checkpoints;
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (store.Checkpoints == before && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.True(store.Checkpoints > before, "no background checkpoint ran");
+        }
+
+        Assert.Equal(0u, WalCheckpointSequence(file + "-wal"));
+
+        // Before its next group the loop copies what the checkpoint left and restarts the WAL.
+        await store.SetAsync(new StateUpsert("c", value, null, StateConcurrency.LastWrite, null), CancellationToken.None);
+        Assert.Equal(1u, WalCheckpointSequence(file + "-wal"));
+        Assert.Equal(1, store.WalRestarts);
+        Assert.Equal(3, (await store.GetManyAsync(["a", "b", "c"], CancellationToken.None)).Count);
+    }
+
+    /// <summary>Bytes 12–15 of a WAL file's header, big-endian: incremented at every restart of the WAL.</summary>
+    private static uint WalCheckpointSequence(string walFile)
+    {
+        using var stream = new FileStream(walFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        Span<byte> header = stackalloc byte[16];
+        return stream.Read(header) < 16 ? 0 : System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[12..]);
+    }
+
+    [Fact]
     public async Task An_explicit_wal_autocheckpoint_keeps_sqlites_checkpoint_inside_the_commit()
     {
         var file = Path.Combine(_dir, "inline.db");

@@ -137,6 +137,9 @@ public sealed partial class SqliteStateStore : IStateStore
     /// <summary>WAL checkpoints of this store's database file run off the commit path by this process.</summary>
     internal long Checkpoints => _writes.Checkpoints;
 
+    /// <summary>Times the write loop copied a background checkpoint's remainder, so that the WAL restarted.</summary>
+    internal long WalRestarts => _writes.WalRestarts;
+
     public StateStoreFeatures Features => StateStoreFeatures.ETag | StateStoreFeatures.Transactional | StateStoreFeatures.Ttl;
 
     public async Task<StateEntry?> GetAsync(string key, CancellationToken cancellationToken)
