@@ -32,7 +32,7 @@ internal sealed class BulkBatcher<T> : IAsyncDisposable
     private long _flushed;
 
     /// <param name="maxCount">Flush when a batch holds this many items.</param>
-    /// <param name="maxAwait">Flush this long after a batch's first item, if it is not full by then.</param>
+    /// <param name="maxAwait">The await ticker's period: a batch not full by the next tick is flushed at it.</param>
     /// <param name="flush">Delivers one batch; must not throw.</param>
     /// <param name="abandon">Called for each item still waiting when the batcher is disposed.</param>
     /// <param name="time">The clock of the await timer.</param>
