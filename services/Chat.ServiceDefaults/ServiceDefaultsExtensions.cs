@@ -27,6 +27,7 @@ public static class ServiceDefaultsExtensions
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
+        builder.Logging.SkipRequestActivitiesUnlessConfigured(builder.Configuration);
 
         builder.Services.AddHttpClient(DaprSidecarHealthCheck.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(2));
         builder.Services.AddHealthChecks()
@@ -74,6 +75,30 @@ public static class ServiceDefaultsExtensions
             .UseOtlpExporter();
         return builder;
     }
+
+    /// <summary>
+    /// ASP.NET Core starts an <see cref="System.Diagnostics.Activity"/> for every request whenever
+    /// its hosting diagnostics category is enabled at any level, even with nobody tracing, and
+    /// every outgoing HttpClient and gRPC call under it then starts a child activity to propagate
+    /// it: per-request work on every hop of every message (docs/benchmarks.md, ninth pass). That
+    /// category writes only Information and Debug records (request start and end), which the
+    /// Warning default drops anyway, so it is turned off unless the configuration names it.
+    /// With OpenTelemetry on, its listeners still get their activities.
+    /// </summary>
+    public static ILoggingBuilder SkipRequestActivitiesUnlessConfigured(this ILoggingBuilder logging, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(logging);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration[$"Logging:LogLevel:{HostingDiagnosticsCategory}"] is null)
+        {
+            logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
+        }
+
+        return logging;
+    }
+
+    /// <summary>The logging category of ASP.NET Core's per-request diagnostics.</summary>
+    public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
     /// <summary>
     /// Maps <see cref="LivenessPath"/> and <see cref="ReadinessPath"/>, and puts

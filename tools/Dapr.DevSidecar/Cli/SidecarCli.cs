@@ -51,6 +51,10 @@ public static partial class SidecarCli
             .SetMinimumLevel(LogLevel.Information)
             // Per-request logs of Kestrel, routing and the forwarder would drown the apps' own output.
             .AddFilter("Microsoft", LogLevel.Warning)
+            // Enabled at any level, this category makes ASP.NET Core start an Activity for every
+            // request (and HttpClient a child one for every call to an app), with nobody tracing;
+            // it only writes request start/end records, below Warning.
+            .AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None)
             .AddFilter("Yarp", LogLevel.Warning));
         try
         {
