@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using Chat.Contracts.V1;
 using Chat.Domain;
@@ -120,8 +121,23 @@ public sealed class ExternalTarget(string gatewayUrl, string directoryUrl, strin
 
     public async Task<TestUser> RegisterAsync()
     {
-        var name = $"bench{Interlocked.Increment(ref _counter)}x{Random.Shared.Next(1_000_000)}";
-        using var response = await _http.PostAsJsonAsync("/api/auth/register", new { userName = name, password = "correct horse battery", deviceId = "dev1" });
+        string name;
+        HttpResponseMessage response;
+        // Names are random per run; a system that earlier runs filled with thousands of bench users
+        // can already hold one (409): take another name rather than fail the scenario.
+        for (var attempt = 1; ; attempt++)
+        {
+            name = $"bench{Interlocked.Increment(ref _counter)}x{Random.Shared.Next(1_000_000)}";
+            response = await _http.PostAsJsonAsync("/api/auth/register", new { userName = name, password = "correct horse battery", deviceId = "dev1" });
+            if (response.StatusCode != HttpStatusCode.Conflict || attempt == 5)
+            {
+                break;
+            }
+
+            response.Dispose();
+        }
+
+        using var _ = response;
         response.EnsureSuccessStatusCode();
         var registered = await response.Content.ReadFromJsonAsync<Registered>() ?? throw new InvalidOperationException("empty register answer");
         return new TestUser(registered.UserId, name, registered.AccessToken,
