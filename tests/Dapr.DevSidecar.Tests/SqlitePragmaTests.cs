@@ -85,14 +85,9 @@ public sealed class SqlitePragmaTests : IDisposable
         var file = Path.Combine(_dir, "steady.db");
         await using var store = new SqliteStateStore(Sqlite(file), TimeProvider.System, NullLogger.Instance);
         var value = new byte[2000];
-        // One commit past the WAL length from which the loop restarts the WAL (two pages per row).
-        var big = new byte[6000];
-        Random.Shared.NextBytes(big);
-        await store.ExecuteTransactionAsync(
-            [.. Enumerable.Range(0, (int)SqliteGroupCommit.RestartAfterFrames / 2).Select(i => new StateUpsert($"big{i}", big, null, StateConcurrency.LastWrite, null))],
-            CancellationToken.None);
-
         await store.SetAsync(new StateUpsert("a", value, null, StateConcurrency.LastWrite, null), CancellationToken.None);
+        // Its background checkpoint first, so none is pending: the next one to run is the big commit's.
+        await WaitForCheckpointAsync(store, 0);
 
         await using (var reader = new SqliteConnection($"Data Source={file};Pooling=false"))
         {
@@ -103,24 +98,37 @@ public sealed class SqlitePragmaTests : IDisposable
             read.CommandText = "SELECT count(*) FROM sqlite_master;";
             await read.ExecuteScalarAsync();
 
-            await store.SetAsync(new StateUpsert("b", value, null, StateConcurrency.LastWrite, null), CancellationToken.None);
+            // One commit past the WAL length from which the loop restarts the WAL (two pages per row),
+            // and its background checkpoint, which the snapshot keeps from copying every frame.
             var before = store.Checkpoints;
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (store.Checkpoints == before && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20);
-            }
-
-            Assert.True(store.Checkpoints > before, "no background checkpoint ran");
+            var big = new byte[6000];
+            Random.Shared.NextBytes(big);
+            await store.ExecuteTransactionAsync(
+                [.. Enumerable.Range(0, (int)SqliteGroupCommit.RestartAfterFrames / 2).Select(i => new StateUpsert($"big{i}", big, null, StateConcurrency.LastWrite, null))],
+                CancellationToken.None);
+            await WaitForCheckpointAsync(store, before);
         }
 
-        Assert.Equal(0u, WalCheckpointSequence(file + "-wal"));
+        var sequence = WalCheckpointSequence(file + "-wal");
+        Assert.Equal(0, store.WalRestarts);
 
         // Before its next group the loop copies what the checkpoint left and restarts the WAL.
         await store.SetAsync(new StateUpsert("c", value, null, StateConcurrency.LastWrite, null), CancellationToken.None);
-        Assert.Equal(1u, WalCheckpointSequence(file + "-wal"));
+        Assert.Equal(sequence + 1, WalCheckpointSequence(file + "-wal"));
         Assert.Equal(1, store.WalRestarts);
-        Assert.Equal(3, (await store.GetManyAsync(["a", "b", "c"], CancellationToken.None)).Count);
+        Assert.Equal(3, (await store.GetManyAsync(["a", "big0", "c"], CancellationToken.None)).Count);
+    }
+
+    /// <summary>Waits until a background checkpoint has run since <paramref name="before"/> were counted.</summary>
+    private static async Task WaitForCheckpointAsync(SqliteStateStore store, long before)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (store.Checkpoints == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(store.Checkpoints > before, "no background checkpoint ran");
     }
 
     /// <summary>Bytes 12–15 of a WAL file's header, big-endian: incremented at every restart of the WAL.</summary>
