@@ -17,7 +17,7 @@ public static class DeliveryServices
         var config = builder.Configuration;
         builder.Services.AddChatDaprClient(config);
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<FanOut>();
+        builder.Services.AddFanOutWithRouteCache(config);
         builder.Services.AddSingleton<Recipients>();
         builder.Services.AddPush(config);
         builder.Services.AddThumbnails(config);
@@ -31,6 +31,7 @@ public static class DeliveryServices
         app.UseCloudEvents();
         app.MapSubscribeHandler();
         app.MapEventHandlers();
+        app.MapRouteChanges();
         return app;
     }
 }

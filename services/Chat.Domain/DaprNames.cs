@@ -62,6 +62,12 @@ public static class DaprNames
 
         /// <summary>The delivery topic of one gateway instance.</summary>
         public static string Deliveries(string gatewayInstanceId) => DeliveriesPrefix + gatewayInstanceId;
+
+        /// <summary>Prefix of the per-instance route-invalidation topics of the route caches (router and delivery instances).</summary>
+        public const string RouteChangesPrefix = "route-changes.";
+
+        /// <summary>The route-invalidation topic of one route-caching instance.</summary>
+        public static string RouteChanges(string holderInstanceId) => RouteChangesPrefix + holderInstanceId;
     }
 
     /// <summary>Output bindings for push notifications.</summary>

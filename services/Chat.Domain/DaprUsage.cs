@@ -73,8 +73,9 @@ public static class DaprUsage
             // presence-store also: routes and gateway leases, for the live delivery of small conversations' messages.
             StateStores: [DaprNames.StateStores.Messages, DaprNames.StateStores.Presence, DaprNames.StateStores.Actors],
             // deliveries.*: ConversationActor delivers small conversations' messages to the gateways itself.
-            Publishes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.BotMessageCreated, DaprNames.Topics.DeliveriesPrefix + "{instanceId}"],
-            Subscribes: None,
+            // route-changes.*: UserActor tells every route cache (router and delivery instances) of each change.
+            Publishes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.BotMessageCreated, DaprNames.Topics.DeliveriesPrefix + "{instanceId}", DaprNames.Topics.RouteChangesPrefix + "{instanceId}"],
+            Subscribes: [DaprNames.Topics.RouteChangesPrefix + "{instanceId}"],
             Bindings: None,
             SecretStores: None,
             Invokes: [DaprNames.Apps.Directory], // ConversationActor: a conversation's members, on first need
@@ -83,7 +84,7 @@ public static class DaprUsage
             // messages-store: PushNotifier reads cursors and headers, thumbnails are recorded; presence-store: who is online where.
             StateStores: [DaprNames.StateStores.Messages, DaprNames.StateStores.Presence],
             Publishes: [DaprNames.Topics.DeliveriesPrefix + "{instanceId}"],
-            Subscribes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.ReceiptUpdated, DaprNames.Topics.PresenceChanged, DaprNames.Topics.TypingChanged, DaprNames.Topics.GroupChanged, DaprNames.Topics.MediaUploaded],
+            Subscribes: [DaprNames.Topics.MessageCreated, DaprNames.Topics.ReceiptUpdated, DaprNames.Topics.PresenceChanged, DaprNames.Topics.TypingChanged, DaprNames.Topics.GroupChanged, DaprNames.Topics.MediaUploaded, DaprNames.Topics.RouteChangesPrefix + "{instanceId}"],
             // media-store: thumbnails of uploaded images (reads the upload, writes the preview).
             Bindings: [DaprNames.Bindings.Apns, DaprNames.Bindings.Fcm, DaprNames.Bindings.WebPush, DaprNames.Bindings.Media],
             SecretStores: [DaprNames.Secrets.Store], // FCM service account, VAPID keys

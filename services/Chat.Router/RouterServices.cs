@@ -20,8 +20,10 @@ public static class RouterServices
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerIdLease>());
         builder.Services.AddSingleton<LeasedSnowflakeIds>();
         builder.Services.AddSingleton<RouterFaults>();
-        // ConversationActor delivers small conversations' messages to the gateways itself; one lease cache for all of them.
-        builder.Services.AddSingleton<FanOut>();
+        // ConversationActor delivers small conversations' messages to the gateways itself; one lease
+        // and route cache for all of them. UserActor tells every route cache of each change.
+        builder.Services.AddFanOutWithRouteCache(builder.Configuration);
+        builder.Services.AddSingleton<RouteChangeNotifier>();
         var config = builder.Configuration;
         // ConversationActor asks directory who belongs to a conversation (first need per activation).
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryInternalService.DirectoryInternalServiceClient(i));
@@ -44,10 +46,13 @@ public static class RouterServices
         return builder;
     }
 
-    /// <summary>Maps the actor endpoints Dapr calls (<c>/dapr/config</c>, <c>/actors/…</c>) and health.</summary>
+    /// <summary>Maps the actor endpoints Dapr calls (<c>/dapr/config</c>, <c>/actors/…</c>), the route cache's subscription and health.</summary>
     public static WebApplication MapRouterServices(this WebApplication app)
     {
         app.MapDefaultEndpoints();
+        app.UseCloudEvents();
+        app.MapSubscribeHandler();
+        app.MapRouteChanges();
         app.MapActorsHandlers();
         return app;
     }

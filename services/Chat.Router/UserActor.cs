@@ -9,9 +9,11 @@ namespace Chat.Router;
 /// One per user: the user's live connections. Every change is saved in actor state and
 /// mirrored to <see cref="RouteKeys.Routes"/> in the presence store, which delivery reads in
 /// bulk for a whole group. Connections on gateway instances whose lease expired are dropped
-/// whenever the routes are read, so a crashed gateway never keeps a user "online".
+/// whenever the routes are read, so a crashed gateway never keeps a user "online". After each
+/// change of the mirror, every route cache is told (<see cref="RouteChangeNotifier"/>) before the
+/// call returns.
 /// </summary>
-public sealed class UserActor(ActorHost host, DaprClient dapr) : Actor(host), IUserActor
+public sealed class UserActor(ActorHost host, DaprClient dapr, RouteChangeNotifier notifier) : Actor(host), IUserActor
 {
     private const string ConnectionsKey = "connections";
 
@@ -78,6 +80,8 @@ public sealed class UserActor(ActorHost host, DaprClient dapr) : Actor(host), IU
         {
             await dapr.SaveStateAsync(DaprNames.StateStores.Presence, RouteKeys.Routes(UserId), Routes());
         }
+
+        await notifier.NotifyAsync(UserId);
     }
 
     private UserRoutes Routes() => new(UserId, [.. _connections]);

@@ -1,8 +1,10 @@
+using Chat.Core.Routing;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
 using Chat.Integration.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat.Integration.Tests;
 
@@ -48,6 +50,51 @@ public sealed class DeliveryTests(RedisServerFixture redis)
         var order = aliceHub.Received.ToList();
         Assert.True(order.IndexOf(order.OfType<MessageAcceptedDto>().First()) < order.IndexOf(delivered));
         Assert.True(order.IndexOf(delivered) < order.IndexOf(read));
+    }
+
+    [Fact]
+    public async Task With_the_routers_route_cache_serving_a_user_addressed_offline_gets_the_next_message_live_once_connected()
+    {
+        await using var system = await StartAsync(ComponentSet.Embedded);
+        var cache = system.AppOf(DaprNames.Apps.Router).Services.GetRequiredService<RouteCache>();
+        // The cache serves once its registration has been visible to publishers for the grace period.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!cache.Serving)
+        {
+            Assert.True(DateTime.UtcNow < until, "the router's route cache never started serving");
+            await Task.Delay(50);
+        }
+
+        var alice = await system.RegisterAsync();
+        var bob = await system.RegisterAsync();
+        await using var aliceHub = await HubClient.ConnectAsync(system.GatewayUrl, alice);
+        var first = await aliceHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(null, bob.UserId, Guid.NewGuid().ToString(), "m1"));
+        Assert.True(cache.TryGet(bob.UserId, out var offline));
+        Assert.Empty(offline);
+
+        var bobHub = await HubClient.ConnectAsync(system.GatewayUrl, bob);
+        await using (bobHub)
+        {
+            // Connected: the UserActor told the cache before the connect returned.
+            Assert.False(cache.TryGet(bob.UserId, out _));
+            var second = await aliceHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage",
+                new SendMessageArgs(first.Message.ConversationId, null, Guid.NewGuid().ToString(), "m2"));
+            Assert.Equal("m2", (await bobHub.WaitForAsync<MessageDto>(m => m.MsgId == second.Message.MsgId)).Text);
+            Assert.True(cache.TryGet(bob.UserId, out var online));
+            Assert.Single(online);
+        }
+
+        // Gone again: the next send finds him offline.
+        until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (cache.TryGet(bob.UserId, out var cached) && cached.Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < until, "the disconnect never reached the route cache");
+            await Task.Delay(20);
+        }
+
+        await aliceHub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(first.Message.ConversationId, null, Guid.NewGuid().ToString(), "m3"));
+        Assert.True(cache.TryGet(bob.UserId, out var offlineAgain));
+        Assert.Empty(offlineAgain);
     }
 
     [Fact]

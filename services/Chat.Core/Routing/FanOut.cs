@@ -13,7 +13,7 @@ public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersB
 /// returned as offline, for push and later sync. Used by delivery for every event and by the
 /// router's ConversationActor for the messages of small conversations (one pub/sub hop less).
 /// </summary>
-public sealed class FanOut(DaprClient dapr, TimeProvider time)
+public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache = null)
 {
     /// <summary>
     /// How long a lease read is trusted. Leases live for <see cref="RouteKeys.LeaseTtl"/>, so a dead
@@ -24,32 +24,68 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time)
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _liveUntil = new(StringComparer.Ordinal);
 
-    /// <summary>Reads where each user is connected, keeping only gateway instances with a live lease.</summary>
+    /// <summary>
+    /// Where each user is connected, keeping only gateway instances with a live lease: from the
+    /// route cache where it serves, the rest in one bulk read of their routes (each read only for
+    /// its gateway ids, <see cref="RouteGateways"/>), which the cache then keeps.
+    /// </summary>
     public async Task<RouteTable> ResolveAsync(IReadOnlyCollection<string> userIds, CancellationToken ct)
     {
-        // One bulk read of the routes; each is read only for its gateway ids (RouteGateways).
-        var userOfKey = new Dictionary<string, string>(userIds.Count, StringComparer.Ordinal);
+        var serving = cache?.Serving == true;
+        var versionBeforeRead = serving ? cache!.Version : 0;
+        var userOfKey = new Dictionary<string, string>(StringComparer.Ordinal);
         var distinct = new List<string>(userIds.Count);
+        var seen = new HashSet<string>(userIds.Count, StringComparer.Ordinal);
+        var known = new List<string>();
+        var gatewaysOf = new Dictionary<string, IReadOnlyList<string>>(userIds.Count, StringComparer.Ordinal);
         foreach (var userId in userIds)
         {
-            if (userOfKey.TryAdd(RouteKeys.Routes(userId), userId))
+            if (!seen.Add(userId))
             {
-                distinct.Add(userId);
+                continue;
+            }
+
+            distinct.Add(userId);
+            if (serving && cache!.TryGet(userId, out var cached))
+            {
+                gatewaysOf[userId] = cached;
+                foreach (var gateway in cached)
+                {
+                    if (!known.Contains(gateway))
+                    {
+                        known.Add(gateway);
+                    }
+                }
+            }
+            else
+            {
+                userOfKey[RouteKeys.Routes(userId)] = userId;
             }
         }
 
-        var items = distinct.Count == 0
-            ? []
-            : await dapr.GetBulkStateAsync(DaprNames.StateStores.Presence, [.. userOfKey.Keys], parallelism: null, cancellationToken: ct);
-        var known = new List<string>();
-        var gatewaysOf = new Dictionary<string, List<string>>(items.Count, StringComparer.Ordinal);
-        foreach (var item in items)
+        if (userOfKey.Count > 0)
         {
-            var gateways = new List<string>(1);
-            if (!string.IsNullOrEmpty(item.Value) && userOfKey.TryGetValue(item.Key, out var userId)
-                && RouteGateways.TryRead(item.Value, known, gateways) && gateways.Count > 0)
+            var items = await dapr.GetBulkStateAsync(DaprNames.StateStores.Presence, [.. userOfKey.Keys], parallelism: null, cancellationToken: ct);
+            var read = new List<KeyValuePair<string, IReadOnlyList<string>>>(items.Count);
+            foreach (var item in items)
             {
-                gatewaysOf[userId] = gateways;
+                if (!userOfKey.TryGetValue(item.Key, out var userId))
+                {
+                    continue;
+                }
+
+                var gateways = new List<string>(1);
+                if (string.IsNullOrEmpty(item.Value) || RouteGateways.TryRead(item.Value, known, gateways))
+                {
+                    // No routes (never connected, or the last connection went) is cached too: offline.
+                    gatewaysOf[userId] = gateways;
+                    read.Add(new(userId, gateways));
+                }
+            }
+
+            if (serving)
+            {
+                cache!.Store(read, versionBeforeRead);
             }
         }
 

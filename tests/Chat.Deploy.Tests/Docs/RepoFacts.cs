@@ -43,7 +43,9 @@ public sealed record RepoFacts(
 
     /// <summary>A topic as docs write it: the per-instance delivery topics are one row, <c>deliveries.{…}</c>.</summary>
     public static string TopicKey(string topic) =>
-        topic.StartsWith(DaprNames.Topics.DeliveriesPrefix, StringComparison.Ordinal) ? DaprNames.Topics.DeliveriesPrefix : topic;
+        topic.StartsWith(DaprNames.Topics.DeliveriesPrefix, StringComparison.Ordinal) ? DaprNames.Topics.DeliveriesPrefix
+        : topic.StartsWith(DaprNames.Topics.RouteChangesPrefix, StringComparison.Ordinal) ? DaprNames.Topics.RouteChangesPrefix
+        : topic;
 
     public IReadOnlySet<string> TopicKeys => Topics.Select(TopicKey).ToHashSet(StringComparer.Ordinal);
 

@@ -187,7 +187,9 @@ public sealed partial class ComponentSetTests
     }
 
     private static string TopicOf(string expression) =>
-        expression.StartsWith("Deliveries(", StringComparison.Ordinal) ? DaprNames.Topics.DeliveriesPrefix + "{instanceId}" : Constant("Topics", expression);
+        expression.StartsWith("Deliveries(", StringComparison.Ordinal) ? DaprNames.Topics.DeliveriesPrefix + "{instanceId}"
+        : expression.StartsWith("RouteChanges(", StringComparison.Ordinal) ? DaprNames.Topics.RouteChangesPrefix + "{instanceId}"
+        : Constant("Topics", expression);
 
     private static string Constant(string group, string name) =>
         (string)typeof(DaprNames).GetNestedType(group)!.GetField(name, BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;

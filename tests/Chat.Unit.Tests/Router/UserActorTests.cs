@@ -1,3 +1,4 @@
+using Chat.Contracts.V1;
 using Chat.Core.Routing;
 using Chat.Domain;
 using Chat.Router;
@@ -25,7 +26,7 @@ public sealed class UserActorTests
     private async Task<UserActor> ActivateAsync(string userId)
     {
         var host = ActorHost.CreateForTest<UserActor>(DaprNames.Actors.User, new ActorTestOptions { ActorId = new ActorId(userId) });
-        var actor = new UserActor(host, _dapr);
+        var actor = new UserActor(host, _dapr, new RouteChangeNotifier(_dapr, _time));
         ActorRuntimeSteps.UseStateManager(actor, new InMemoryActorStateManager(_actorState));
         await ActorRuntimeSteps.ActivateAsync(actor);
         return actor;
@@ -54,6 +55,41 @@ public sealed class UserActorTests
         var none = await actor.DisconnectAsync(new DisconnectRequest("c2"));
         Assert.Empty(none.Connections);
         Assert.Null(await MirrorAsync("ann"));
+    }
+
+    [Fact]
+    public async Task Every_change_of_the_routes_is_told_to_each_registered_route_cache_after_it_is_stored()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        var now = _time.GetUtcNow();
+        await RouteCacheRegistry.UpdateAsync(_dapr, "router-a", now + RouteCacheRegistry.Ttl, now, CancellationToken.None);
+        await RouteCacheRegistry.UpdateAsync(_dapr, "delivery-a", now + RouteCacheRegistry.Ttl, now, CancellationToken.None);
+        var actor = await ActivateAsync("ann");
+        var stored = new List<bool>();
+        _dapr.FailPublish = (_, topic) =>
+        {
+            // When a cache hears of the change, the store already has it.
+            if (topic.StartsWith(DaprNames.Topics.RouteChangesPrefix, StringComparison.Ordinal))
+            {
+                stored.Add(MirrorAsync("ann").GetAwaiter().GetResult() is not null);
+            }
+
+            return null;
+        };
+
+        await actor.ConnectAsync(Conn("c1", "gw-1"));
+        Assert.Equal([true, true], stored);
+        await actor.DisconnectAsync(new DisconnectRequest("c1"));
+        await actor.DisconnectAsync(new DisconnectRequest("c-unknown")); // no change, nothing told
+
+        foreach (var holder in new[] { "router-a", "delivery-a" })
+        {
+            Assert.Equal(["ann", "ann"], _dapr.Events<RoutesChanged>(DaprNames.Topics.RouteChanges(holder)).SelectMany(e => e.UserIds));
+        }
+
+        // A cache that cannot be told fails the connect, which the gateway retries.
+        _dapr.FailPublish = (_, topic) => topic == DaprNames.Topics.RouteChanges("delivery-a") ? new InvalidOperationException("publish") : null;
+        await Assert.ThrowsAnyAsync<Exception>(() => actor.ConnectAsync(Conn("c2", "gw-1")));
     }
 
     [Fact]
