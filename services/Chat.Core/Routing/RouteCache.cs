@@ -20,7 +20,7 @@ public sealed class RouteCacheOptions
     /// <summary>How long a cached route is used at most: the bound on staleness if an invalidation is lost.</summary>
     public TimeSpan EntryTtl { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Most users cached; a full cache drops its expired entries, then everything.</summary>
+    /// <summary>Most users cached; a full cache drops its expired entries, and everything if that frees less than a tenth.</summary>
     public int MaxUsers { get; set; } = 200_000;
 }
 
@@ -145,6 +145,7 @@ public sealed class RouteCache(TimeProvider time, IOptions<RouteCacheOptions> op
         }
     }
 
+    // Clearing unless a tenth is freed keeps a cache that stays full from scanning every entry on every insert.
     private void MakeRoom(long now)
     {
         foreach (var (userId, entry) in _entries)
@@ -155,7 +156,7 @@ public sealed class RouteCache(TimeProvider time, IOptions<RouteCacheOptions> op
             }
         }
 
-        if (_entries.Count >= options.Value.MaxUsers)
+        if (_entries.Count > options.Value.MaxUsers * 9 / 10)
         {
             _entries.Clear();
         }
