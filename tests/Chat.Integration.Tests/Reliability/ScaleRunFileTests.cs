@@ -116,14 +116,35 @@ public sealed class ScaleRunFileTests
         }
     }
 
-    /// <summary>A user registered through the gateway's JSON auth API, as the web client registers.</summary>
+    /// <summary>
+    /// A user registered through the gateway's JSON auth API, as the web client registers. A gateway
+    /// is ready before the directory instances behind it may be (every app starts on its own), so a
+    /// register that times out or meets a 5xx is tried again, as a client would, until one answers.
+    /// </summary>
     private static async Task<TestUser> RegisterAsync(HttpClient http, string gateway, string name)
     {
-        var userName = $"{name}{Guid.NewGuid():N}"[..20];
-        using var response = await http.PostAsJsonAsync(new Uri($"{gateway}/api/auth/register"),
-            new { userName, password = "correct horse battery", displayName = name, deviceId = "d1" });
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(response.IsSuccessStatusCode, $"register {userName}: {(int)response.StatusCode} {body}");
+        var userName = "";
+        HttpResponseMessage? response = null;
+        await Wait.UntilAsync(async () =>
+        {
+            response?.Dispose();
+            // A new name each time: an attempt that timed out may still have registered its own.
+            userName = $"{name}{Guid.NewGuid():N}"[..20];
+            try
+            {
+                response = await http.PostAsJsonAsync(new Uri($"{gateway}/api/auth/register"),
+                    new { userName, password = "correct horse battery", displayName = name, deviceId = "d1" });
+                return (int)response.StatusCode < 500;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                response = null;
+                return false;
+            }
+        }, $"register {name} at {gateway}", TimeSpan.FromSeconds(60));
+        using var answered = response!;
+        var body = await answered.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(answered.IsSuccessStatusCode, $"register {userName}: {(int)answered.StatusCode} {body}");
         // The hub is all this test uses; the gRPC clients point at the gateway and stay unused.
         var channel = GrpcChannel.ForAddress(gateway);
         return new TestUser(body.GetProperty("userId").GetString()!, userName, body.GetProperty("accessToken").GetString()!,
