@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Chat.Integration.Tests.Infrastructure;
 using Chat.WebClient.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -144,6 +145,59 @@ public sealed class ChatInBrowserTests(WebClientFixture system, ITestOutputHelpe
         await Expect(bob.TheirMessage("hi all").Locator(".sender")).ToHaveTextAsync("Carol G");
         await Expect(carol.MyMessage("hi all").Locator(".read-by")).ToHaveTextAsync("read by 2/2");
         await Shot(alice, "read-by");
+    }
+
+    [Fact]
+    public async Task A_sender_name_that_failed_to_load_is_loaded_again_without_another_message()
+    {
+        await using var alice = await system.NewUserPageAsync("alice");
+        await using var bob = await system.NewUserPageAsync("bob");
+        var bobName = ChatPage.NewUserName("bob");
+        await alice.RegisterAsync(ChatPage.NewUserName("alice"), "Alice R");
+        var aliceId = await alice.UserIdAsync();
+
+        // Bob's requests for Alice's profile fail on the server while `failing` is set: the id is
+        // spoiled on its way, so the gateway answers with invalid_id, as a transient error would.
+        // Every other frame passes unchanged, so SignalR's message counts stay in step.
+        var failing = 1;
+        var spoiled = 0;
+        await bob.Page.RouteWebSocketAsync(new Regex("/hubs/chat"), ws =>
+        {
+            var server = ws.ConnectToServer();
+            ws.OnMessage(frame =>
+            {
+                if (frame.Text is not { } text)
+                {
+                    server.Send(frame.Binary ?? []);
+                }
+                else if (Volatile.Read(ref failing) == 1 && text.Contains("\"GetProfiles\"", StringComparison.Ordinal) && text.Contains(aliceId, StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref spoiled);
+                    server.Send(text.Replace(aliceId, "not an id!", StringComparison.Ordinal));
+                }
+                else
+                {
+                    server.Send(text);
+                }
+            });
+        });
+        await bob.RegisterAsync(bobName, "Bob R");
+
+        await alice.Page.GetByLabel("New group: title").FillAsync("Names");
+        await alice.Page.GetByLabel("Members (user names, comma separated)").FillAsync(bobName);
+        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await Expect(alice.Page.Locator("#conv-title")).ToHaveTextAsync("Names");
+        await alice.SendAsync("who am I?");
+
+        await bob.OpenConversationAsync("Names");
+        await Expect(bob.TheirMessage("who am I?").Locator(".sender")).ToHaveTextAsync(aliceId);
+        // More asks than the chat's own events make (the message, opening, the list): the client
+        // tries again by itself, with backoff (0.5, 1, 2 s).
+        await Wait.UntilAsync(() => Volatile.Read(ref spoiled) >= 4, "Bob's client to ask for Alice's profile again by itself");
+
+        // The server answers again; nothing else happens in the chat, and the name appears on the message already shown.
+        Volatile.Write(ref failing, 0);
+        await Expect(bob.TheirMessage("who am I?").Locator(".sender")).ToHaveTextAsync("Alice R");
     }
 
     [Fact]

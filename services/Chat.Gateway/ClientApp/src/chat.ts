@@ -25,7 +25,7 @@ function onNewMessages(c: Conversation, added: MessageDto[]): void {
   if (!c.title && !c.peerUserId) {
     refreshListSoon(); // A conversation someone else started: fetch its title and kind.
   }
-  void ensureProfiles(added.map((m) => m.senderId)).catch(() => {});
+  void ensureProfiles(added.map((m) => m.senderId));
   scheduleRender();
 }
 

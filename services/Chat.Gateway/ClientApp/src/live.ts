@@ -9,19 +9,61 @@ let typingSupported = true;
 // --- profiles and presence -------------------------------------------------------------
 
 const profileRequests = new Set<string>();
+const profilesToRetry = new Set<string>();
+const maxProfilesPerCall = 100; // ChatLimits.MaxProfilesPerCall
+let profileRetryTimer = 0;
+let profileRetryDelay = 500;
+
+/**
+ * Loads the profiles (names) of users not known yet. Names are cosmetic: this never fails its
+ * caller (opening a chat, loading history). A failed or impossible request is tried again with
+ * backoff until it succeeds, so a transient error never leaves a raw user id shown.
+ */
 export async function ensureProfiles(userIds: Iterable<string>): Promise<void> {
   const missing = [...new Set(userIds)].filter((id) => id && !rt.ctx.profiles.has(id) && !profileRequests.has(id));
-  if (missing.length === 0 || !connected()) {
+  if (missing.length === 0) {
+    return;
+  }
+  if (!connected()) {
+    retryProfilesLater(missing);
     return;
   }
   missing.forEach((id) => profileRequests.add(id));
   try {
-    for (const p of await invoke<UserProfileDto[]>("GetProfiles", missing)) {
-      rt.ctx.profiles.set(p.userId, p);
+    for (let i = 0; i < missing.length; i += maxProfilesPerCall) {
+      for (const p of await invoke<UserProfileDto[]>("GetProfiles", missing.slice(i, i + maxProfilesPerCall))) {
+        rt.ctx.profiles.set(p.userId, p);
+      }
     }
+    profileRetryDelay = 500;
     scheduleRender();
+  } catch (e) {
+    console.warn("GetProfiles failed; trying again", e);
+    retryProfilesLater(missing.filter((id) => !rt.ctx.profiles.has(id)));
   } finally {
     missing.forEach((id) => profileRequests.delete(id));
+  }
+}
+
+/** After a (re)connect: the names that could not be loaded are asked for at once. */
+export function retryProfilesNow(): void {
+  clearTimeout(profileRetryTimer);
+  profileRetryDelay = 500;
+  retryProfiles();
+}
+
+function retryProfiles(): void {
+  profileRetryTimer = 0;
+  const ids = [...profilesToRetry];
+  profilesToRetry.clear();
+  void ensureProfiles(ids);
+}
+
+function retryProfilesLater(userIds: string[]): void {
+  userIds.forEach((id) => profilesToRetry.add(id));
+  if (profileRetryTimer === 0 && profilesToRetry.size > 0) {
+    profileRetryTimer = window.setTimeout(retryProfiles, profileRetryDelay);
+    profileRetryDelay = Math.min(profileRetryDelay * 2, 30000);
   }
 }
 

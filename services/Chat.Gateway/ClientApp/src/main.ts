@@ -4,7 +4,7 @@ import * as api from "./api";
 import { createConnection, type GroupDto, type MessageAcceptedDto, type PresenceDto, type ReceiptDto, type TypingDto, type CursorDto } from "./hub";
 import { ChatState, draftId, groupIdOf, isDraft } from "./state";
 import { banner, connected, findUser, invoke, on, openConversation, render, rt, scheduleRender, showError, ui } from "./app";
-import { markRead, noteTyping, stopTyping, watchPresence } from "./live";
+import { markRead, noteTyping, retryProfilesNow, stopTyping, watchPresence } from "./live";
 import { catchUp, flushOutbox, loadConversations, loadHistory, loadOlder, onGroupChanged, onMessageReceived, open } from "./chat";
 import "./groups";
 import { compose } from "./lifecycle";
@@ -24,6 +24,7 @@ let linkedConversation = new URLSearchParams(location.search).get("c");
 async function afterConnected(): Promise<void> {
   banner(null);
   ui.sidebarError.textContent = "";
+  retryProfilesNow();
   await loadConversations();
   await catchUp();
   await flushOutbox();

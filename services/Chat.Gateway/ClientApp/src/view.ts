@@ -118,7 +118,7 @@ function fillMessage(ctx: ViewContext, c: Conversation, m: Message, li: HTMLLIEl
   li.dataset.seq = String(m.seq);
   if (!li.firstChild) {
     if (!mine && c.kind === "group") {
-      li.append(el("span", "sender", nameOf(ctx, m.senderId)));
+      li.append(el("span", "sender"));
     }
     li.append(el("p", "text"));
     const meta = el("span", "meta");
@@ -126,6 +126,11 @@ function fillMessage(ctx: ViewContext, c: Conversation, m: Message, li: HTMLLIEl
     time.dateTime = m.sentAt;
     meta.append(time);
     li.append(meta);
+  }
+  // A sender's name can arrive after the message: it is filled in on every render.
+  const sender = li.querySelector<HTMLElement>(".sender");
+  if (sender) {
+    sender.textContent = nameOf(ctx, m.senderId);
   }
   // Edits, deletes and reactions change a shown message in place.
   li.querySelector(".text")!.textContent = m.deleted ? "This message was deleted." : m.editedAt ? `${m.text} (edited)` : m.text;
