@@ -4,7 +4,11 @@ using Dapr.Client;
 
 namespace Chat.Core.Routing;
 
-/// <summary>Who of a set of users is connected where, from one bulk read of routes and one of leases.</summary>
+/// <summary>
+/// Who of a set of users is connected where, from one bulk read of routes and one of leases.
+/// <see cref="Offline"/> are the users with no gateway of a live lease (to push to); a user whose
+/// only gateway's lease lapsed moments ago is in both (see <see cref="FanOut.ResolveAsync"/>).
+/// </summary>
 public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersByGateway, IReadOnlyList<string> Offline);
 
 /// <summary>
@@ -23,6 +27,9 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
     public static readonly TimeSpan LeaseCacheTime = TimeSpan.FromSeconds(1);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _liveUntil = new(StringComparer.Ordinal);
+
+    /// <summary>When each gateway's lease was last read as live: a lapse shorter than a lease's TTL is a late renewal or a dead gateway, not yet known which.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _confirmedAt = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Where each user is connected, keeping only gateway instances with a live lease: from the
@@ -89,7 +96,7 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
             }
         }
 
-        var live = await LiveAsync(known, ct);
+        var (live, lapsed) = await LiveAsync(known, ct);
         var usersByGateway = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var offline = new List<string>();
         foreach (var userId in distinct)
@@ -99,7 +106,8 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
             {
                 foreach (var gateway in gateways)
                 {
-                    if (!live.Contains(gateway))
+                    var isLive = live.Contains(gateway);
+                    if (!isLive && !lapsed.Contains(gateway))
                     {
                         continue;
                     }
@@ -110,10 +118,12 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
                     }
 
                     list.Add(userId);
-                    any = true;
+                    any |= isLive;
                 }
             }
 
+            // Users reached only through a lapsed lease get the event there and as a push too:
+            // a late renewal must not turn every live delivery of that gateway into a push only.
             if (!any)
             {
                 offline.Add(userId);
@@ -123,10 +133,16 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
         return new RouteTable(usersByGateway, offline);
     }
 
-    private async Task<IReadOnlySet<string>> LiveAsync(List<string> gateways, CancellationToken ct)
+    /// <summary>
+    /// The gateways with a live lease, and those whose lease lapsed less than a lease's TTL after it
+    /// was last read as live. A lapsed lease is a gateway that died, or one whose renewal is late
+    /// (a pause, a slow store); the caller sends to both kinds and pushes to the users of the second.
+    /// </summary>
+    private async Task<(IReadOnlySet<string> Live, IReadOnlySet<string> Lapsed)> LiveAsync(List<string> gateways, CancellationToken ct)
     {
         var now = time.GetTimestamp();
         var live = new HashSet<string>(StringComparer.Ordinal);
+        var lapsed = new HashSet<string>(StringComparer.Ordinal);
         var unknown = new List<string>();
         foreach (var gateway in gateways)
         {
@@ -146,11 +162,28 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
             foreach (var gateway in await LiveGateways.ReadAsync(dapr, unknown, ct))
             {
                 _liveUntil[gateway] = until;
+                _confirmedAt[gateway] = now;
                 live.Add(gateway);
+            }
+
+            var grace = (long)(RouteKeys.LeaseTtl.TotalSeconds * time.TimestampFrequency);
+            foreach (var gateway in unknown)
+            {
+                if (!live.Contains(gateway) && _confirmedAt.TryGetValue(gateway, out var at))
+                {
+                    if (now - at < grace)
+                    {
+                        lapsed.Add(gateway);
+                    }
+                    else
+                    {
+                        _confirmedAt.TryRemove(gateway, out _);
+                    }
+                }
             }
         }
 
-        return live;
+        return (live, lapsed);
     }
 
     /// <summary>

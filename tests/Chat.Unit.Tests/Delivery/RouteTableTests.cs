@@ -64,6 +64,35 @@ public sealed class RouteTableTests
     }
 
     [Fact]
+    public async Task A_lease_that_lapses_after_it_was_seen_live_gets_the_event_there_and_a_push_until_a_ttl_has_passed()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        await _dapr.SaveRoutesAsync("ann", "gw-1");
+        await _dapr.SaveRoutesAsync("bob", "gw-never"); // no lease ever seen: dead at once
+        Assert.Empty((await _fanOut.ResolveAsync(["ann"], CancellationToken.None)).Offline);
+
+        // A late renewal (a pause, a slow store): the lease is gone, the gateway may well be alive.
+        await _dapr.DeleteStateAsync(DaprNames.StateStores.Presence, RouteKeys.GatewayLease("gw-1"));
+        _time.Advance(FanOut.LeaseCacheTime * 2);
+        var lapsed = await _fanOut.ResolveAsync(["ann", "bob"], CancellationToken.None);
+        Assert.Equal(["ann"], lapsed.UsersByGateway["gw-1"]);
+        Assert.False(lapsed.UsersByGateway.ContainsKey("gw-never"));
+        Assert.Equal(["ann", "bob"], lapsed.Offline);
+
+        // A lease's TTL after it was last seen live, the gateway counts as dead.
+        _time.Advance(RouteKeys.LeaseTtl);
+        var dead = await _fanOut.ResolveAsync(["ann"], CancellationToken.None);
+        Assert.Empty(dead.UsersByGateway);
+        Assert.Equal(["ann"], dead.Offline);
+
+        // Renewed: live again.
+        await _dapr.LeaseGatewayAsync("gw-1");
+        var back = await _fanOut.ResolveAsync(["ann"], CancellationToken.None);
+        Assert.Equal(["ann"], back.UsersByGateway["gw-1"]);
+        Assert.Empty(back.Offline);
+    }
+
+    [Fact]
     public async Task A_lease_read_is_trusted_for_a_second_then_read_again()
     {
         await _dapr.LeaseGatewayAsync("gw-1", ttlSeconds: 1);
