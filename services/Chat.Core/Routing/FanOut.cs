@@ -26,10 +26,18 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
     /// </summary>
     public static readonly TimeSpan LeaseCacheTime = TimeSpan.FromSeconds(1);
 
+    private static readonly System.Diagnostics.Metrics.Counter<long> LapsedCounter = Chat.ServiceDefaults.ChatTelemetry.Meter.CreateCounter<long>(
+        "chat.routing.lapsed_leases", description: "Lease reads that found a gateway's lease lapsed within a TTL of being seen live (its users got the event there and a push)");
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _liveUntil = new(StringComparer.Ordinal);
+
+    private long _lapsedLeases;
 
     /// <summary>When each gateway's lease was last read as live: a lapse shorter than a lease's TTL is a late renewal or a dead gateway, not yet known which.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _confirmedAt = new(StringComparer.Ordinal);
+
+    /// <summary>Times a lease read found a gateway lapsed but seen live within a TTL (also <c>chat.routing.lapsed_leases</c>).</summary>
+    public long LapsedLeases => Interlocked.Read(ref _lapsedLeases);
 
     /// <summary>
     /// Where each user is connected, keeping only gateway instances with a live lease: from the
@@ -174,6 +182,8 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
                     if (now - at < grace)
                     {
                         lapsed.Add(gateway);
+                        Interlocked.Increment(ref _lapsedLeases);
+                        LapsedCounter.Add(1);
                     }
                     else
                     {

@@ -78,12 +78,14 @@ public sealed class RouteTableTests
         Assert.Equal(["ann"], lapsed.UsersByGateway["gw-1"]);
         Assert.False(lapsed.UsersByGateway.ContainsKey("gw-never"));
         Assert.Equal(["ann", "bob"], lapsed.Offline);
+        Assert.Equal(1, _fanOut.LapsedLeases);
 
         // A lease's TTL after it was last seen live, the gateway counts as dead.
         _time.Advance(RouteKeys.LeaseTtl);
         var dead = await _fanOut.ResolveAsync(["ann"], CancellationToken.None);
         Assert.Empty(dead.UsersByGateway);
         Assert.Equal(["ann"], dead.Offline);
+        Assert.Equal(1, _fanOut.LapsedLeases);
 
         // Renewed: live again.
         await _dapr.LeaseGatewayAsync("gw-1");
