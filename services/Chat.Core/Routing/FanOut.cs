@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Chat.Contracts.V1;
 using Chat.Domain;
+using Chat.ServiceDefaults;
 using Dapr.Client;
 
 namespace Chat.Core.Routing;
@@ -26,15 +29,16 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
     /// </summary>
     public static readonly TimeSpan LeaseCacheTime = TimeSpan.FromSeconds(1);
 
-    private static readonly System.Diagnostics.Metrics.Counter<long> LapsedCounter = Chat.ServiceDefaults.ChatTelemetry.Meter.CreateCounter<long>(
+    private static readonly Counter<long> LapsedCounter = ChatTelemetry.Meter.CreateCounter<long>(
         "chat.routing.lapsed_leases", description: "Lease reads that found a gateway's lease lapsed within a TTL of being seen live (its users got the event there and a push)");
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _liveUntil = new(StringComparer.Ordinal);
+    /// <summary>
+    /// When each gateway's lease was last read as live: trusted as live for <see cref="LeaseCacheTime"/>;
+    /// a lapse shorter than a lease's TTL after it is a late renewal or a dead gateway, not yet known which.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, long> _confirmedAt = new(StringComparer.Ordinal);
 
     private long _lapsedLeases;
-
-    /// <summary>When each gateway's lease was last read as live: a lapse shorter than a lease's TTL is a late renewal or a dead gateway, not yet known which.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _confirmedAt = new(StringComparer.Ordinal);
 
     /// <summary>Times a lease read found a gateway lapsed but seen live within a TTL (also <c>chat.routing.lapsed_leases</c>).</summary>
     public long LapsedLeases => Interlocked.Read(ref _lapsedLeases);
@@ -149,12 +153,13 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
     private async Task<(IReadOnlySet<string> Live, IReadOnlySet<string> Lapsed)> LiveAsync(List<string> gateways, CancellationToken ct)
     {
         var now = time.GetTimestamp();
+        var trusted = (long)(LeaseCacheTime.TotalSeconds * time.TimestampFrequency);
         var live = new HashSet<string>(StringComparer.Ordinal);
         var lapsed = new HashSet<string>(StringComparer.Ordinal);
         var unknown = new List<string>();
         foreach (var gateway in gateways)
         {
-            if (_liveUntil.TryGetValue(gateway, out var until) && until > now)
+            if (_confirmedAt.TryGetValue(gateway, out var at) && now - at < trusted)
             {
                 live.Add(gateway);
             }
@@ -164,32 +169,34 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
             }
         }
 
-        if (unknown.Count > 0)
+        if (unknown.Count == 0)
         {
-            var until = now + (long)(LeaseCacheTime.TotalSeconds * time.TimestampFrequency);
-            foreach (var gateway in await LiveGateways.ReadAsync(dapr, unknown, ct))
+            return (live, lapsed);
+        }
+
+        foreach (var gateway in await LiveGateways.ReadAsync(dapr, unknown, ct))
+        {
+            _confirmedAt[gateway] = now;
+            live.Add(gateway);
+        }
+
+        var grace = (long)(RouteKeys.LeaseTtl.TotalSeconds * time.TimestampFrequency);
+        foreach (var gateway in unknown.Where(g => !live.Contains(g)))
+        {
+            if (!_confirmedAt.TryGetValue(gateway, out var at))
             {
-                _liveUntil[gateway] = until;
-                _confirmedAt[gateway] = now;
-                live.Add(gateway);
+                continue;
             }
 
-            var grace = (long)(RouteKeys.LeaseTtl.TotalSeconds * time.TimestampFrequency);
-            foreach (var gateway in unknown)
+            if (now - at < grace)
             {
-                if (!live.Contains(gateway) && _confirmedAt.TryGetValue(gateway, out var at))
-                {
-                    if (now - at < grace)
-                    {
-                        lapsed.Add(gateway);
-                        Interlocked.Increment(ref _lapsedLeases);
-                        LapsedCounter.Add(1);
-                    }
-                    else
-                    {
-                        _confirmedAt.TryRemove(gateway, out _);
-                    }
-                }
+                lapsed.Add(gateway);
+                Interlocked.Increment(ref _lapsedLeases);
+                LapsedCounter.Add(1);
+            }
+            else
+            {
+                _confirmedAt.TryRemove(gateway, out _);
             }
         }
 
