@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using Chat.Bench.Infrastructure;
+using Chat.Bench.Reporting;
 
 namespace Chat.Bench.Tests;
 
 /// <summary>
 /// Issue 14: the /proc reading behind the bench's CPU-per-process columns: stat fields (with a
 /// command name holding spaces and parentheses), RSS, environment, and the naming of a
-/// ./run.sh process tree (sidecar, dotnet run launchers, apps by APP_ID).
+/// ./run.sh process tree (sidecar, dotnet run launchers, apps by APP_ID), and the machine-wide
+/// CPU line behind the reports' steal figure.
 /// </summary>
 [Trait("Area", "Bench")]
 public sealed class ProcFsTests
@@ -33,6 +35,36 @@ public sealed class ProcFsTests
     {
         Assert.Throws<FormatException>(() => ProcFs.ParseStat("12 no parentheses"));
         Assert.Throws<FormatException>(() => ProcFs.ParseStat("12 (short) S 1 2"));
+    }
+
+    [Fact]
+    public void The_machines_cpu_line_gives_all_ticks_and_the_stolen_ones()
+    {
+        // user nice system idle iowait irq softirq steal guest guest_nice; guest is inside user already.
+        const string before = "cpu  1000 10 200 5000 40 0 50 100 300 0\ncpu0 500 5 100 2500 20 0 25 50 150 0\nintr 1 2 3\n";
+        const string after = "cpu  1100 10 250 5300 40 0 50 400 300 0\ncpu0 550 5 125 2650 20 0 25 200 150 0\n";
+
+        var a = ProcFs.ParseCpuLine(before)!;
+        var b = ProcFs.ParseCpuLine(after)!;
+
+        Assert.Equal(6400, a.TotalTicks);
+        Assert.Equal(100, a.StealTicks);
+        // 750 ticks passed, 300 of them stolen.
+        Assert.Equal(40.0, b.StealPercentSince(a)!.Value, 6);
+        Assert.Null(a.StealPercentSince(a));
+        Assert.Null(ProcFs.ParseCpuLine("cpu0 1 2 3 4 5 6 7 8\n"));
+        Assert.Throws<FormatException>(() => ProcFs.ParseCpuLine("cpu  1 2 3\n"));
+    }
+
+    [Fact]
+    public void A_report_names_the_speed_probe_and_the_steal_only_when_measured()
+    {
+        var measured = new ScenarioResult("latency", "x") { ProbeMs = 123.45, StealPercent = 2.5 };
+        var older = new ScenarioResult("latency", "x");
+
+        Assert.Equal(" Speed probe before 123.5 ms (fixed work; higher is a slower machine). CPU stolen by the hypervisor 2.5%.",
+            ReportWriters.MachineSpeed(measured));
+        Assert.Equal("", ReportWriters.MachineSpeed(older));
     }
 
     [Fact]

@@ -41,6 +41,8 @@ public static class BenchRunner
             foreach (var name in options.Scenarios)
             {
                 var load = MachineInfo.LoadAverage1();
+                var probeMs = SpeedProbe.MedianMs();
+                var cpuBefore = ProcFs.MachineCpu();
                 var started = Stopwatch.GetTimestamp();
                 console.Write(new Rule($"[yellow]{Markup.Escape(name)}[/]").LeftJustified());
                 ScenarioResult result;
@@ -64,6 +66,8 @@ public static class BenchRunner
 
                 result.LoadBefore = load;
                 result.LoadAfter = MachineInfo.LoadAverage1();
+                result.ProbeMs = probeMs;
+                result.StealPercent = cpuBefore is not null && ProcFs.MachineCpu() is { } cpuAfter ? cpuAfter.StealPercentSince(cpuBefore) : null;
                 result.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 report.Scenarios.Add(result);
             }

@@ -15,6 +15,14 @@ internal sealed record ProcStat(int Pid, string Comm, int ParentPid, int Process
     public long Ticks => UserTicks + SystemTicks;
 }
 
+/// <summary>Machine-wide CPU ticks of /proc/stat: all of them, and the stolen ones.</summary>
+internal sealed record CpuTimes(long TotalTicks, long StealTicks)
+{
+    /// <summary>Percent of the machine's CPU time from <paramref name="before"/> to this that was stolen, or null if none passed.</summary>
+    public double? StealPercentSince(CpuTimes before) =>
+        TotalTicks > before.TotalTicks ? 100.0 * (StealTicks - before.StealTicks) / (TotalTicks - before.TotalTicks) : null;
+}
+
 /// <summary>Reads processes from /proc: CPU time, RSS, parent, command line, environment.</summary>
 internal static partial class ProcFs
 {
@@ -56,6 +64,47 @@ internal static partial class ProcFs
         try
         {
             return ParseStat(File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The machine-wide <c>cpu</c> line of a /proc/stat text: every field's ticks summed (user to
+    /// steal; guest time is inside user already), and steal, the time the hypervisor ran someone
+    /// else while this machine had work. Null when the line is absent.
+    /// </summary>
+    public static CpuTimes? ParseCpuLine(string procStat)
+    {
+        foreach (var line in procStat.Split('\n'))
+        {
+            if (!line.StartsWith("cpu ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(x => long.Parse(x, NumberStyles.None, CultureInfo.InvariantCulture)).ToArray();
+            if (f.Length < 8)
+            {
+                throw new FormatException($"too few fields in the cpu line of /proc/stat: '{line}'");
+            }
+
+            // user nice system idle iowait irq softirq steal [guest guest_nice]
+            return new CpuTimes(f.Take(8).Sum(), f[7]);
+        }
+
+        return null;
+    }
+
+    /// <summary>The machine's CPU times now, or null where /proc/stat cannot be read.</summary>
+    public static CpuTimes? MachineCpu()
+    {
+        try
+        {
+            return ParseCpuLine(File.ReadAllText("/proc/stat"));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -45,6 +45,12 @@ public sealed class ScenarioResult(string name, string description)
 
     public double LoadAfter { get; set; }
 
+    /// <summary>The speed probe's median ms just before the scenario (higher: a slower machine at that moment).</summary>
+    public double? ProbeMs { get; set; }
+
+    /// <summary>Percent of the machine's CPU time stolen by its hypervisor during the scenario.</summary>
+    public double? StealPercent { get; set; }
+
     public double Seconds { get; set; }
 
     public Series Add(string name, Percentiles? latency, params (string Key, double Value)[] metrics)

@@ -130,7 +130,7 @@ public static class ReportWriters
         {
             sb.AppendLine(Inv, $"### {s.Name}: {s.Description}");
             sb.AppendLine();
-            sb.AppendLine(Inv, $"Parameters: {string.Join(", ", s.Parameters.Select(p => $"{p.Key}={p.Value}"))}. Load average (1 min) before {s.LoadBefore:F2}, after {s.LoadAfter:F2}; took {s.Seconds:F0} s.");
+            sb.AppendLine(Inv, $"Parameters: {string.Join(", ", s.Parameters.Select(p => $"{p.Key}={p.Value}"))}. Load average (1 min) before {s.LoadBefore:F2}, after {s.LoadAfter:F2}; took {s.Seconds:F0} s.{MachineSpeed(s)}");
             sb.AppendLine();
             sb.AppendLine("| series | n | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | other |");
             sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
@@ -273,6 +273,11 @@ public static class ReportWriters
     }
 
     private static string Esc(string s) => s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+
+    /// <summary>" Speed probe … ms; CPU steal …%." for a scenario that has them (older reports do not).</summary>
+    internal static string MachineSpeed(ScenarioResult s) =>
+        (s.ProbeMs is { } probe ? string.Create(Inv, $" Speed probe before {probe:F1} ms (fixed work; higher is a slower machine).") : "")
+        + (s.StealPercent is { } steal ? string.Create(Inv, $" CPU stolen by the hypervisor {steal:F1}%.") : "");
 
     private static string F(double? v) => v is { } d ? d.ToString("F2", Inv) : "";
 
