@@ -100,17 +100,7 @@ internal static partial class ProcFs
     }
 
     /// <summary>The machine's CPU times now, or null where /proc/stat cannot be read.</summary>
-    public static CpuTimes? MachineCpu()
-    {
-        try
-        {
-            return ParseCpuLine(File.ReadAllText("/proc/stat"));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    public static CpuTimes? MachineCpu() => ParseCpuLine(ReadOrEmpty("/proc/stat"));
 
     /// <summary>Milliseconds of CPU that <paramref name="ticks"/> clock ticks are.</summary>
     public static double TicksToMs(long ticks) => ticks * 1000.0 / ClockTicksPerSecond;

@@ -274,7 +274,7 @@ public static class ReportWriters
 
     private static string Esc(string s) => s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
-    /// <summary>" Speed probe … ms; CPU steal …%." for a scenario that has them (older reports do not).</summary>
+    /// <summary>" Speed probe before … ms (…). CPU stolen by the hypervisor …%." with whichever of the two the scenario has (older reports have neither).</summary>
     internal static string MachineSpeed(ScenarioResult s) =>
         (s.ProbeMs is { } probe ? string.Create(Inv, $" Speed probe before {probe:F1} ms (fixed work; higher is a slower machine).") : "")
         + (s.StealPercent is { } steal ? string.Create(Inv, $" CPU stolen by the hypervisor {steal:F1}%.") : "");
