@@ -41,6 +41,7 @@ public static class GatewayServices
         builder.AddGatewayPresence();
         builder.AddPushSink();
         builder.DropUnreadLogScopes();
+        builder.QuietAnsweredHubErrors();
 
         builder.Services.AddAuthentication(ChatBearerDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ChatBearerHandler>(ChatBearerDefaults.Scheme, _ => { });
@@ -71,6 +72,26 @@ public static class GatewayServices
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryService.DirectoryServiceClient(i));
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new BotService.BotServiceClient(i));
         return builder;
+    }
+
+    /// <summary>SignalR's hub dispatcher, whose only Error-level events are failed hub calls.</summary>
+    public const string HubDispatcherLogCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
+
+    /// <summary>
+    /// SignalR logs every failed hub call at Error with its stack trace, the coded answers included
+    /// (rate_limited, invalid_argument, not_found): a client past its send limit could fill the log
+    /// and spend the gateway's CPU on stack traces, the opposite of what a limit is for. Every
+    /// failure that is not such an answer is logged by <see cref="HubErrorFilter"/> before it is
+    /// turned into one, so the dispatcher's Error lines add nothing. Its Debug events (binding
+    /// failures, unknown methods) stay available: a level set for the category in configuration
+    /// replaces this one.
+    /// </summary>
+    private static void QuietAnsweredHubErrors(this IHostApplicationBuilder builder)
+    {
+        if (builder.Configuration[$"Logging:LogLevel:{HubDispatcherLogCategory}"] is null)
+        {
+            builder.Logging.AddFilter(HubDispatcherLogCategory, LogLevel.Critical);
+        }
     }
 
     /// <summary>

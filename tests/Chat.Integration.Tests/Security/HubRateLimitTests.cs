@@ -4,6 +4,8 @@ using Chat.Gateway.Hubs;
 using Chat.Integration.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Logging;
+using Chat.Gateway;
 
 namespace Chat.Integration.Tests.Security;
 
@@ -140,6 +142,67 @@ public sealed class HubRateLimitTests
         Assert.Contains(ErrorCodes.RateLimited + ":", refused.Message, StringComparison.Ordinal);
         var history = await onFirst.Connection.InvokeAsync<HistoryDto>("GetHistory", new GetHistoryArgs(sent.Message.ConversationId));
         Assert.Equal(2ul, history.LastSeq);
+    }
+
+    [Fact]
+    public async Task Refused_calls_leave_no_error_in_the_gateways_log_so_a_client_past_its_limit_cannot_fill_it()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            [$"{HubRatePolicies.Section}:{HubRatePolicies.Send}:Burst"] = "1",
+            [$"{HubRatePolicies.Section}:{HubRatePolicies.Send}:PerSecond"] = "0.001",
+            // The capture sees everything the gateway's own rules let through, lifetime lines included.
+            ["Logging:LogLevel:Default"] = "Information",
+        };
+        var log = new CapturedLog();
+        await using var system = await ChatHarness.InProcessAsync(new() { Apps = Apps });
+        var gateway = await system.StartAppAsync(DaprNames.Apps.Gateway, settings, add: b =>
+        {
+            ServiceRegistry.Add(DaprNames.Apps.Gateway, b);
+            b.Logging.AddProvider(log);
+        });
+        var alice = await system.RegisterAsync();
+        var bob = await system.RegisterAsync();
+        await using var hub = await HubClient.ConnectAsync(gateway.Url, alice);
+
+        var sent = await hub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(null, bob.UserId, Guid.NewGuid().ToString("N"), "one"));
+        for (var i = 0; i < 20; i++)
+        {
+            var refused = await Assert.ThrowsAsync<HubException>(() =>
+                hub.Connection.InvokeAsync<MessageAcceptedDto>("SendMessage", new SendMessageArgs(sent.Message.ConversationId, null, Guid.NewGuid().ToString("N"), "again")));
+            Assert.Contains(ErrorCodes.RateLimited + ":", refused.Message, StringComparison.Ordinal);
+        }
+
+        // A malformed argument is an answer too (invalid_argument from the hub's own checks).
+        var invalid = await Assert.ThrowsAsync<HubException>(() =>
+            hub.Connection.InvokeAsync<UserProfileDto>("FindUser", "no spaces allowed here"));
+        Assert.DoesNotContain(ErrorCodes.Internal + ":", invalid.Message, StringComparison.Ordinal);
+
+        Assert.NotEmpty(log.Entries);
+        Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Error);
+        Assert.DoesNotContain(log.Entries, e => e.Category.StartsWith(GatewayServices.HubDispatcherLogCategory, StringComparison.Ordinal) && e.Level >= LogLevel.Warning);
+    }
+
+    /// <summary>Every entry the gateway's logging rules pass to a provider.</summary>
+    private sealed class CapturedLog : ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Category, LogLevel Level, string Text)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturedLog owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                owner.Entries.Enqueue((category, logLevel, formatter(state, exception)));
+        }
     }
 
     private static long RetryAfterMs(HubException ex)
