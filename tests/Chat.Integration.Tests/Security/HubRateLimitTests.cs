@@ -1,11 +1,11 @@
 using System.Reflection;
 using Chat.Domain;
+using Chat.Gateway;
 using Chat.Gateway.Hubs;
 using Chat.Integration.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
-using Chat.Gateway;
 
 namespace Chat.Integration.Tests.Security;
 
@@ -173,7 +173,7 @@ public sealed class HubRateLimitTests
             Assert.Contains(ErrorCodes.RateLimited + ":", refused.Message, StringComparison.Ordinal);
         }
 
-        // A malformed argument is an answer too (invalid_argument from the hub's own checks).
+        // A malformed user name is an answer too: the directory's invalid_argument, mapped by HubErrorFilter.
         var invalid = await Assert.ThrowsAsync<HubException>(() =>
             hub.Connection.InvokeAsync<UserProfileDto>("FindUser", "no spaces allowed here"));
         Assert.DoesNotContain(ErrorCodes.Internal + ":", invalid.Message, StringComparison.Ordinal);
