@@ -3,9 +3,7 @@ using Chat.Core;
 using Chat.Domain;
 using Chat.Gateway.Hubs;
 using Chat.Gateway.Presence;
-using System.Text.Json;
 using Dapr;
-using Dapr.AspNetCore;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Gateway;
@@ -25,31 +23,29 @@ public static class DeliveryEndpoint
     {
         var instance = app.Services.GetRequiredService<GatewayInstance>();
         var topic = DaprNames.Topics.Deliveries(instance.Id);
-        // In bulk: under load one request carries many batches; a lone one waits at most MaxAwaitDurationMs.
-        app.MapPost(Route, HandleAsync)
-            .WithTopic(DaprNames.PubSub, topic)
-            .WithBulkSubscribe(new BulkSubscribeTopicOptions { TopicName = topic, MaxMessagesCount = 100, MaxAwaitDurationMs = 2 });
+        // One request per batch, not bulk subscribe: the publishers already batch per gateway
+        // (one DeliveryBatch per gateway and event, or per bulk of delivery's input), and a bulk
+        // subscription would make a lone batch wait for daprd's await ticker as well.
+        app.MapPost(Route, HandleAsync).WithTopic(DaprNames.PubSub, topic);
     }
 
-    private static async Task<BulkSubscribeAppResponse> HandleAsync(
-        BulkSubscribeMessage<JsonElement> bulk, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
+    private static async Task<IResult> HandleAsync(
+        HttpRequest request, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
     {
-        var statuses = new List<BulkSubscribeAppResponseEntry>(bulk.Entries.Count);
-        foreach (var entry in bulk.Entries)
+        DeliveryBatch batch;
+        try
         {
-            if (!ProtoPubSub.TryParseCloudEvent<DeliveryBatch>(entry.Event, out var batch))
-            {
-                // A malformed batch never becomes valid.
-                statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.DROP));
-                continue;
-            }
-
-            // Pushing to live connections does not fail in a way a retry would mend.
-            await PushAsync(batch, hub, connections, watches);
-            statuses.Add(new BulkSubscribeAppResponseEntry(entry.EntryId, BulkSubscribeAppResponseStatus.SUCCESS));
+            batch = await ProtoPubSub.ReadProtoAsync<DeliveryBatch>(request.Body, request.ContentType, request.HttpContext.RequestAborted);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            // A malformed batch never becomes valid.
+            return Results.Ok(new { status = "DROP" });
         }
 
-        return new BulkSubscribeAppResponse(statuses);
+        // Pushing to live connections does not fail in a way a retry would mend.
+        await PushAsync(batch, hub, connections, watches);
+        return Results.Ok(new { status = "SUCCESS" });
     }
 
     private static async Task PushAsync(DeliveryBatch batch, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)

@@ -47,6 +47,25 @@ public sealed class BoundaryTests(SecuritySystem fx)
         Assert.DoesNotContain(bob.Received.OfType<MessageDto>(), m => m.SenderId == "ceo-of-your-bank");
     }
 
+    [Fact]
+    public async Task A_malformed_delivery_batch_from_the_sidecar_is_dropped_with_a_reason_and_the_next_one_still_arrives()
+    {
+        var gateway = System.InstanceOf(DaprNames.Apps.Gateway);
+        await using var bob = await HubClient.ConnectAsync(gateway.Url, fx.Bob);
+
+        // Not a DeliveryBatch: the gateway tells the sidecar to drop it (to the dead-letter topic if
+        // one is set) instead of failing, which would make the sidecar retry it forever.
+        var (status, body) = await PostForBodyAsync(gateway.AppPortUrl + DeliveryEndpoint.Route,
+            CloudEvent(Convert.ToBase64String([0xff, 0xff, 0xff, 0xff])), gateway.Tokens.AppApiToken);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("DROP", global::System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("status").GetString());
+
+        (status, body) = await PostForBodyAsync(gateway.AppPortUrl + DeliveryEndpoint.Route, Batch(fx.Bob.UserId, "after-the-bad-one", "still here"), gateway.Tokens.AppApiToken);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("SUCCESS", global::System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("status").GetString());
+        await bob.WaitForAsync<MessageDto>(m => m.SenderId == "after-the-bad-one");
+    }
+
     public static TheoryData<string, string, string> Callbacks => new()
     {
         { DaprNames.Apps.Gateway, "GET", "/dapr/subscribe" },
@@ -155,45 +174,35 @@ public sealed class BoundaryTests(SecuritySystem fx)
         delivery.UserIds.Add(userId);
         var batch = new DeliveryBatch();
         batch.Deliveries.Add(delivery);
-        // As the sidecar posts it: a bulk delivery (the gateway subscribes in bulk) of one CloudEvent
-        // whose data is the protobuf batch.
-        return global::System.Text.Json.JsonSerializer.Serialize(new
-        {
-            id = Guid.NewGuid().ToString(),
-            type = "com.dapr.event.sent.bulk",
-            topic = "deliveries.forged",
-            pubsubname = DaprNames.PubSub,
-            metadata = new Dictionary<string, string>(),
-            entries = new[]
-            {
-                new
-                {
-                    entryId = "1",
-                    contentType = "application/cloudevents+json",
-                    metadata = new Dictionary<string, string>(),
-                    @event = new Dictionary<string, object>
-                    {
-                        ["id"] = Guid.NewGuid().ToString(),
-                        ["specversion"] = "1.0",
-                        ["source"] = "forged",
-                        ["type"] = "com.dapr.event.sent",
-                        ["datacontenttype"] = ProtoPubSub.ContentType,
-                        ["data_base64"] = Convert.ToBase64String(batch.ToByteArray()),
-                    },
-                },
-            },
-        });
+        return CloudEvent(Convert.ToBase64String(batch.ToByteArray()));
     }
 
-    private static async Task<HttpStatusCode> PostAsync(string url, string json, string? token)
+    /// <summary>As the sidecar posts a delivery: one CloudEvent whose data is the protobuf batch.</summary>
+    private static string CloudEvent(string dataBase64) =>
+        global::System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["specversion"] = "1.0",
+            ["source"] = "forged",
+            ["type"] = "com.dapr.event.sent",
+            ["topic"] = "deliveries.forged",
+            ["pubsubname"] = DaprNames.PubSub,
+            ["datacontenttype"] = ProtoPubSub.ContentType,
+            ["data_base64"] = dataBase64,
+        });
+
+    private static async Task<HttpStatusCode> PostAsync(string url, string json, string? token) =>
+        (await PostForBodyAsync(url, json, token)).Status;
+
+    private static async Task<(HttpStatusCode Status, string Body)> PostForBodyAsync(string url, string json, string? token)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, Encoding.UTF8, "application/cloudevents+json") };
         if (token is not null)
         {
             request.Headers.TryAddWithoutValidation(SidecarTokens.Header, token);
         }
 
         using var response = await Http.SendAsync(request);
-        return response.StatusCode;
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 }
