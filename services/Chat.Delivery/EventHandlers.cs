@@ -110,32 +110,23 @@ public static partial class EventHandlers
             await fanOut.PublishAsync(table, () => new Chat.Contracts.V1.Delivery { GroupChanged = evt }, ct);
         });
 
-    private static async Task<IResult> Handle<T>(HttpRequest request, ILoggerFactory logs, Func<T, CancellationToken, Task> handler)
+    private static Task<IResult> Handle<T>(HttpRequest request, ILoggerFactory logs, Func<T, CancellationToken, Task> handler)
         where T : Google.Protobuf.IMessage<T>, new()
     {
         var log = logs.CreateLogger("Chat.Delivery");
-        T evt;
-        try
+        return TopicEvent.HandleAsync<T>(request, async (evt, ct) =>
         {
-            evt = await ProtoPubSub.ReadProtoAsync<T>(request.Body, request.ContentType, request.HttpContext.RequestAborted);
-        }
-        catch (Google.Protobuf.InvalidProtocolBufferException ex)
-        {
-            // A malformed event never becomes valid: drop it (to the dead-letter topic if configured).
-            LogDropped(log, ex, typeof(T).Name);
-            return Results.Ok(new { status = "DROP" });
-        }
-
-        try
-        {
-            await handler(evt, request.HttpContext.RequestAborted);
-            return Results.Ok(new { status = "SUCCESS" });
-        }
-        catch (Exception ex) when (ex is RpcException or DaprException or HttpRequestException or TimeoutException)
-        {
-            LogRetry(log, ex, typeof(T).Name);
-            return Results.Ok(new { status = "RETRY" });
-        }
+            try
+            {
+                await handler(evt, ct);
+                return TopicEvent.Success;
+            }
+            catch (Exception ex) when (ex is RpcException or DaprException or HttpRequestException or TimeoutException)
+            {
+                LogRetry(log, ex, typeof(T).Name);
+                return TopicEvent.Retry;
+            }
+        }, ex => LogDropped(log, ex, typeof(T).Name));
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dropping a malformed {Event}")]

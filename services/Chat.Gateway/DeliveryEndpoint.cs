@@ -29,24 +29,14 @@ public static class DeliveryEndpoint
         app.MapPost(Route, HandleAsync).WithTopic(DaprNames.PubSub, topic);
     }
 
-    private static async Task<IResult> HandleAsync(
-        HttpRequest request, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
-    {
-        DeliveryBatch batch;
-        try
+    // Pushing to live connections does not fail in a way a retry would mend.
+    private static Task<IResult> HandleAsync(
+        HttpRequest request, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches) =>
+        TopicEvent.HandleAsync<DeliveryBatch>(request, async (batch, _) =>
         {
-            batch = await ProtoPubSub.ReadProtoAsync<DeliveryBatch>(request.Body, request.ContentType, request.HttpContext.RequestAborted);
-        }
-        catch (Google.Protobuf.InvalidProtocolBufferException)
-        {
-            // A malformed batch never becomes valid.
-            return Results.Ok(new { status = "DROP" });
-        }
-
-        // Pushing to live connections does not fail in a way a retry would mend.
-        await PushAsync(batch, hub, connections, watches);
-        return Results.Ok(new { status = "SUCCESS" });
-    }
+            await PushAsync(batch, hub, connections, watches);
+            return TopicEvent.Success;
+        });
 
     private static async Task PushAsync(DeliveryBatch batch, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches)
     {

@@ -34,19 +34,11 @@ public static class RouteCacheEndpoints
     public static IEndpointRouteBuilder MapRouteChanges(this IEndpointRouteBuilder app)
     {
         var instance = app.ServiceProvider.GetRequiredService<RouteCacheInstance>();
-        app.MapPost(Route, async (HttpRequest request, RouteCache cache) =>
+        app.MapPost(Route, (HttpRequest request, RouteCache cache) => TopicEvent.HandleAsync<RoutesChanged>(request, (evt, _) =>
         {
-            try
-            {
-                var evt = await ProtoPubSub.ReadProtoAsync<RoutesChanged>(request.Body, request.ContentType, request.HttpContext.RequestAborted);
-                cache.Invalidate(evt.UserIds);
-                return Results.Ok(new { status = "SUCCESS" });
-            }
-            catch (Google.Protobuf.InvalidProtocolBufferException)
-            {
-                return Results.Ok(new { status = "DROP" });
-            }
-        }).WithTopic(DaprNames.PubSub, DaprNames.Topics.RouteChanges(instance.Id));
+            cache.Invalidate(evt.UserIds);
+            return Task.FromResult(TopicEvent.Success);
+        })).WithTopic(DaprNames.PubSub, DaprNames.Topics.RouteChanges(instance.Id));
         return app;
     }
 }
