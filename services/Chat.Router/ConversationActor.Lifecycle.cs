@@ -11,11 +11,13 @@ namespace Chat.Router;
 /// seq, dedup, outbox), which also rewrite their target so history shows its current state. The
 /// target's new state is written with the entry: in the same transaction where the store has them,
 /// else right after the entry, and again by crash repair (applying the newest entry is idempotent).
+/// A target is rewritten with the ETag it was read with: message keys are saved first-write, and
+/// state.redis then refuses a later save of the key without its ETag.
 /// </summary>
 public sealed partial class ConversationActor
 {
-    // Set for the duration of one lifecycle append: the records to write with the entry, given the entry.
-    private Func<StoredMessage, IReadOnlyList<StoredMessage>>? _lifecycleWrites;
+    // Set for the duration of one lifecycle append: the records to write with the entry (and the ETags they were read with), given the entry.
+    private Func<StoredMessage, IReadOnlyList<(StoredMessage Message, string? ETag)>>? _lifecycleWrites;
 
     public async Task<LifecycleResult> ApplyLifecycleAsync(LifecycleRequest request)
     {
@@ -27,26 +29,17 @@ public sealed partial class ConversationActor
             return new LifecycleResult(original, Duplicate: true);
         }
 
-        var target = request.TargetSeq is > 0 && request.TargetSeq <= _meta.LastSeq ? await ReadMessageAsync(request.TargetSeq) : null;
+        var (target, targetETag) = request.TargetSeq is > 0 && request.TargetSeq <= _meta.LastSeq
+            ? await ReadMessageWithETagAsync(request.TargetSeq)
+            : (null, null);
         if (Lifecycle.Check(request, target, DateTimeOffset.UtcNow) is { } refused)
         {
             return new LifecycleResult(null, false, refused.Code, refused.Message);
         }
 
         // A delete erases the text its edits carried too.
-        var erased = new List<StoredMessage>();
-        if (request.EntryKind == (int)MessageKind.Delete)
-        {
-            foreach (var seq in target!.EditSeqs ?? [])
-            {
-                if (await ReadMessageAsync(seq) is { } edit)
-                {
-                    erased.Add(Lifecycle.Erase(edit));
-                }
-            }
-        }
-
-        _lifecycleWrites = entry => [Lifecycle.Apply(target!, entry), .. erased];
+        var erased = request.EntryKind == (int)MessageKind.Delete ? await ErasedEditsAsync(target!) : [];
+        _lifecycleWrites = entry => [(Lifecycle.Apply(target!, entry), targetETag), .. erased];
         try
         {
             var result = await AppendCheckedAsync(append, request.MemberIds);
@@ -67,8 +60,8 @@ public sealed partial class ConversationActor
         }
 
         var json = dapr.JsonSerializerOptions;
-        return _lifecycleWrites(entry).Select(m => new StateTransactionRequest(
-            MessageKeys.Message(ConversationId, m.Seq), JsonSerializer.SerializeToUtf8Bytes(m, json), StateOperationType.Upsert));
+        return _lifecycleWrites(entry).Select(w => new StateTransactionRequest(
+            MessageKeys.Message(ConversationId, w.Message.Seq), JsonSerializer.SerializeToUtf8Bytes(w.Message, json), StateOperationType.Upsert, w.ETag));
     }
 
     /// <summary>Without transactions: the target's new state, written after the entry (repair redoes it after a crash).</summary>
@@ -79,35 +72,60 @@ public sealed partial class ConversationActor
             return;
         }
 
-        foreach (var m in _lifecycleWrites(entry))
-        {
-            await dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, m.Seq), m);
-        }
+        await SaveRewritesAsync(_lifecycleWrites(entry));
     }
 
     /// <summary>Crash repair of an entry found past the header: its target may not have been written yet.</summary>
     private async Task ReapplyLifecycleAsync(StoredMessage orphan)
     {
-        if (orphan.EntryKind == 0 || await ReadMessageAsync(orphan.TargetSeq) is not { } target)
+        if (orphan.EntryKind == 0 || await ReadMessageWithETagAsync(orphan.TargetSeq) is not ({ } target, var etag))
         {
             return;
         }
 
-        var writes = new List<StoredMessage> { Lifecycle.Apply(target, orphan) };
-        if (orphan.EntryKind == (int)MessageKind.Delete)
+        await SaveRewritesAsync([(Lifecycle.Apply(target, orphan), etag),
+            .. orphan.EntryKind == (int)MessageKind.Delete ? await ErasedEditsAsync(target) : []]);
+    }
+
+    /// <summary>A deleted message's edits, with their text erased.</summary>
+    private async Task<List<(StoredMessage Message, string? ETag)>> ErasedEditsAsync(StoredMessage target)
+    {
+        var erased = new List<(StoredMessage, string?)>();
+        foreach (var seq in target.EditSeqs ?? [])
         {
-            foreach (var seq in target.EditSeqs ?? [])
+            if (await ReadMessageWithETagAsync(seq) is ({ } edit, var etag))
             {
-                if (await ReadMessageAsync(seq) is { } edit)
-                {
-                    writes.Add(Lifecycle.Erase(edit));
-                }
+                erased.Add((Lifecycle.Erase(edit), etag));
             }
         }
 
-        foreach (var m in writes)
+        return erased;
+    }
+
+    /// <summary>
+    /// Rewrites of stored messages, each with the ETag it was read with. A refused one was rewritten by
+    /// another activation of this conversation in the meantime: its entry stays, its effect on the target is that activation's.
+    /// </summary>
+    private async Task SaveRewritesAsync(IEnumerable<(StoredMessage Message, string? ETag)> rewrites)
+    {
+        foreach (var (message, etag) in rewrites)
         {
-            await dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, m.Seq), m);
+            var key = MessageKeys.Message(ConversationId, message.Seq);
+            if (etag is null)
+            {
+                await dapr.SaveStateAsync(DaprNames.StateStores.Messages, key, message);
+            }
+            else
+            {
+                await dapr.TrySaveStateAsync(DaprNames.StateStores.Messages, key, message, etag);
+            }
         }
+    }
+
+    /// <summary>A stored message and its ETag (null where the store has none).</summary>
+    private async Task<(StoredMessage? Message, string? ETag)> ReadMessageWithETagAsync(ulong seq)
+    {
+        var (message, etag) = await dapr.GetStateAndETagAsync<StoredMessage?>(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, seq));
+        return (message, string.IsNullOrEmpty(etag) ? null : etag);
     }
 }

@@ -96,12 +96,13 @@ public sealed partial class ConversationActor
     }
 
     /// <summary>
-    /// Without conditional writes the header can move back: another activation's write of an
-    /// older header may land after ours. Checked on the outbox tick, rewritten when behind.
+    /// Where the header is not written in the message's own first-write commit it can move back:
+    /// another activation's write of an older header may land after ours. Checked on the outbox
+    /// tick, rewritten when behind.
     /// </summary>
     private async Task RestoreHeaderIfBehindAsync()
     {
-        if (await NeedsHeadAsync()
+        if (!await components.EnforcesFirstWriteInTransactionsAsync(DaprNames.StateStores.Messages)
             && await dapr.GetStateAsync<ConversationMeta?>(DaprNames.StateStores.Messages, MessageKeys.Meta(ConversationId)) is { } stored
             && stored.LastSeq < _meta.LastSeq)
         {

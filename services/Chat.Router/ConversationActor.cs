@@ -14,14 +14,16 @@ namespace Chat.Router;
 /// <summary>
 /// One per conversation. Appends run one at a time (Dapr's turn-based actors), so the next seq
 /// is always last + 1. The message key is the commit point (first-write: a seq is never
-/// overwritten). Where the messages store is transactional (the metadata API says so), one
+/// overwritten, not even by a stale activation of this conversation elsewhere). Where the store's
+/// transactions enforce first-write (SQLite, PostgreSQL: the metadata API names the type), one
 /// transaction writes the message, its dedup entry, the header and the sender's cursor: one
-/// commit per send. A repeated client_msg_id is refused by that transaction's first-write of its
-/// dedup key where the store enforces first-write inside transactions (SQLite, PostgreSQL): only
-/// then is the original read. Elsewhere (components-contrib's redis applies first-write to single
-/// saves only) its dedup key is read before each append. Elsewhere (Cassandra) the writes are ordered, message
-/// first, and repaired on activation if the process dies in between; a store without first-write
-/// gets its seqs taken through the head in the actor store first (see ConversationActor.Sequencer.cs). The publish follows the
+/// commit per send, and a repeated client_msg_id is refused by its first-write of the dedup key:
+/// only then is the original read. Where they do not (components-contrib's redis applies
+/// first-write to single saves only) the message key is saved alone, first-write, and the rest
+/// follows in one transaction; the dedup key is read before each append. Without transactions
+/// (Cassandra) the writes are ordered the same way, message first. Either way a crash in between
+/// is repaired on activation. A store without first-write at all gets its seqs taken through the
+/// head in the actor store first (see ConversationActor.Sequencer.cs). The publish follows the
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
 /// In conversations of at most <see cref="LiveDeliveryMaxMembers"/> members the publish is the
 /// live delivery itself: the actor publishes the gateways' batches and leaves only the offline
@@ -80,9 +82,9 @@ public sealed partial class ConversationActor(
     private async Task<AppendMessageResult> AppendCheckedAsync(AppendMessageRequest request, IReadOnlyList<string> members)
     {
         var transactional = await components.HasAsync(DaprNames.StateStores.Messages, "TRANSACTIONAL");
+        var oneCommit = await components.EnforcesFirstWriteInTransactionsAsync(DaprNames.StateStores.Messages);
         await FlushPendingDedupAsync();
-        if (!await components.EnforcesFirstWriteInTransactionsAsync(DaprNames.StateStores.Messages)
-            && await FindDuplicateAsync(request) is { } original)
+        if (!oneCommit && await FindDuplicateAsync(request) is { } original)
         {
             return new AppendMessageResult(original, Duplicate: true);
         }
@@ -121,13 +123,14 @@ public sealed partial class ConversationActor(
 
             try
             {
-                if (transactional)
+                if (oneCommit)
                 {
-                    await CommitAsync(message);
+                    await dapr.ExecuteStateTransactionAsync(DaprNames.StateStores.Messages, [.. CommitOperations(message, _meta.After(message), withMessage: true)]);
                 }
                 else
                 {
-                    // First-write: never overwrite a seq, even if an earlier write timed out but landed.
+                    // First-write: never overwrite a seq, even if an earlier write timed out but landed,
+                    // or another activation of this conversation (one that is behind) took it.
                     await dapr.SaveStateAsync(DaprNames.StateStores.Messages, MessageKeys.Message(ConversationId, message.Seq), message,
                         new StateOptions { Concurrency = ConcurrencyMode.FirstWrite });
                 }
@@ -137,8 +140,8 @@ public sealed partial class ConversationActor(
             catch (DaprException) when (attempt < 3)
             {
                 // The dedup key (a retry of a stored message) or the message key (written before a
-                // crash, header not yet) exists: find out which.
-                if (transactional && await FindDuplicateAsync(request) is { } stored && stored.Seq <= _meta.LastSeq)
+                // crash, header not yet, or by another activation) exists: find out which.
+                if (oneCommit && await FindDuplicateAsync(request) is { } stored && stored.Seq <= _meta.LastSeq)
                 {
                     return new AppendMessageResult(stored, Duplicate: true);
                 }
@@ -153,8 +156,16 @@ public sealed partial class ConversationActor(
 
         _meta = _meta.After(message);
         _unpublished[message.Seq] = (message, members, request.SenderConnectionId);
-        if (transactional)
+        if (oneCommit)
         {
+            _savedMeta = _meta;
+        }
+        else if (transactional)
+        {
+            // Stored; until the rest lands its dedup entry is pending (a retry must find it).
+            _pendingDedup.Add(message);
+            await dapr.ExecuteStateTransactionAsync(DaprNames.StateStores.Messages, [.. CommitOperations(message, _meta, withMessage: false)]);
+            _pendingDedup.Remove(message);
             _savedMeta = _meta;
         }
         else
@@ -205,27 +216,32 @@ public sealed partial class ConversationActor(
     }
 
     /// <summary>
-    /// Message, dedup entry, header (with the published seq as far as known: after a crash, at most the messages since
-    /// are published again, which clients absorb by msg_id) and the sender's cursor, in one commit.
+    /// Dedup entry, message (when it is not saved on its own first), header <paramref name="meta"/> (with the published seq as
+    /// far as known: after a crash, at most the messages since are published again, which clients
+    /// absorb by msg_id), the sender's cursor and an edit's or delete's target: one commit.
     /// The cursor is written blind: receipts never pass the last seq, which this message is.
     /// </summary>
-    private Task CommitAsync(StoredMessage message)
+    private IEnumerable<StateTransactionRequest> CommitOperations(StoredMessage message, ConversationMeta meta, bool withMessage)
     {
         var json = dapr.JsonSerializerOptions;
         var firstWrite = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite };
-        var meta = _meta.After(message);
-        return dapr.ExecuteStateTransactionAsync(DaprNames.StateStores.Messages,
-        [
-            new StateTransactionRequest(MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),
-                JsonSerializer.SerializeToUtf8Bytes(new DedupEntry(message.Seq, message.MsgId), json), StateOperationType.Upsert,
-                metadata: DedupTtl, options: firstWrite),
-            new StateTransactionRequest(MessageKeys.Message(ConversationId, message.Seq), JsonSerializer.SerializeToUtf8Bytes(message, json),
-                StateOperationType.Upsert, options: firstWrite),
-            new StateTransactionRequest(MessageKeys.Meta(ConversationId), JsonSerializer.SerializeToUtf8Bytes(meta, json), StateOperationType.Upsert),
-            new StateTransactionRequest(MessageKeys.Cursor(ConversationId, message.SenderId),
-                JsonSerializer.SerializeToUtf8Bytes(new StoredCursor(message.Seq, message.Seq, message.SentAt), json), StateOperationType.Upsert),
-            .. LifecycleOperations(message),
-        ]);
+        yield return new StateTransactionRequest(MessageKeys.Dedup(ConversationId, message.SenderId, message.ClientMsgId),
+            JsonSerializer.SerializeToUtf8Bytes(new DedupEntry(message.Seq, message.MsgId), json), StateOperationType.Upsert,
+            metadata: DedupTtl, options: firstWrite);
+        if (withMessage)
+        {
+            yield return new StateTransactionRequest(MessageKeys.Message(ConversationId, message.Seq), JsonSerializer.SerializeToUtf8Bytes(message, json),
+                StateOperationType.Upsert, options: firstWrite);
+        }
+
+        yield return new StateTransactionRequest(MessageKeys.Meta(ConversationId),
+            JsonSerializer.SerializeToUtf8Bytes(meta, json), StateOperationType.Upsert);
+        yield return new StateTransactionRequest(MessageKeys.Cursor(ConversationId, message.SenderId),
+            JsonSerializer.SerializeToUtf8Bytes(new StoredCursor(message.Seq, message.Seq, message.SentAt), json), StateOperationType.Upsert);
+        foreach (var operation in LifecycleOperations(message))
+        {
+            yield return operation;
+        }
     }
 
     /// <summary>

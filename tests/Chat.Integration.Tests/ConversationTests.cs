@@ -42,6 +42,36 @@ public sealed class ConversationTests(RedisServerFixture redis)
         Assert.Equal("hello team", Assert.Single(history.Messages).Content.Text);
     }
 
+    /// <summary>
+    /// An edit or delete rewrites its target message. Message keys are saved first-write, and on
+    /// state.redis a key saved that way refuses a later save without its ETag: the rewrite carries it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sets))]
+    public async Task An_edit_and_a_delete_rewrite_their_target_in_history(ComponentSet set)
+    {
+        await using var system = await StartAsync(set);
+        var alice = await system.RegisterAsync();
+        var bob = await system.RegisterAsync();
+        var first = (await alice.SendToPeerAsync(bob, "teh typo")).Message;
+        var second = (await alice.SendAsync(first.ConversationId, "take this back")).Message;
+
+        var edit = await alice.Messaging.EditMessageAsync(new EditMessageRequest
+        {
+            ConversationId = first.ConversationId, TargetSeq = first.Seq, ClientMsgId = Guid.NewGuid().ToString("N"), Text = "the typo",
+        });
+        var delete = await alice.Messaging.DeleteMessageAsync(new DeleteMessageRequest
+        {
+            ConversationId = first.ConversationId, TargetSeq = second.Seq, ClientMsgId = Guid.NewGuid().ToString("N"),
+        });
+        Assert.Equal((3ul, 4ul), (edit.Entry.Seq, delete.Entry.Seq));
+
+        var history = (await bob.Messaging.GetHistoryAsync(new GetHistoryRequest { ConversationId = first.ConversationId, Limit = 10 })).Messages
+            .ToDictionary(m => m.Seq);
+        Assert.Equal(("the typo", true), (history[first.Seq].Content.Text, history[first.Seq].EditedAt is not null));
+        Assert.Equal((true, ""), (history[second.Seq].Deleted, history[second.Seq].Content?.Text ?? ""));
+    }
+
     [Theory]
     [MemberData(nameof(Sets))]
     public async Task Twenty_concurrent_senders_get_gap_free_seqs(ComponentSet set)

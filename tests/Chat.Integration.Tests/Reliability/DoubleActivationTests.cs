@@ -8,26 +8,34 @@ using Grpc.Core;
 namespace Chat.Integration.Tests.Reliability;
 
 /// <summary>
-/// Issue 20, item 5: two activations of one conversation actor at once (a placement change or a
-/// partition) on a messages store without first-write and ETags, as <c>state.cassandra</c> is.
-/// Two systems share every store but not their actor placement, so each one's router believes it
-/// owns the conversation: a split brain. Clients send through both at the same time, and every
-/// message either side acknowledged must be in the history, at the seq it was acknowledged with.
+/// Issue 20, item 5: two activations of one conversation actor at once (a placement change, a
+/// partition, or a router whose sidecar restarted and still holds its old activations). Two
+/// systems share every store but not their actor placement, so each one's router believes it owns
+/// the conversation: a split brain. Clients send through both at the same time, and every message
+/// either side acknowledged must be in the history, at the seq it was acknowledged with. On two
+/// messages stores that cannot refuse a second write of a seq inside a transaction:
+/// <c>state.cassandra</c> (no first-write, no ETags, no transactions) and <c>state.redis</c>
+/// (first-write on single saves only).
 /// </summary>
 [Trait("Area", "ScaleOut")]
-public sealed class DoubleActivationTests
+[Collection(RedisCollection.Name)]
+public sealed class DoubleActivationTests(RedisServerFixture redis)
 {
     private const int MessagesPerSide = 15;
 
-    [Fact]
-    public async Task Two_activations_of_one_conversation_on_a_store_without_first_write_lose_no_acknowledged_message()
+    public static TheoryData<string> MessagesStores => new() { "state.cassandra", "state.redis" };
+
+    [Theory]
+    [MemberData(nameof(MessagesStores))]
+    public async Task Two_activations_of_one_conversation_lose_no_acknowledged_message(string messagesStoreType)
     {
-        await using var left = await ChatHarness.InProcessAsync(new() { ComponentChanges = [CassandraMessagesStore] });
+        var change = messagesStoreType == "state.redis" ? RedisMessagesStore(redis.Endpoint) : CassandraMessagesStore;
+        await using var left = await ChatHarness.InProcessAsync(new() { ComponentChanges = [change], Redis = redis.Endpoint });
         using (var dapr = new DaprClientBuilder().UseGrpcEndpoint(left.ClientSidecar.GrpcEndpoint).UseDaprApiToken(left.ClientApiToken).Build())
         {
             var messagesStore = (await dapr.GetMetadataAsync()).Components.Single(c => c.Name == DaprNames.StateStores.Messages);
-            Assert.Equal("state.cassandra", messagesStore.Type);
-            Assert.Equal(["TTL"], messagesStore.Capabilities);
+            Assert.Equal(messagesStoreType, messagesStore.Type);
+            Assert.Equal(messagesStoreType == "state.redis" ? ["ETAG", "TRANSACTIONAL", "TTL"] : ["TTL"], messagesStore.Capabilities.Order());
         }
 
         // The same component files (the same SQLite files), but a placement of its own.
@@ -97,6 +105,13 @@ public sealed class DoubleActivationTests
             Assert.Equal(Enumerable.Range(2, acknowledged.Count).Select(s => (ulong)s), messages.Select(m => m.Seq));
         }
     }
+
+    /// <summary>messages-store on the redis-server of the test run (the redis set's store).</summary>
+    private static ComponentChange RedisMessagesStore(string endpoint) => new(DaprNames.StateStores.Messages)
+    {
+        Type = "state.redis",
+        Metadata = new Dictionary<string, string> { ["redisHost"] = endpoint, ["redisPassword"] = "" },
+    };
 
     /// <summary>messages-store as production has it: state.cassandra (here on a SQLite file of the run, with Cassandra's features).</summary>
     private static readonly ComponentChange CassandraMessagesStore = new(DaprNames.StateStores.Messages)
