@@ -53,7 +53,9 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
     private readonly SemaphoreSlim _mutex = new(1, 1);
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
-    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
+    // Keyed by (actor id, name), not a joined string: the loop checks every reminder of the type at
+    // each wake, and building a key for each was a fifth of this process's allocations under load.
+    private readonly HashSet<(string ActorId, string Name)> _inFlight = [];
     private List<StoredReminder>? _list;
     private long _loadedAt;
     private Task? _loop;
@@ -202,7 +204,7 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
                     var now = placement.Time.GetUtcNow();
                     foreach (var r in _list)
                     {
-                        var key = r.ActorId + ActorStateStore.Separator + r.Name;
+                        var key = (r.ActorId, r.Name);
                         // Across processes, each fires the reminders of the actors it owns (and reloads the list to see moves).
                         if (_inFlight.Contains(key) || placement.Cluster?.OwnsLocally(ActorType, r.ActorId) == false)
                         {
@@ -258,7 +260,7 @@ internal sealed class ReminderScheduler(ActorPlacement placement, string type, I
 
     private async Task FireAsync(StoredReminder reminder, CancellationToken ct)
     {
-        var key = reminder.ActorId + ActorStateStore.Separator + reminder.Name;
+        var key = (reminder.ActorId, reminder.Name);
         var fired = false;
         var cancel = false;
         try
