@@ -29,7 +29,7 @@ public sealed partial class ConversationActor
             return new LifecycleResult(original, Duplicate: true);
         }
 
-        var (target, targetETag) = request.TargetSeq is > 0 && request.TargetSeq <= _meta.LastSeq
+        var (target, targetETag) = request.TargetSeq is > 0 && await IsAppendedAsync(request.TargetSeq)
             ? await ReadMessageWithETagAsync(request.TargetSeq)
             : (null, null);
         if (Lifecycle.Check(request, target, DateTimeOffset.UtcNow) is { } refused)

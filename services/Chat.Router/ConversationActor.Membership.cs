@@ -87,7 +87,7 @@ public sealed partial class ConversationActor
         }
 
         if (request.ReplyToSeq != 0
-            && (request.ReplyToSeq > _meta.LastSeq || await ReadMessageAsync(request.ReplyToSeq) is not { EntryKind: 0, Deleted: false }))
+            && (!await IsAppendedAsync(request.ReplyToSeq) || await ReadMessageAsync(request.ReplyToSeq) is not { EntryKind: 0, Deleted: false }))
         {
             return (request, null, new ValidationError(ErrorCodes.InvalidReplyTo,
                 $"reply_to_seq {request.ReplyToSeq} is not a message of this conversation (or it was deleted)."));

@@ -208,6 +208,16 @@ public sealed partial class ConversationActor(
 
         if (_savedMeta != _meta)
         {
+            // This activation may be stale (its router's sidecar restarted, another router took the
+            // conversation over and appended, then gave it back): catch up before writing the header,
+            // or its older one would hide every later message from history.
+            var last = _meta.LastSeq;
+            await RepairAsync();
+            if (_meta.LastSeq != last)
+            {
+                return;
+            }
+
             await SaveMetaAsync();
         }
 
@@ -271,6 +281,20 @@ public sealed partial class ConversationActor(
             await EnsureOutboxReminderAsync();
             await PublishPendingAsync();
         }
+    }
+
+    /// <summary>
+    /// True when <paramref name="seq"/> is in the log. Past this activation's last seq it may still
+    /// be, appended by another activation (this one is stale): catch up before saying no.
+    /// </summary>
+    private async Task<bool> IsAppendedAsync(ulong seq)
+    {
+        if (seq > _meta.LastSeq)
+        {
+            await RepairAsync();
+        }
+
+        return seq <= _meta.LastSeq;
     }
 
     /// <summary>Publishes every stored message past the published seq; the header catches up with the next write.</summary>

@@ -88,6 +88,23 @@ public sealed class DoubleActivationTests(RedisServerFixture redis)
                 (await reader.SyncAsync(new SyncRequest())).Deltas.Single(d => d.ConversationId == conversationId).Messages.Where(m => m.Seq > 1));
         }
 
+        // The left activation is now behind the right one's last append: asked to edit that message,
+        // it catches up before judging the target instead of refusing it as unknown.
+        var last = (await bobOnRight.SendMessageAsync(new SendMessageRequest
+        {
+            ConversationId = conversationId,
+            ClientMsgId = Guid.NewGuid().ToString("N"),
+            Content = new MessageContent { Text = "bob's last, via right" },
+        })).Message;
+        var edit = (await bobOnLeft.EditMessageAsync(new EditMessageRequest
+        {
+            ConversationId = conversationId,
+            TargetSeq = last.Seq,
+            ClientMsgId = Guid.NewGuid().ToString("N"),
+            Text = "bob's last, edited via left",
+        })).Entry;
+        Assert.Equal(last.Seq + 1, edit.Seq);
+
         async Task UntilAllAcknowledgedAsync(string what, Func<Task<IEnumerable<ChatMessage>>> read)
         {
             var (messages, _, _) = await Wait.ForAsync(

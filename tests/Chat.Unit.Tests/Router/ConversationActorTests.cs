@@ -241,6 +241,62 @@ public sealed class ConversationActorTests
         Assert.Single(router.Dapr.Events<MessageCreated>(DaprNames.Topics.MessageCreated));
     }
 
+    /// <summary>Messages store types with their capabilities, one per commit path: one transaction, first-write save then a transaction, the head.</summary>
+    public static TheoryData<string, bool, bool> CommitPaths => new()
+    {
+        { "state.sqlite", true, true },
+        { "state.redis", true, true },
+        { "state.cassandra", false, false },
+    };
+
+    /// <summary>
+    /// A router whose sidecar restarted keeps its activations; another router took the
+    /// conversation over and appended, then gave it back. The stale activation's quiet outbox
+    /// tick must not write its older header over the newer one: history is read up to the
+    /// header, so every message after it would look lost. (The clean-clone CI saw this.)
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CommitPaths))]
+    public async Task A_stale_activations_outbox_tick_never_moves_the_header_back(string storeType, bool transactional, bool etags)
+    {
+        var (router, stale) = await StaleActivationAsync(storeType, transactional, etags);
+        await using var _ = router;
+
+        // The stale activation's ticks: the first forgives its append, the next is quiet.
+        await Tick(stale);
+        await Tick(stale);
+        await Tick(stale);
+
+        Assert.Equal(3ul, (await router.MetaAsync(Dm))!.LastSeq);
+        var next = await stale.AppendAsync(Send("client-0004", "four"));
+        Assert.Equal(4ul, next.Message.Seq);
+        Assert.Equal(["one", "two", "three", "four"], (await Task.WhenAll(Enumerable.Range(1, 4).Select(s => router.StoredAsync(Dm, (ulong)s)))).Select(m => m!.Text));
+    }
+
+    /// <summary>
+    /// The same stale activation is asked to edit, and to reply to, messages another activation
+    /// appended: it catches up before judging the target, instead of refusing it as unknown (the
+    /// client would retry that edit forever).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CommitPaths))]
+    public async Task A_stale_activation_catches_up_before_judging_a_target(string storeType, bool transactional, bool etags)
+    {
+        var (router, stale) = await StaleActivationAsync(storeType, transactional, etags);
+        await using var _ = router;
+
+        var edit = await stale.ApplyLifecycleAsync(new LifecycleRequest("ann", "d1", "client-0004", (int)MessageKind.Edit, 3, "three, edited",
+            TimeSpan.FromHours(1), false, ["ann", "carl"]));
+        var reply = await stale.AppendAsync(Send("client-0005", "re: two") with { ReplyToSeq = 2 });
+        var unknown = await stale.AppendAsync(Send("client-0006", "re: nothing") with { ReplyToSeq = 9 });
+
+        Assert.Null(edit.ErrorCode);
+        Assert.Equal(4ul, edit.Entry!.Seq);
+        Assert.Equal("three, edited", (await router.StoredAsync(Dm, 3))!.Text);
+        Assert.Equal(5ul, reply.Message.Seq);
+        Assert.Equal(ErrorCodes.InvalidReplyTo, unknown.Refused!.Code);
+    }
+
     [Fact]
     public async Task Other_reminders_are_ignored()
     {
@@ -253,6 +309,30 @@ public sealed class ConversationActorTests
         await actor.ReceiveReminderAsync("something-else", [], TimeSpan.Zero, TimeSpan.Zero);
 
         Assert.Empty(router.Dapr.Published);
+    }
+
+    /// <summary>An activation that appended seq 1, then another activation of the conversation appended 2 and 3.</summary>
+    private static async Task<(RouterHarness Router, ConversationActor Stale)> StaleActivationAsync(string storeType, bool transactional, bool etags)
+    {
+        var router = await StoreOfType(storeType, transactional, etags);
+        var stale = await router.ActivateAsync(Dm);
+        await stale.AppendAsync(Send("client-0001", "one"));
+        var other = await router.ActivateAsync(Dm);
+        await other.AppendAsync(Send("client-0002", "two"));
+        await other.AppendAsync(Send("client-0003", "three"));
+        return (router, stale);
+    }
+
+    /// <summary>A router whose messages store reports <paramref name="storeType"/> (which decides its commit path) and these capabilities.</summary>
+    private static Task<RouterHarness> StoreOfType(string storeType, bool transactional, bool etags)
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var dapr = new FakeDaprClient(time)
+            .WithStore(DaprNames.StateStores.Messages, transactional ? FakeDaprClient.FullStore : etags ? ["ETAG", "TTL"] : ["TTL"])
+            .WithStoreType(DaprNames.StateStores.Messages, storeType)
+            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore)
+            .WithStore(DaprNames.StateStores.Actors, FakeDaprClient.FullStore);
+        return RouterHarness.StartAsync(transactional, dapr, time, etags);
     }
 
     private static Task Tick(ConversationActor actor) =>
