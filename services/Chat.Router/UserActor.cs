@@ -21,14 +21,23 @@ public sealed class UserActor(ActorHost host, DaprClient dapr, RouteChangeNotifi
 
     private string UserId => Id.GetId();
 
-    protected override async Task OnActivateAsync()
+    protected override Task OnActivateAsync() => LoadAsync();
+
+    /// <summary>
+    /// Each call starts from the stored connections, not the ones in memory: a router whose sidecar
+    /// restarted keeps this activation, and placement may bring the user back to it after another
+    /// activation changed them (connects and disconnects are rare; one actor-state read each).
+    /// </summary>
+    private async Task LoadAsync()
     {
+        await StateManager.ClearCacheAsync();
         var saved = await StateManager.TryGetStateAsync<List<UserConnection>>(ConnectionsKey);
         _connections = saved.HasValue ? saved.Value : [];
     }
 
     public async Task<UserRoutes> ConnectAsync(UserConnection connection)
     {
+        await LoadAsync();
         _connections.RemoveAll(c => c.ConnectionId == connection.ConnectionId);
         _connections.Add(connection);
         await PruneDeadGatewaysAsync();
@@ -38,6 +47,7 @@ public sealed class UserActor(ActorHost host, DaprClient dapr, RouteChangeNotifi
 
     public async Task<UserRoutes> DisconnectAsync(DisconnectRequest request)
     {
+        await LoadAsync();
         if (_connections.RemoveAll(c => c.ConnectionId == request.ConnectionId) > 0)
         {
             await SaveAsync();
@@ -48,6 +58,7 @@ public sealed class UserActor(ActorHost host, DaprClient dapr, RouteChangeNotifi
 
     public async Task<UserRoutes> GetRoutesAsync()
     {
+        await LoadAsync();
         if (await PruneDeadGatewaysAsync())
         {
             await SaveAsync();

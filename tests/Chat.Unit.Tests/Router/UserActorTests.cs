@@ -132,4 +132,26 @@ public sealed class UserActorTests
 
         Assert.Equal("c1", Assert.Single(routes.Connections).ConnectionId);
     }
+
+    /// <summary>
+    /// A router whose sidecar restarted keeps its activations; another activation of the user took
+    /// connections meanwhile. When placement brings the user back, the stale activation's next
+    /// change must start from the stored connections, or it drops the ones it never saw (their
+    /// devices would get no live message until they reconnect).
+    /// </summary>
+    [Fact]
+    public async Task A_stale_activation_keeps_the_connections_another_activation_added()
+    {
+        await _dapr.LeaseGatewayAsync("gw-1");
+        var stale = await ActivateAsync("ann");
+        await stale.ConnectAsync(Conn("c1", "gw-1"));
+        var other = await ActivateAsync("ann");
+        await other.ConnectAsync(Conn("c2", "gw-1", "d2"));
+
+        var routes = await stale.ConnectAsync(Conn("c3", "gw-1", "d3"));
+        await stale.DisconnectAsync(new DisconnectRequest("c1"));
+
+        Assert.Equal(["c1", "c2", "c3"], routes.Connections.Select(c => c.ConnectionId));
+        Assert.Equal(["c2", "c3"], (await MirrorAsync("ann"))!.Connections.Select(c => c.ConnectionId));
+    }
 }
