@@ -210,10 +210,8 @@ public sealed partial class ConversationActor(
         {
             // This activation may be stale (its router's sidecar restarted, another router took the
             // conversation over and appended, then gave it back): catch up before writing the header,
-            // or its older one would hide every later message from history.
-            var last = _meta.LastSeq;
-            await RepairAsync();
-            if (_meta.LastSeq != last)
+            // or its older one would hide every later message from history. Caught up, it republishes: the next tick settles.
+            if (await IsAppendedAsync(_meta.LastSeq + 1))
             {
                 return;
             }

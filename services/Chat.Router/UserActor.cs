@@ -21,8 +21,6 @@ public sealed class UserActor(ActorHost host, DaprClient dapr, RouteChangeNotifi
 
     private string UserId => Id.GetId();
 
-    protected override Task OnActivateAsync() => LoadAsync();
-
     /// <summary>
     /// Each call starts from the stored connections, not the ones in memory: a router whose sidecar
     /// restarted keeps this activation, and placement may bring the user back to it after another

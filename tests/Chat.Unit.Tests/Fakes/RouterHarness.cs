@@ -20,7 +20,7 @@ public sealed class RouterHarness : IAsyncDisposable
 {
     private readonly WorkerIdLease _lease;
 
-    private RouterHarness(bool transactional, bool etags, FakeDaprClient? dapr, FakeTimeProvider? time, FakeDirectory? directory)
+    private RouterHarness(bool transactional, bool etags, string? storeType, FakeDaprClient? dapr, FakeTimeProvider? time, FakeDirectory? directory)
     {
         // Starts at the real time: the actor stamps messages with the system clock, the other services use this one.
         Time = time ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -28,6 +28,10 @@ public sealed class RouterHarness : IAsyncDisposable
             .WithStore(DaprNames.StateStores.Messages, transactional ? FakeDaprClient.FullStore : etags ? ["ETAG", "TTL"] : ["TTL"])
             .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore)
             .WithStore(DaprNames.StateStores.Actors, FakeDaprClient.FullStore);
+        if (storeType is not null)
+        {
+            Dapr.WithStoreType(DaprNames.StateStores.Messages, storeType);
+        }
         _lease = new WorkerIdLease(Dapr, new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:WorkerId"] = "7" }).Build(),
             Options.Create(new WorkerIdLeaseOptions()), Time, NullLogger<WorkerIdLease>.Instance);
         Ids = new LeasedSnowflakeIds(_lease);
@@ -64,12 +68,13 @@ public sealed class RouterHarness : IAsyncDisposable
     /// <summary>
     /// A router over a new fake sidecar, or over <paramref name="dapr"/> shared with other apps under test. The messages
     /// store is transactional, or has ETags only, or (<paramref name="etags"/> false) neither, as Cassandra.
+    /// The messages store reports <paramref name="storeType"/> when given (the type decides the actor's commit path).
     /// Members come from <paramref name="directory"/>, or from one that knows dm:ann:carl, dm:ann:bot1 and grp:g1 (ann, carl, dora).
     /// </summary>
     public static async Task<RouterHarness> StartAsync(bool transactional = true, FakeDaprClient? dapr = null, FakeTimeProvider? time = null, bool etags = true,
-        FakeDirectory? directory = null)
+        FakeDirectory? directory = null, string? storeType = null)
     {
-        var harness = new RouterHarness(transactional, etags, dapr, time, directory);
+        var harness = new RouterHarness(transactional, etags, storeType, dapr, time, directory);
         await harness._lease.StartAsync(CancellationToken.None);
         return harness;
     }

@@ -63,12 +63,7 @@ public sealed class ConversationActorTests
     [InlineData("state.redis", true)]
     public async Task The_dedup_key_is_read_before_an_append_only_where_transactions_do_not_enforce_first_write(string storeType, bool readsFirst)
     {
-        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        var dapr = new FakeDaprClient(time)
-            .WithStore(DaprNames.StateStores.Messages, FakeDaprClient.FullStore).WithStoreType(DaprNames.StateStores.Messages, storeType)
-            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore)
-            .WithStore(DaprNames.StateStores.Actors, FakeDaprClient.FullStore);
-        await using var router = await RouterHarness.StartAsync(dapr: dapr, time: time);
+        await using var router = await RouterHarness.StartAsync(storeType: storeType);
         var actor = await router.ActivateAsync(Dm);
         var dedupKey = MessageKeys.Dedup(Dm, "ann", "client-0001");
 
@@ -314,25 +309,13 @@ public sealed class ConversationActorTests
     /// <summary>An activation that appended seq 1, then another activation of the conversation appended 2 and 3.</summary>
     private static async Task<(RouterHarness Router, ConversationActor Stale)> StaleActivationAsync(string storeType, bool transactional, bool etags)
     {
-        var router = await StoreOfType(storeType, transactional, etags);
+        var router = await RouterHarness.StartAsync(transactional, etags: etags, storeType: storeType);
         var stale = await router.ActivateAsync(Dm);
         await stale.AppendAsync(Send("client-0001", "one"));
         var other = await router.ActivateAsync(Dm);
         await other.AppendAsync(Send("client-0002", "two"));
         await other.AppendAsync(Send("client-0003", "three"));
         return (router, stale);
-    }
-
-    /// <summary>A router whose messages store reports <paramref name="storeType"/> (which decides its commit path) and these capabilities.</summary>
-    private static Task<RouterHarness> StoreOfType(string storeType, bool transactional, bool etags)
-    {
-        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        var dapr = new FakeDaprClient(time)
-            .WithStore(DaprNames.StateStores.Messages, transactional ? FakeDaprClient.FullStore : etags ? ["ETAG", "TTL"] : ["TTL"])
-            .WithStoreType(DaprNames.StateStores.Messages, storeType)
-            .WithStore(DaprNames.StateStores.Presence, FakeDaprClient.FullStore)
-            .WithStore(DaprNames.StateStores.Actors, FakeDaprClient.FullStore);
-        return RouterHarness.StartAsync(transactional, dapr, time, etags);
     }
 
     private static Task Tick(ConversationActor actor) =>
