@@ -50,22 +50,27 @@ public sealed class InMemoryPubSub(ILogger log) : IPubSub
             }
         }
 
+        // Each handler starts on the publisher's thread and runs until its first wait (the request to
+        // the subscriber), instead of on a pool thread of its own: that hand-off woke a thread per
+        // delivery. The publisher still never waits for a delivery.
         foreach (var handler in targets)
         {
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await handler(message, CancellationToken.None);
-                }
-                catch (Exception ex)
-                {
-                    log.LogError(ex, "in-memory pub/sub: handling a message of topic {Topic} failed", message.Topic);
-                }
-            }, CancellationToken.None);
+            _ = HandleAsync(handler, message);
         }
 
         return Task.CompletedTask;
+    }
+
+    private async Task HandleAsync(PubSubHandler handler, PubSubMessage message)
+    {
+        try
+        {
+            await handler(message, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            log.LogError(ex, "in-memory pub/sub: handling a message of topic {Topic} failed", message.Topic);
+        }
     }
 
     public Task<IAsyncDisposable> SubscribeAsync(string topic, string group, PubSubHandler handler, CancellationToken cancellationToken)

@@ -8,17 +8,21 @@ namespace Dapr.DevSidecar.State;
 
 /// <summary>
 /// Group commit for one SQLite database file in this process, as PostgreSQL's commit_delay and
-/// Cassandra's grouped commit log do it: writers queue here, and one writer loop takes every
-/// request waiting at that moment, applies each inside its own savepoint of one
-/// <c>BEGIN IMMEDIATE</c> transaction, and commits once. Concurrent writers thus share one commit
+/// Cassandra's grouped commit log do it: writers queue here, and one writer at a time (the leader)
+/// takes every request waiting at that moment, applies each inside its own savepoint of one
+/// <c>BEGIN IMMEDIATE</c> transaction, and commits once. The leader is the writer that found no
+/// other draining the queue: it commits on its own thread, so a lone writer's commit costs no
+/// hand-off to another thread and back (two thread wake-ups per write, most of a write's cost in a
+/// busy sidecar on few cores). Once its own request is committed, a leader that still finds requests
+/// queued hands the rest to a pool thread rather than keep its caller waiting. Concurrent writers thus share one commit
 /// and one fsync, while each keeps its own outcome: a request whose ETag check fails is rolled back
 /// to its savepoint alone. A lone writer pays what it paid before (one transaction, no savepoint).
 /// Nothing waits for company: the batch is whatever queued while the previous commit ran.
 /// Writers in other processes still meet SQLite's file lock and busy_timeout.
-/// The loop keeps its connection and its compiled statements between commits (see
-/// <see cref="SqliteWriter"/>): the loop is the one serial point of every write to the file, and
+/// The leader keeps the connection and its compiled statements between commits (see
+/// <see cref="SqliteWriter"/>): the leader is the one serial point of every write to the file, and
 /// opening a connection and compiling each statement again had been most of its work.
-/// In WAL mode the loop's connection does not checkpoint: SQLite's automatic checkpoint runs inside
+/// In WAL mode the leader's connection does not checkpoint: SQLite's automatic checkpoint runs inside
 /// the commit that crosses 1,000 WAL pages, so that commit, every writer of its group and the whole
 /// queue behind it waited while pages were copied into the database file and it was fsynced (at
 /// 300 msg/s that was a third of the send path's p99). A commit schedules a passive checkpoint on
@@ -26,7 +30,7 @@ namespace Dapr.DevSidecar.State;
 /// Under steady load some commit always lands while it runs, so it never copies every frame, and
 /// SQLite restarts the WAL from its beginning only when every frame has been copied: alone, the WAL
 /// grew without bound (6 GB in a 10-minute soak at 300 msg/s, and every page lookup slower as its
-/// index grew). So once the WAL holds <see cref="RestartAfterFrames"/>, the loop copies the short
+/// index grew). So once the WAL holds <see cref="RestartAfterFrames"/>, the leader copies the short
 /// tail that landed during the last background checkpoint itself, between two groups, and restarts
 /// the WAL (every few seconds at 300 msg/s; a file grown past <see cref="WalSizeLimit"/> is cut back
 /// at the next commit). Durability is unchanged: a commit is in the WAL either way.
@@ -37,8 +41,8 @@ internal sealed class SqliteGroupCommit
     private const int MaxGroup = 256;
 
     /// <summary>
-    /// WAL length, in frames (pages), from which the loop restarts the WAL: 64 MiB at the default
-    /// 4 KiB page. Each restart holds the loop for a few milliseconds (it copies the last frames and
+    /// WAL length, in frames (pages), from which the leader restarts the WAL: 64 MiB at the default
+    /// 4 KiB page. Each restart holds the queue for a few milliseconds (it copies the last frames and
     /// syncs the database file), so it is done every few seconds under load, not after every checkpoint.
     /// </summary>
     internal const long RestartAfterFrames = 16_384;
@@ -59,12 +63,14 @@ internal sealed class SqliteGroupCommit
     private int _tailPending;
     private long _walRestarts;
 
+    /// <summary>1 while a leader (or the pool thread it handed over to) drains the queue.</summary>
+    private int _draining;
+
     private SqliteGroupCommit(Func<SqliteConnection> open, TimeSpan? checkpointAfter, ILogger log)
     {
         _open = open;
         _checkpointAfter = checkpointAfter;
         _log = log;
-        _ = Task.Run(RunAsync);
     }
 
     /// <summary>
@@ -81,7 +87,7 @@ internal sealed class SqliteGroupCommit
     /// <summary>Checkpoints run off the commit path so far.</summary>
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
 
-    /// <summary>Times the loop copied what a background checkpoint left and restarted the WAL.</summary>
+    /// <summary>Times a leader copied what a background checkpoint left and restarted the WAL.</summary>
     public long WalRestarts => Interlocked.Read(ref _walRestarts);
 
     /// <summary>
@@ -91,36 +97,82 @@ internal sealed class SqliteGroupCommit
     public Task WriteAsync(Func<SqliteWriter, Task> apply, CancellationToken cancellationToken)
     {
         var request = new Request(apply, cancellationToken);
-        return _queue.Writer.TryWrite(request) ? request.Done.Task : Task.FromException(new InvalidOperationException("the SQLite write queue is closed"));
+        if (!_queue.Writer.TryWrite(request))
+        {
+            return Task.FromException(new InvalidOperationException("the SQLite write queue is closed"));
+        }
+
+        return Interlocked.CompareExchange(ref _draining, 1, 0) == 0 ? LeadAsync(request) : request.Done.Task;
     }
 
-    private async Task RunAsync()
+    private async Task LeadAsync(Request own)
+    {
+        await DrainAsync(until: own);
+        await own.Done.Task;
+    }
+
+    /// <summary>
+    /// Commits groups while requests are queued (with <paramref name="until"/>, only until that
+    /// request is done; what is queued then goes on in a pool thread), then gives up the lead. A
+    /// writer that queued after the last read but before the lead was given up found it taken, so
+    /// the queue is looked at once more after giving it up.
+    /// </summary>
+    private async Task DrainAsync(Request? until = null)
     {
         var group = new List<Request>(MaxGroup);
-        while (await _queue.Reader.WaitToReadAsync())
+        do
         {
-            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var request))
+            try
             {
-                if (request.Cancellation.IsCancellationRequested)
+                while (true)
                 {
-                    request.Done.TrySetCanceled(request.Cancellation);
-                    continue;
-                }
+                    if (until is { Done.Task.IsCompleted: true } && _queue.Reader.TryPeek(out _))
+                    {
+                        _ = Task.Run(() => DrainAsync());
+                        return;
+                    }
 
-                group.Add(request);
+                    while (group.Count < MaxGroup && _queue.Reader.TryRead(out var request))
+                    {
+                        if (request.Cancellation.IsCancellationRequested)
+                        {
+                            request.Done.TrySetCanceled(request.Cancellation);
+                            continue;
+                        }
+
+                        group.Add(request);
+                    }
+
+                    if (group.Count == 0)
+                    {
+                        break;
+                    }
+
+                    if (Interlocked.Exchange(ref _tailPending, 0) == 1)
+                    {
+                        await CheckpointTailAsync();
+                    }
+
+                    await CommitAsync(group);
+                    group.Clear();
+                }
             }
-
-            if (group.Count > 0)
+            catch (Exception ex)
             {
-                if (Interlocked.Exchange(ref _tailPending, 0) == 1)
+                // Not expected (CommitAsync answers every failure to its writers), but a lead that
+                // was never given up would stop every later write of this file.
+                _log.LogError(ex, "state.sqlite: the group commit failed outside a transaction");
+                foreach (var request in group)
                 {
-                    await CheckpointTailAsync();
+                    request.Done.TrySetException(ex);
                 }
 
-                await CommitAsync(group);
                 group.Clear();
             }
+
+            Volatile.Write(ref _draining, 0);
         }
+        while (_queue.Reader.TryPeek(out _) && Interlocked.CompareExchange(ref _draining, 1, 0) == 0);
     }
 
     private async Task CommitAsync(List<Request> group)
@@ -234,7 +286,7 @@ internal sealed class SqliteGroupCommit
             if (frames >= RestartAfterFrames)
             {
                 // Its counts stop at the frames there were when it began, and commits that landed
-                // while it ran keep SQLite from restarting the WAL: the loop copies those and restarts it.
+                // while it ran keep SQLite from restarting the WAL: the next leader copies those and restarts it.
                 Volatile.Write(ref _tailPending, 1);
             }
         }
@@ -246,7 +298,7 @@ internal sealed class SqliteGroupCommit
     }
 
     /// <summary>
-    /// Copies, on the loop's own connection and between two groups, the frames a background
+    /// Copies, on the writer connection and between two groups, the frames a background
     /// checkpoint left (no commit can land meanwhile), then restarts the WAL: RESTART waits, within
     /// busy_timeout, for reads still on WAL frames to end (new reads go to the database file), so
     /// the next commit writes the WAL from its beginning. A PASSIVE one would leave the restart to
