@@ -11,7 +11,6 @@ using Chat.ServiceDefaults.Boundary;
 using Chat.ServiceDefaults.RateLimiting;
 using Dapr.Actors.Client;
 using Dapr.Client;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Gateway;
@@ -43,9 +42,6 @@ public static class GatewayServices
         builder.DropUnreadLogScopes();
         builder.QuietAnsweredHubErrors();
 
-        builder.Services.AddAuthentication(ChatBearerDefaults.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, ChatBearerHandler>(ChatBearerDefaults.Scheme, _ => { });
-        builder.Services.AddAuthorization();
         builder.Services.AddSignalR(o =>
         {
             o.MaximumReceiveMessageSize = MaxHubMessageBytes;
@@ -115,8 +111,7 @@ public static class GatewayServices
         app.MapDefaultEndpoints();
         app.MapWebClient();
         app.UseCloudEvents();
-        app.UseAuthentication();
-        app.UseAuthorization();
+        app.UseMiddleware<HubAuthenticationMiddleware>();
         app.MapSubscribeHandler();
         app.MapDeliveries();
         app.MapPushSink();

@@ -110,7 +110,9 @@ public sealed partial class ChatHub
         }
     }
 
-    private IServiceProvider Services => Context.GetHttpContext()!.RequestServices;
+    // The hub call's scope, not the connect request's: the first use of a request's services creates
+    // a DI scope that a WebSocket's request keeps for the connection's life.
+    private IServiceProvider Services => services;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report the disconnect of {UserId} to presence")]
     private partial void LogPresenceDisconnectFailed(Exception ex, string userId);

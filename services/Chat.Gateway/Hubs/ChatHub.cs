@@ -6,7 +6,6 @@ using Chat.ServiceDefaults.Auth;
 using Dapr.Actors;
 using Dapr.Actors.Client;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Chat.Gateway.Hubs;
@@ -16,9 +15,8 @@ namespace Chat.Gateway.Hubs;
 /// through Dapr with the caller's own access token, so services authorize the user themselves.
 /// Errors reach the client as hub errors <c>"{code}: {message}"</c> and never close the connection.
 /// </summary>
-// ChatBearer is the default scheme: naming it here made the authorization step authenticate a
-// second time and keep a second ticket for the life of every connection.
-[Authorize]
+// No [Authorize]: HubAuthenticationMiddleware lets no request reach a hub's endpoints without a valid
+// access token, so every connection has its user, and no hub call needs a policy check of its own.
 public sealed partial class ChatHub(
     MessagingService.MessagingServiceClient messaging,
     MessageSender sender,
@@ -26,6 +24,7 @@ public sealed partial class ChatHub(
     GatewayInstance instance,
     LocalConnections connections,
     ChatTokenService tokens,
+    IServiceProvider services,
     ILogger<ChatHub> log) : Hub<IChatClient>
 {
     private readonly ILogger _logger = log;
@@ -34,7 +33,7 @@ public sealed partial class ChatHub(
     {
         var user = CurrentUser();
         // A connection taken before deliveries reach this instance could miss its messages.
-        if (!await Context.GetHttpContext()!.RequestServices.GetRequiredService<DeliveryReadiness>().WaitAsync(DeliveryReadiness.ConnectWait, Context.ConnectionAborted))
+        if (!await Services.GetRequiredService<DeliveryReadiness>().WaitAsync(DeliveryReadiness.ConnectWait, Context.ConnectionAborted))
         {
             throw HubErrors.Create(ErrorCodes.Unavailable, "This gateway is still starting; reconnect in a moment.");
         }
@@ -208,7 +207,7 @@ public sealed partial class ChatHub(
         Context.Features.Set(new RefreshedAccessToken(accessToken));
     }
 
-    private ChatUser CurrentUser() => ChatBearerHandler.ToChatUser(Context.User)
+    private ChatUser CurrentUser() => HubAuthenticationMiddleware.ToChatUser(Context.User)
         ?? throw HubErrors.Create(ErrorCodes.Unauthenticated, "Not signed in.");
 
     private Metadata Headers() => new()
@@ -220,7 +219,7 @@ public sealed partial class ChatHub(
     // connection unless the client refreshes it. A connection's invocations run one at a time
     // (SignalR's default), so the feature is never read while UpdateAccessToken sets it.
     private string? AccessToken() =>
-        Context.Features.Get<RefreshedAccessToken>()?.Token ?? ChatBearerHandler.ReadToken(Context.GetHttpContext()!.Request);
+        Context.Features.Get<RefreshedAccessToken>()?.Token ?? HubAuthenticationMiddleware.ReadToken(Context.GetHttpContext()!.Request);
 
     private ActorProxy UserActor(string userId) => actors.Create(new ActorId(userId), DaprNames.Actors.User);
 

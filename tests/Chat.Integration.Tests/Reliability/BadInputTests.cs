@@ -123,6 +123,20 @@ public sealed class BadInputTests(OneGatewaySystem fixture, Xunit.Abstractions.I
     }
 
     [Fact]
+    public async Task A_WebSocket_to_the_hub_without_a_valid_token_is_refused_before_it_opens()
+    {
+        var forged = new ChatTokenService(new byte[32]).IssueAccessToken(new ChatUser("mallory", "dev1", "mallory"), out _);
+        foreach (var query in new[] { "", "?access_token=" + forged })
+        {
+            using var socket = new System.Net.WebSockets.ClientWebSocket { Options = { CollectHttpResponseDetails = true } };
+            var url = new Uri(Gateway.Replace("http", "ws", StringComparison.Ordinal).TrimEnd('/') + GatewayServices.HubPath + query);
+
+            await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(url, CancellationToken.None));
+            Assert.Equal(HttpStatusCode.Unauthorized, socket.HttpStatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Invalid_tokens_get_401_with_a_reason_and_the_gateway_survives()
     {
         var user = await System.RegisterAsync();
