@@ -20,8 +20,8 @@ namespace Chat.Gateway;
 /// </remarks>
 public sealed class HubAuthenticationMiddleware(RequestDelegate next, ChatTokenService tokens)
 {
-    /// <summary>How long a request waits for the signing key right after start-up.</summary>
-    public static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(10);
+    // How long a request waits for the signing key right after start-up.
+    private static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(10);
 
     public Task InvokeAsync(HttpContext context)
     {

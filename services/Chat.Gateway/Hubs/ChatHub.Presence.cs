@@ -81,14 +81,14 @@ public sealed partial class ChatHub
     {
         if (connections.Of(user.UserId).Count() == 1)
         {
-            Services.GetRequiredService<PresenceReporter>().UserArrived();
+            services.GetRequiredService<PresenceReporter>().UserArrived();
         }
     }
 
     // Called by OnDisconnectedAsync: on the user's last connection here, presence stores last seen.
     private async Task PresenceOnDisconnectedAsync(ChatUser user, bool lastHere, UserRoutes? routes)
     {
-        Services.GetRequiredService<PresenceWatches>().Forget(Context.ConnectionId);
+        services.GetRequiredService<PresenceWatches>().Forget(Context.ConnectionId);
         if (!lastHere)
         {
             return;
@@ -96,7 +96,7 @@ public sealed partial class ChatHub
 
         try
         {
-            await Services.GetRequiredService<PresenceService.PresenceServiceClient>().ReportDisconnectedAsync(new ReportDisconnectedRequest
+            await services.GetRequiredService<PresenceService.PresenceServiceClient>().ReportDisconnectedAsync(new ReportDisconnectedRequest
             {
                 GatewayInstanceId = instance.Id,
                 UserId = user.UserId,
@@ -109,10 +109,6 @@ public sealed partial class ChatHub
             LogPresenceDisconnectFailed(ex, user.UserId);
         }
     }
-
-    // The hub call's scope, not the connect request's: the first use of a request's services creates
-    // a DI scope that a WebSocket's request keeps for the connection's life.
-    private IServiceProvider Services => services;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report the disconnect of {UserId} to presence")]
     private partial void LogPresenceDisconnectFailed(Exception ex, string userId);

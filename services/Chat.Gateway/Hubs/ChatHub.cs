@@ -24,6 +24,8 @@ public sealed partial class ChatHub(
     GatewayInstance instance,
     LocalConnections connections,
     ChatTokenService tokens,
+    // The hub call's scope, not the connect request's: the first use of a request's services creates
+    // a DI scope that a WebSocket's request keeps for the connection's life.
     IServiceProvider services,
     ILogger<ChatHub> log) : Hub<IChatClient>
 {
@@ -33,7 +35,7 @@ public sealed partial class ChatHub(
     {
         var user = CurrentUser();
         // A connection taken before deliveries reach this instance could miss its messages.
-        if (!await Services.GetRequiredService<DeliveryReadiness>().WaitAsync(DeliveryReadiness.ConnectWait, Context.ConnectionAborted))
+        if (!await services.GetRequiredService<DeliveryReadiness>().WaitAsync(DeliveryReadiness.ConnectWait, Context.ConnectionAborted))
         {
             throw HubErrors.Create(ErrorCodes.Unavailable, "This gateway is still starting; reconnect in a moment.");
         }

@@ -53,7 +53,6 @@ public sealed class HubAuthenticationTests
     {
         var tokens = new ChatTokenService(Key);
         var token = tokens.IssueAccessToken(new ChatUser("alice", "d1", "Alice"), out _);
-
         var scopes = new CountingScopes();
 
         var (context, reached) = await RunAsync(tokens, HubEndpoint(), token, inHeader, scopes);
