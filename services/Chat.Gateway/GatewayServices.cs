@@ -106,11 +106,20 @@ public static class GatewayServices
         }
     }
 
+    // The key UseAuthorization sets on the application builder, which the web host reads to add its own.
+    private const string AuthorizationMiddlewareSetKey = "__AuthorizationMiddlewareSet";
+
     public static WebApplication MapGatewayServices(this WebApplication app)
     {
         app.MapDefaultEndpoints();
         app.MapWebClient();
-        app.UseCloudEvents();
+        // A WebSocket's request lives as long as its connection, and so does the frame of every
+        // async middleware it passes. Hub requests need neither of these: no endpoint here has
+        // authorization metadata (the endpoint middleware would refuse one that skipped this), and
+        // only the sidecar's deliveries are CloudEvents. Claiming UseAuthorization keeps the web
+        // host from adding its own in front of every request (docs/benchmarks.md, twentieth pass).
+        app.UseWhen(static c => !HubAuthenticationMiddleware.IsHubRequest(c), other => other.UseAuthorization().UseCloudEvents());
+        ((IApplicationBuilder)app).Properties[AuthorizationMiddlewareSetKey] = true;
         app.UseMiddleware<HubAuthenticationMiddleware>();
         app.MapSubscribeHandler();
         app.MapDeliveries();

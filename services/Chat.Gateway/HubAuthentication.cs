@@ -25,7 +25,7 @@ public sealed class HubAuthenticationMiddleware(RequestDelegate next, ChatTokenS
 
     public Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is null)
+        if (!IsHubRequest(context))
         {
             return next(context);
         }
@@ -38,6 +38,9 @@ public sealed class HubAuthenticationMiddleware(RequestDelegate next, ChatTokenS
 
         return tokens.IsReady ? Authenticate(context, token) : AuthenticateWhenReadyAsync(context, token);
     }
+
+    /// <summary>True for a request to one of a hub's endpoints (negotiate or a transport).</summary>
+    public static bool IsHubRequest(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is not null;
 
     /// <summary>The raw token of a request, from the header or the query string.</summary>
     public static string? ReadToken(HttpRequest request)

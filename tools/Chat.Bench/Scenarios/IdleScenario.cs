@@ -29,6 +29,7 @@ internal static class IdleScenario
         result.Parameters["source addresses"] = $"127.0.0.2-127.0.0.{1 + o.SourceAddresses}";
         result.Parameters["open-file limit"] = ProcessTools.RaiseOpenFileLimit().ToString(CultureInfo.InvariantCulture);
         var sources = new SourceAddresses(o.SourceAddresses);
+        var gen0Budgets = new Dictionary<string, string>(StringComparer.Ordinal);
         if (ProcessTools.RaiseOpenFileLimit() < c + 1000)
         {
             result.Notes.Add($"The open-file limit ({result.Parameters["open-file limit"]}) is below the connections plus overhead: a server process may fail before all are open.");
@@ -37,7 +38,7 @@ internal static class IdleScenario
         await using (var echo = await BaselineProcess.StartAsync())
         {
             result.Series.Add(await MeasureAsync(ctx, "baseline: raw WebSocket", echo.Pid, c,
-                async _ => await EchoClient.ConnectAsync(echo.Url, sources, _ => { }, CancellationToken.None)));
+                async _ => await EchoClient.ConnectAsync(echo.Url, sources, _ => { }, CancellationToken.None), gen0Budgets));
         }
 
         var connector = new HubConnector(sources);
@@ -48,7 +49,7 @@ internal static class IdleScenario
                 var h = connector.Build($"{relay.Url}{BaselineServer.RelayPath}?user=idle-{i}", null, skipNegotiation: true);
                 await h.StartAsync();
                 return h;
-            }));
+            }, gen0Budgets));
         }
 
         var tokens = BuildOutputs.DevTokens();
@@ -82,7 +83,7 @@ internal static class IdleScenario
                 var h = connector.Build(hubUrl, token, skipNegotiation: true);
                 await h.StartAsync();
                 return h;
-            }, started is null ? null : async () =>
+            }, gen0Budgets, started is null ? null : async () =>
             {
                 await started.DisposeAsync();
                 started = null;
@@ -103,11 +104,11 @@ internal static class IdleScenario
         result.Ratios["RSS/conn / relay hub"] = LatencyScenario.Ratio(ours, relayKb);
         result.Targets.Add(new TargetCheck("gateway RSS per connection ≤ 1.5× raw WebSocket", $"{ours:F1} vs {raw:F1} KiB ({LatencyScenario.Ratio(ours, raw):F2}×)", ours <= 1.5 * raw));
         result.Notes.Add("Connections are authenticated (JWT minted with the dev key of components/embedded) and the gateway registers each with its UserActor, as for a real user. Users: one per connection.");
-        result.Notes.Add("All three servers run with the same GC settings (inherited from the bench's environment). RSS includes whatever the GC keeps; the latency column is the connect time of each connection.");
+        result.Notes.Add($"RSS includes whatever the GC keeps, so the gen0 budget of each server counts (DOTNET_GCgen0size: {string.Join(", ", gen0Budgets.Select(b => $"{b.Key} {b.Value}"))}); the latency column is the connect time of each connection.");
         return result;
     }
 
-    private static async Task<Series> MeasureAsync(BenchContext ctx, string name, int pid, int count, Func<int, Task<IAsyncDisposable>> connect, Func<Task>? beforeClose = null)
+    private static async Task<Series> MeasureAsync(BenchContext ctx, string name, int pid, int count, Func<int, Task<IAsyncDisposable>> connect, Dictionary<string, string> gen0Budgets, Func<Task>? beforeClose = null)
     {
         var open = new IAsyncDisposable?[count];
         var latency = new LatencyRecorder();
@@ -155,6 +156,7 @@ internal static class IdleScenario
             var after = ProcessTools.RssBytes(pid);
             var opened = open.Count(x => x is not null);
             var live = open.OfType<HubConnection>().Count(h => h.State == HubConnectionState.Connected);
+            gen0Budgets[name] = ProcFs.EnvironmentVariable(pid, "DOTNET_GCgen0size") is { Length: > 0 } v && v != "0" ? v : "runtime default";
             return new Series(name, latency.Snapshot(), new Dictionary<string, double>(StringComparer.Ordinal)
             {
                 ["open"] = opened,
