@@ -25,6 +25,12 @@ public sealed record AppendMessageRequest(
 
     /// <summary>Sent by peer user id: the direct conversation is created in directory if it is new.</summary>
     public bool CreateDirect { get; init; }
+
+    /// <summary>
+    /// The gateway instance the sender is connected to, if the caller is one: members connected
+    /// there come back in <see cref="AppendMessageResult.LocalRecipients"/> instead of through its topic.
+    /// </summary>
+    public string GatewayInstanceId { get; init; } = "";
 }
 
 /// <summary>
@@ -34,6 +40,14 @@ public sealed record AppendMessageRequest(
 /// </summary>
 public sealed record AppendMessageResult(StoredMessage Message, bool Duplicate, ValidationError? Refused = null)
 {
+    /// <summary>
+    /// The members connected to the calling gateway (<see cref="AppendMessageRequest.GatewayInstanceId"/>),
+    /// the sender included, whom the actor did not publish this message to: the gateway delivers it
+    /// to their connections, except the sending one. Set for a duplicate too, since the first
+    /// answer may never have reached the gateway.
+    /// </summary>
+    public IReadOnlyList<string> LocalRecipients { get; init; } = [];
+
     /// <summary>A refusal with no message.</summary>
     public static AppendMessageResult Refuse(ValidationError error) => new(null!, false, error);
 }

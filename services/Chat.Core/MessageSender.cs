@@ -1,4 +1,5 @@
 using Chat.Contracts.V1;
+using Chat.Core.Routing;
 using Chat.Domain;
 using Chat.ServiceDefaults.Auth;
 using Dapr;
@@ -14,7 +15,7 @@ namespace Chat.Core;
 /// itself and stores the message. Here only what names the actor is checked (client_msg_id, target),
 /// so malformed requests cost no hop. Failures are coded RpcExceptions, as every service answers.
 /// </summary>
-public sealed class MessageSender(IActorProxyFactory actors, MediaSigner media)
+public sealed class MessageSender(IActorProxyFactory actors, MediaSigner media, ILocalDelivery? local = null)
 {
     /// <summary>Sends for <paramref name="user"/>; <paramref name="senderConnectionId"/> is left out of the live delivery (it has the ack).</summary>
     public async Task<SendMessageResponse> SendAsync(ChatUser user, SendMessageRequest request, string senderConnectionId, CancellationToken ct)
@@ -49,6 +50,7 @@ public sealed class MessageSender(IActorProxyFactory actors, MediaSigner media)
         {
             MediaId = mediaId,
             CreateDirect = request.TargetCase == SendMessageRequest.TargetOneofCase.PeerUserId,
+            GatewayInstanceId = local?.GatewayInstanceId ?? "",
         };
 
         AppendMessageResult result;
@@ -64,6 +66,27 @@ public sealed class MessageSender(IActorProxyFactory actors, MediaSigner media)
         }
 
         ChatStatus.ThrowIfInvalid(result.Refused);
+        if (local is not null && result.LocalRecipients.Count > 0)
+        {
+            // Before the ack, as the actor's publish would have been.
+            var delivery = FanOut.LiveDelivery(FanOut.Created(result.Message, senderConnectionId));
+            delivery.UserIds.AddRange(result.LocalRecipients);
+            await local.DeliverAsync(delivery);
+        }
+
         return new SendMessageResponse { Message = media.Sign(result.Message.ToContract()), Duplicate = result.Duplicate };
     }
+}
+
+/// <summary>
+/// A gateway's own delivery to its connections. The conversation's actor leaves a send's members
+/// connected to the sender's gateway to it: no pub/sub hop for them.
+/// </summary>
+public interface ILocalDelivery
+{
+    /// <summary>This gateway instance (its topic is <c>deliveries.{id}</c>).</summary>
+    string GatewayInstanceId { get; }
+
+    /// <summary>Pushes <paramref name="delivery"/> to its users' connections here, as a delivery batch from the topic would be.</summary>
+    Task DeliverAsync(Delivery delivery);
 }

@@ -79,6 +79,14 @@ public static class DeliveryEndpoint
         }
     }
 
+    /// <summary>A send's members connected here, left to this gateway by the conversation's actor.</summary>
+    internal sealed class Local(GatewayInstance instance, IHubContext<ChatHub, IChatClient> hub, LocalConnections connections, PresenceWatches watches) : ILocalDelivery
+    {
+        public string GatewayInstanceId => instance.Id;
+
+        public Task DeliverAsync(Delivery delivery) => PushAsync(new DeliveryBatch { Deliveries = { delivery } }, hub, connections, watches);
+    }
+
     private static Task Push(IChatClient client, Delivery delivery) => delivery.EventCase switch
     {
         Delivery.EventOneofCase.MessageCreated => client.MessageReceived(delivery.MessageCreated.Message.ToDto()),

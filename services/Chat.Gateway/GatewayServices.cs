@@ -63,6 +63,7 @@ public static class GatewayServices
         builder.Services.Configure<MediaOptions>(config.GetSection(MediaOptions.SectionName));
         builder.Services.AddSingleton<MediaSigner>();
         builder.Services.AddSingleton<MessageSender>();
+        builder.Services.AddSingleton<ILocalDelivery, DeliveryEndpoint.Local>();
         // Backend gRPC services are reached through this app's sidecar (gRPC proxying).
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Messaging, i => new MessagingService.MessagingServiceClient(i));
         builder.Services.AddDaprGrpcClient(config, DaprNames.Apps.Directory, i => new DirectoryService.DirectoryServiceClient(i));

@@ -27,7 +27,8 @@ namespace Chat.Router;
 /// commit; the outbox (the header's published seq plus a reminder) republishes after a crash.
 /// In conversations of at most <see cref="LiveDeliveryMaxMembers"/> members the publish is the
 /// live delivery itself: the actor publishes the gateways' batches and leaves only the offline
-/// members' push to delivery.
+/// members' push to delivery. The members connected to the sender's own gateway get no batch: the
+/// answer names them and that gateway delivers to them, one pub/sub hop less for each of them.
 /// </summary>
 public sealed partial class ConversationActor(
     ActorHost host, DaprClient dapr, DaprComponentCapabilities components, LeasedSnowflakeIds ids, RouterFaults faults,
@@ -75,7 +76,36 @@ public sealed partial class ConversationActor(
     {
         ArgumentNullException.ThrowIfNull(request);
         var (checkedRequest, members, refused) = await CheckSendAsync(request);
-        return refused is not null ? AppendMessageResult.Refuse(refused) : await AppendCheckedAsync(checkedRequest, members!);
+        if (refused is not null)
+        {
+            return AppendMessageResult.Refuse(refused);
+        }
+
+        var result = await AppendCheckedAsync(checkedRequest, members!);
+        return result.Duplicate ? result with { LocalRecipients = await LocalRecipientsAsync(checkedRequest, members!) } : result;
+    }
+
+    /// <summary>
+    /// For a repeated send through a gateway: the members connected there, since the answer to the
+    /// first one (and with it their live delivery) may have been lost. They may get the message twice;
+    /// clients drop the copy by msg_id.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> LocalRecipientsAsync(AppendMessageRequest request, IReadOnlyList<string> members)
+    {
+        if (request.GatewayInstanceId.Length == 0 || members.Count is 0 or > LiveDeliveryMaxMembers)
+        {
+            return [];
+        }
+
+        try
+        {
+            return await fanOut.ConnectedToAsync(members, request.GatewayInstanceId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is DaprException or HttpRequestException or RpcException or TimeoutException)
+        {
+            LogRepeatRouteReadFailed(ex, ConversationId, request.ClientMsgId);
+            return [];
+        }
     }
 
     /// <summary>Appends an entry the caller has checked, for <paramref name="members"/> (who get it live).</summary>
@@ -179,8 +209,8 @@ public sealed partial class ConversationActor(
         }
 
         faults.AfterSaveBeforePublish?.Invoke(message);
-        await PublishPendingAsync();
-        return new AppendMessageResult(message, Duplicate: false);
+        var local = await PublishPendingAsync(request.GatewayInstanceId, message.Seq);
+        return new AppendMessageResult(message, Duplicate: false) { LocalRecipients = local };
     }
 
     public async Task ReceiveReminderAsync(string reminderName, byte[] state, TimeSpan dueTime, TimeSpan period)
@@ -295,9 +325,14 @@ public sealed partial class ConversationActor(
         return seq <= _meta.LastSeq;
     }
 
-    /// <summary>Publishes every stored message past the published seq; the header catches up with the next write.</summary>
-    private async Task PublishPendingAsync()
+    /// <summary>
+    /// Publishes every stored message past the published seq; the header catches up with the next
+    /// write. Message <paramref name="callerSeq"/> is not published to <paramref name="callerGateway"/>:
+    /// its members there are returned, for the caller to deliver.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> PublishPendingAsync(string callerGateway = "", ulong callerSeq = 0)
     {
+        IReadOnlyList<string> kept = [];
         try
         {
             while (_meta.PublishedSeq < _meta.LastSeq)
@@ -309,12 +344,14 @@ public sealed partial class ConversationActor(
                     : (await ReadMessageAsync(seq), [], "");
                 if (message is not null)
                 {
-                    var kind = ConversationId.StartsWith(Chat.Domain.ConversationId.GroupPrefix, StringComparison.Ordinal)
-                        ? ConversationKind.Group
-                        : ConversationKind.Direct;
-                    var created = new MessageCreated { Message = message.ToContract(), Kind = kind, SenderConnectionId = connection };
+                    var created = FanOut.Created(message, connection);
                     created.MemberIds.AddRange(members);
-                    await HandOnAsync(created);
+                    var here = await HandOnAsync(created, seq == callerSeq ? callerGateway : "");
+                    if (seq == callerSeq)
+                    {
+                        kept = here;
+                    }
+
                     if (HasBotRecipient(members, message.SenderId))
                     {
                         await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.BotMessageCreated, created);
@@ -331,6 +368,8 @@ public sealed partial class ConversationActor(
             LogPublishFailed(ex, ConversationId, _meta.PublishedSeq + 1);
             await EnsureOutboxReminderAsync();
         }
+
+        return kept;
     }
 
     /// <summary>
@@ -339,21 +378,22 @@ public sealed partial class ConversationActor(
     /// has no connection (their push). Otherwise, or if the route read or a gateway publish fails,
     /// the whole event to delivery, which does both (a gateway that got its batch may get the
     /// message twice; clients drop the copy by msg_id). Throws if that publish fails: the outbox retries.
+    /// Returns the connected members of <paramref name="callerGateway"/> that were left to it.
     /// </summary>
-    private async Task HandOnAsync(MessageCreated created)
+    private async Task<IReadOnlyList<string>> HandOnAsync(MessageCreated created, string callerGateway)
     {
         if (created.MemberIds.Count is > 0 and <= LiveDeliveryMaxMembers)
         {
-            IReadOnlyList<string> offline;
+            IReadOnlyList<string> offline, kept;
             try
             {
-                offline = (await fanOut.DeliverMessagesAsync([(created, created.MemberIds)], CancellationToken.None))[0];
+                (offline, kept) = await fanOut.DeliverMessageAsync(created, created.MemberIds, callerGateway, CancellationToken.None);
             }
             catch (Exception ex) when (ex is DaprException or HttpRequestException or RpcException or TimeoutException)
             {
                 LogLiveDeliveryFailed(ex, ConversationId, created.Message.Seq);
                 await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
-                return;
+                return [];
             }
 
             if (offline.Count > 0)
@@ -364,10 +404,11 @@ public sealed partial class ConversationActor(
                 await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, forPush);
             }
 
-            return;
+            return kept;
         }
 
         await dapr.PublishProtoAsync(DaprNames.PubSub, DaprNames.Topics.MessageCreated, created);
+        return [];
     }
 
     /// <summary>Bots never trigger bots; after a crash (members unknown) the bots app could not route it anyway.</summary>
@@ -424,6 +465,9 @@ public sealed partial class ConversationActor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: live delivery of seq {Seq} failed; handing it to delivery")]
     private partial void LogLiveDeliveryFailed(Exception ex, string conversationId, ulong seq);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: the route read for repeated send {ClientMsgId} failed; its members on the sender's gateway get it at their next sync")]
+    private partial void LogRepeatRouteReadFailed(Exception ex, string conversationId, string clientMsgId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Conversation {ConversationId}: publishing seq {Seq} failed; the outbox reminder will retry")]
     private partial void LogPublishFailed(Exception ex, string conversationId, ulong seq);

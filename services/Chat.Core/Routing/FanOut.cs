@@ -15,6 +15,12 @@ namespace Chat.Core.Routing;
 public sealed record RouteTable(IReadOnlyDictionary<string, List<string>> UsersByGateway, IReadOnlyList<string> Offline);
 
 /// <summary>
+/// One message's live delivery: its recipients other than the sender with no live connection
+/// (for push), and the members on the calling gateway, which delivers to them itself.
+/// </summary>
+public sealed record LiveDeliveryResult(IReadOnlyList<string> Offline, IReadOnlyList<string> Kept);
+
+/// <summary>
 /// Hybrid fan-out: users with a live connection get the event through their gateway instance's
 /// topic, batched (one publish per gateway instance, whatever the group size); the others are
 /// returned as offline, for push and later sync. Used by delivery for every event and by the
@@ -205,10 +211,11 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
 
     /// <summary>
     /// Publishes several events at once: each to its own users, one batch per gateway instance
-    /// for all of them (a bulk subscription's worth of messages costs one publish per gateway).
+    /// for all of them (a bulk subscription's worth of messages costs one publish per gateway);
+    /// nothing to <paramref name="skipGateway"/>, which delivers its users' share itself.
     /// </summary>
-    public Task PublishManyAsync(RouteTable table, IReadOnlyList<(Chat.Contracts.V1.Delivery Delivery, IReadOnlyCollection<string> UserIds)> events, CancellationToken ct) =>
-        Task.WhenAll(table.UsersByGateway.Select(kv =>
+    public Task PublishManyAsync(RouteTable table, IReadOnlyList<(Chat.Contracts.V1.Delivery Delivery, IReadOnlyCollection<string> UserIds)> events, CancellationToken ct, string? skipGateway = null) =>
+        Task.WhenAll(table.UsersByGateway.Where(kv => kv.Key != skipGateway).Select(kv =>
         {
             var here = kv.Value.ToHashSet(StringComparer.Ordinal);
             var batch = new DeliveryBatch { GatewayInstanceId = kv.Key };
@@ -235,10 +242,40 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
     {
         var table = await ResolveAsync(messages.SelectMany(m => m.Members).ToList(), ct);
         await PublishManyAsync(table, messages.Select(m => (LiveDelivery(m.Event), m.Members)).ToList(), ct);
-        var offline = table.Offline.ToHashSet(StringComparer.Ordinal);
-        return messages.Select(m => (IReadOnlyList<string>)m.Members
-            .Where(u => u != m.Event.Message.SenderId && offline.Contains(u)).Distinct(StringComparer.Ordinal).ToList()).ToList();
+        return messages.Select(m => Offline(table, m.Event, m.Members)).ToList();
     }
+
+    /// <summary>
+    /// Live delivery of one new message sent through <paramref name="callerGateway"/>: as
+    /// <see cref="DeliverMessagesAsync"/>, except that the members connected to that gateway are not
+    /// published to but returned (<see cref="LiveDeliveryResult.Kept"/>), for the caller to deliver
+    /// itself: no pub/sub hop for a recipient on the sender's own gateway.
+    /// </summary>
+    public async Task<LiveDeliveryResult> DeliverMessageAsync(MessageCreated created, IReadOnlyCollection<string> members, string callerGateway, CancellationToken ct)
+    {
+        var table = await ResolveAsync(members, ct);
+        var kept = callerGateway.Length > 0 && table.UsersByGateway.TryGetValue(callerGateway, out var here) ? here : null;
+        await PublishManyAsync(table, [(LiveDelivery(created), members)], ct, kept is null ? null : callerGateway);
+        return new LiveDeliveryResult(Offline(table, created, members), kept ?? []);
+    }
+
+    /// <summary>The members connected to <paramref name="gateway"/>, from one route read (none if the read fails).</summary>
+    public async Task<IReadOnlyList<string>> ConnectedToAsync(IReadOnlyCollection<string> members, string gateway, CancellationToken ct) =>
+        (await ResolveAsync(members, ct)).UsersByGateway.TryGetValue(gateway, out var here) ? here : [];
+
+    private static List<string> Offline(RouteTable table, MessageCreated created, IReadOnlyCollection<string> members)
+    {
+        var offline = table.Offline.ToHashSet(StringComparer.Ordinal);
+        return members.Where(u => u != created.Message.SenderId && offline.Contains(u)).Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>What a new message's live event carries: the message, its conversation's kind and the sending connection.</summary>
+    public static MessageCreated Created(StoredMessage message, string senderConnectionId) => new()
+    {
+        Message = message.ToContract(),
+        Kind = message.ConversationId.StartsWith(ConversationId.GroupPrefix, StringComparison.Ordinal) ? ConversationKind.Group : ConversationKind.Direct,
+        SenderConnectionId = senderConnectionId,
+    };
 
     /// <summary>
     /// What a gateway gets of a new message: the message without the member list (a gateway needs

@@ -72,6 +72,70 @@ public sealed class ConversationActorLiveDeliveryTests
     }
 
     [Fact]
+    public async Task Members_on_the_senders_gateway_come_back_to_it_and_only_the_other_gateways_get_a_batch()
+    {
+        await using var router = await OnlineAsync(("ann", "gw-1"), ("carl", "gw-2"), ("dora", "gw-1"));
+        var group = ConversationId.Group("g1").Value; // ann, carl, dora
+        var actor = await router.ActivateAsync(group);
+
+        var sent = await actor.AppendAsync(Send("client-0001", "from gw-1") with { GatewayInstanceId = "gw-1" });
+
+        Assert.Equal(["ann", "dora"], sent.LocalRecipients);
+        Assert.Empty(Batches(router, "gw-1"));
+        Assert.Equal(["carl"], Assert.Single(Assert.Single(Batches(router, "gw-2")).Deliveries).UserIds);
+        Assert.Empty(router.Dapr.Events<MessageCreated>(DaprNames.Topics.MessageCreated));
+
+        // Handed on: the outbox counts it published and publishes nothing more.
+        await Tick(actor);
+        await Tick(actor);
+        Assert.Equal(1ul, (await router.MetaAsync(group))!.PublishedSeq);
+        Assert.Single(router.Dapr.Published);
+    }
+
+    [Fact]
+    public async Task Without_a_calling_gateway_every_member_goes_through_their_gateways_topic()
+    {
+        await using var router = await OnlineAsync(("ann", "gw-1"), ("carl", "gw-1"));
+        var actor = await router.ActivateAsync(Dm);
+
+        var sent = await actor.AppendAsync(Send("client-0001"));
+
+        Assert.Empty(sent.LocalRecipients);
+        Assert.Equal(["ann", "carl"], Assert.Single(Assert.Single(Batches(router, "gw-1")).Deliveries).UserIds);
+    }
+
+    [Fact]
+    public async Task A_repeated_send_through_a_gateway_gets_its_members_there_again_and_publishes_nothing()
+    {
+        await using var router = await OnlineAsync(("ann", "gw-1"), ("carl", "gw-1"));
+        var actor = await router.ActivateAsync(Dm);
+        var first = await actor.AppendAsync(Send("client-0001") with { GatewayInstanceId = "gw-1" });
+
+        // The first answer may never have reached the gateway: the retry must still reach carl.
+        var again = await actor.AppendAsync(Send("client-0001") with { GatewayInstanceId = "gw-1" });
+
+        Assert.True(again.Duplicate);
+        Assert.Equal(first.Message.MsgId, again.Message.MsgId);
+        Assert.Equal(["ann", "carl"], again.LocalRecipients);
+        Assert.Empty(router.Dapr.Published);
+    }
+
+    [Fact]
+    public async Task When_the_members_gateway_publish_fails_the_whole_message_goes_to_delivery_and_nothing_is_left_to_the_caller()
+    {
+        await using var router = await OnlineAsync(("ann", "gw-1"), ("carl", "gw-2"));
+        var actor = await router.ActivateAsync(Dm);
+        var other = DaprNames.Topics.Deliveries("gw-2");
+        router.Dapr.FailPublish = (_, topic) => topic == other ? new Dapr.DaprException("gateway topic down") : null;
+
+        var sent = await actor.AppendAsync(Send("client-0001") with { GatewayInstanceId = "gw-1" });
+
+        // Delivery delivers to everyone, the caller's members included: the caller must not deliver again.
+        Assert.Empty(sent.LocalRecipients);
+        Assert.Equal(["ann", "carl"], Assert.Single(router.Dapr.Events<MessageCreated>(DaprNames.Topics.MessageCreated)).MemberIds);
+    }
+
+    [Fact]
     public async Task An_offline_recipient_is_handed_to_delivery_in_a_marked_event_naming_only_them()
     {
         await using var router = await OnlineAsync(("ann", "gw-1"), ("carl", "gw-1"));
