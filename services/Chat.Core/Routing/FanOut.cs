@@ -259,7 +259,7 @@ public sealed class FanOut(DaprClient dapr, TimeProvider time, RouteCache? cache
         return new LiveDeliveryResult(Offline(table, created, members), kept ?? []);
     }
 
-    /// <summary>The members connected to <paramref name="gateway"/>, from one route read (none if the read fails).</summary>
+    /// <summary>The members connected to <paramref name="gateway"/>, from one route read (throws as <see cref="ResolveAsync"/> does).</summary>
     public async Task<IReadOnlyList<string>> ConnectedToAsync(IReadOnlyCollection<string> members, string gateway, CancellationToken ct) =>
         (await ResolveAsync(members, ct)).UsersByGateway.TryGetValue(gateway, out var here) ? here : [];
 
