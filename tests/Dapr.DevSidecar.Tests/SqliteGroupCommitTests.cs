@@ -99,6 +99,36 @@ public sealed class SqliteGroupCommitTests : IAsyncLifetime
         Assert.Equal("v"u8.ToArray(), after.Value);
     }
 
+    [Fact]
+    public async Task A_lone_failed_transaction_is_rolled_back_and_the_next_write_commits()
+    {
+        await _store.SetAsync(Upsert("taken"), CancellationToken.None);
+
+        // Its first operation is applied before the second fails: the writer's connection must end
+        // that transaction (the group commit opens it with a plain BEGIN IMMEDIATE), or the next
+        // group's BEGIN fails and the half-applied write could land with a later commit.
+        await Assert.ThrowsAsync<ETagMismatchException>(() => _store.ExecuteTransactionAsync(
+            [Upsert("half"), new StateUpsert("taken", "x"u8.ToArray(), "not-the-etag", StateConcurrency.LastWrite, null)],
+            CancellationToken.None));
+        await _store.SetAsync(Upsert("next"), CancellationToken.None);
+
+        // Read on a connection of its own: only what is committed.
+        await using var reader = new SqliteConnection($"Data Source={Path.Combine(_dir, "state.db")}");
+        reader.Open();
+        using var cmd = reader.CreateCommand();
+        cmd.CommandText = "SELECT key FROM state ORDER BY key;";
+        var keys = new List<string>();
+        await using (var rows = await cmd.ExecuteReaderAsync())
+        {
+            while (await rows.ReadAsync())
+            {
+                keys.Add(rows.GetString(0));
+            }
+        }
+
+        Assert.Equal(["next", "taken"], keys);
+    }
+
     private static void Exec(SqliteConnection conn, string sql)
     {
         using var cmd = conn.CreateCommand();

@@ -22,6 +22,9 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
     internal const string UserStateKey = "chat.user";
     private const string CallerAppIdHeader = "dapr-caller-app-id";
 
+    // The options are fixed once built (IOptions), so the token is hashed once.
+    private byte[]? _appTokenHash;
+
     // A call that arrives while the key is still being read waits at most this long.
     private static readonly TimeSpan KeyWait = TimeSpan.FromSeconds(10);
 
@@ -54,10 +57,13 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
         await continuation(requestStream, responseStream, context);
     }
 
+    private byte[]? AppTokenHash(ChatAuthOptions settings) =>
+        settings.AppApiToken is { } token ? _appTokenHash ??= SidecarToken.Hash(token) : null;
+
     private async Task AuthenticateAsync(ServerCallContext context)
     {
         var settings = options.Value;
-        if (settings.AppApiToken is { } appToken && !SidecarToken.Matches(context.RequestHeaders.GetValue(SidecarToken.Header), appToken))
+        if (AppTokenHash(settings) is { } appToken && !SidecarToken.Matches(context.RequestHeaders.GetValue(SidecarToken.Header), appToken))
         {
             throw ChatStatus.Unauthenticated($"{context.Method} is only callable through the app's Dapr sidecar (missing or wrong {SidecarToken.Header}).");
         }

@@ -21,15 +21,16 @@ namespace Chat.ServiceDefaults.Boundary;
 public sealed partial class SidecarBoundaryMiddleware
 {
     private readonly RequestDelegate _next;
-    private readonly string? _token;
+    private readonly byte[]? _tokenHash;
     private readonly int? _appPort;
 
     public SidecarBoundaryMiddleware(RequestDelegate next, IConfiguration configuration, ILogger<SidecarBoundaryMiddleware> log)
     {
         _next = next;
-        _token = SidecarToken.Configured(configuration);
+        var token = SidecarToken.Configured(configuration);
+        _tokenHash = token is null ? null : SidecarToken.Hash(token);
         _appPort = int.TryParse(configuration["APP_PORT"], out var port) ? port : null;
-        if (_token is null)
+        if (token is null)
         {
             LogNoToken(log);
         }
@@ -64,8 +65,8 @@ public sealed partial class SidecarBoundaryMiddleware
             return NotFound(context);
         }
 
-        if (_token is null || endpoint?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
-            || SidecarToken.Matches(context.Request.Headers[SidecarToken.Header].FirstOrDefault(), _token))
+        if (_tokenHash is null || endpoint?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
+            || SidecarToken.Matches(context.Request.Headers[SidecarToken.Header].FirstOrDefault(), _tokenHash))
         {
             return _next(context);
         }

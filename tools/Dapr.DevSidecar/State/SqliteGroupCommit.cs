@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Data;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -119,7 +118,7 @@ internal sealed class SqliteGroupCommit
     /// </summary>
     private async Task DrainAsync(Request? until = null)
     {
-        var group = new List<Request>(MaxGroup);
+        var group = new List<Request>();
         do
         {
             try
@@ -181,9 +180,11 @@ internal sealed class SqliteGroupCommit
         try
         {
             var writer = _writer ??= OpenWriter();
-            // Serializable + not deferred = BEGIN IMMEDIATE: the write lock is taken before any check.
-            await using var tx = (SqliteTransaction)await writer.Connection.BeginTransactionAsync(IsolationLevel.Serializable);
-            writer.Transaction = tx;
+            // IMMEDIATE: the write lock is taken before any check. Plain statements rather than a
+            // SqliteTransaction, which registers a new rollback hook with SQLite per transaction and
+            // leaves the hook's handle to the finalizer: one finalizer run and GC handle per commit
+            // (docs/benchmarks.md, twenty-second pass). A failure below rolls back or drops the connection.
+            await writer.ExecuteAsync("BEGIN IMMEDIATE;");
             var shared = group.Count > 1;
             for (var i = 0; i < group.Count; i++)
             {
@@ -208,7 +209,7 @@ internal sealed class SqliteGroupCommit
                 }
             }
 
-            await tx.CommitAsync();
+            await writer.ExecuteAsync("COMMIT;");
             Interlocked.Increment(ref _commits);
             ScheduleCheckpoint();
         }
@@ -217,7 +218,7 @@ internal sealed class SqliteGroupCommit
             // Nothing of this group is committed: every writer gets the error (a lone writer its
             // own). After anything but a failed ETag check the connection may be in any state:
             // the next group opens a new one.
-            if (ex is not ETagMismatchException)
+            if (ex is not ETagMismatchException || !await TryRollBackAsync())
             {
                 _writer?.Dispose();
                 _writer = null;
@@ -230,10 +231,6 @@ internal sealed class SqliteGroupCommit
 
             return;
         }
-        finally
-        {
-            _writer?.Transaction = null;
-        }
 
         for (var i = 0; i < group.Count; i++)
         {
@@ -245,6 +242,24 @@ internal sealed class SqliteGroupCommit
             {
                 group[i].Done.TrySetResult();
             }
+        }
+    }
+
+    /// <summary>Ends the open transaction of the writer's connection without committing; false if that failed too.</summary>
+    private async Task<bool> TryRollBackAsync()
+    {
+        try
+        {
+            if (_writer is { } writer && SQLitePCL.raw.sqlite3_get_autocommit(writer.Connection.Handle) == 0)
+            {
+                await writer.ExecuteAsync("ROLLBACK;");
+            }
+
+            return _writer is not null;
+        }
+        catch (SqliteException)
+        {
+            return false;
         }
     }
 

@@ -15,10 +15,7 @@ internal sealed class SqliteWriter(SqliteConnection connection) : IDisposable
 
     public SqliteConnection Connection { get; } = connection;
 
-    /// <summary>The transaction of the group being committed.</summary>
-    public SqliteTransaction? Transaction { get; set; }
-
-    /// <summary>A command for <paramref name="sql"/> in the current transaction, with no parameters yet.</summary>
+    /// <summary>A command for <paramref name="sql"/>, with no parameters yet.</summary>
     public SqliteCommand Command(string sql)
     {
         if (!_statements.TryGetValue(sql, out var command))
@@ -29,7 +26,6 @@ internal sealed class SqliteWriter(SqliteConnection connection) : IDisposable
         }
 
         command.Parameters.Clear();
-        command.Transaction = Transaction;
         return command;
     }
 
