@@ -23,7 +23,7 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
     private const string CallerAppIdHeader = "dapr-caller-app-id";
 
     // The options are fixed once built (IOptions), so the token is hashed once.
-    private byte[]? _appTokenHash;
+    private readonly byte[]? _appTokenHash = options.Value.AppApiToken is { } token ? SidecarToken.Hash(token) : null;
 
     // A call that arrives while the key is still being read waits at most this long.
     private static readonly TimeSpan KeyWait = TimeSpan.FromSeconds(10);
@@ -57,13 +57,10 @@ public sealed class ChatAuthInterceptor(ChatTokenService tokens, IOptions<ChatAu
         await continuation(requestStream, responseStream, context);
     }
 
-    private byte[]? AppTokenHash(ChatAuthOptions settings) =>
-        settings.AppApiToken is { } token ? _appTokenHash ??= SidecarToken.Hash(token) : null;
-
     private async Task AuthenticateAsync(ServerCallContext context)
     {
         var settings = options.Value;
-        if (AppTokenHash(settings) is { } appToken && !SidecarToken.Matches(context.RequestHeaders.GetValue(SidecarToken.Header), appToken))
+        if (_appTokenHash is { } appToken && !SidecarToken.Matches(context.RequestHeaders.GetValue(SidecarToken.Header), appToken))
         {
             throw ChatStatus.Unauthenticated($"{context.Method} is only callable through the app's Dapr sidecar (missing or wrong {SidecarToken.Header}).");
         }
